@@ -1,0 +1,3 @@
+from streamsrv.cli import main
+
+raise SystemExit(main())

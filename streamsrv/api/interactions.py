@@ -1,0 +1,5 @@
+"""TODO."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

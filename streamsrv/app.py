@@ -1,0 +1,118 @@
+"""The ASGI application: ``create_app(settings)`` wires routes, middleware and the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from streamsrv import api, health, openapi, pages
+from streamsrv.config import Settings
+from streamsrv.context import AppContext
+from streamsrv.db import Database
+from streamsrv.embedded_redis import EmbeddedRedis
+from streamsrv.errors import ApiError, error_response
+from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.security.tokens import Signer
+from streamsrv.templating import STATIC_DIR, error_page, make_templates
+
+log = logging.getLogger("streamsrv")
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return (
+        path.startswith("/api/")
+        or path in ("/healthz", "/readyz")
+        or "application/json" in request.headers.get("accept", "")
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    if _wants_json(request):
+        return error_response(exc)
+    return error_page(request, exc.status, "Something is not right", exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    err = ApiError(exc.status_code, exc.detail or "error", headers=dict(exc.headers or {}))
+    if exc.status_code == 404:
+        err = ApiError(404, f"no such resource: {request.url.path}")
+    elif exc.status_code == 405:
+        err = ApiError(
+            405,
+            f"method {request.method} is not allowed on {request.url.path}",
+            headers=dict(exc.headers or {}),
+        )
+    return await _api_error(request, err)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(500, "internal error; it has been logged"))
+
+
+def build_routes() -> list[BaseRoute]:
+    return [
+        *health.routes,
+        *openapi.routes,
+        *api.routes,
+        *pages.routes,
+        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        embedded: EmbeddedRedis | None = None
+        redis_url = settings.redis_url
+        if not redis_url:
+            embedded = EmbeddedRedis().start()
+            redis_url = embedded.url
+        redis = Redis.from_url(redis_url)
+        ctx = AppContext(
+            settings=settings,
+            db=db,
+            signer=Signer(settings.secret_key),
+            templates=make_templates(),
+            redis=redis,
+        )
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            db.dispose()
+            if embedded is not None:
+                embedded.close()
+
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            BodyLimit,
+            limit=settings.max_body_bytes,
+            upload_limit=settings.max_upload_bytes,
+            upload_suffixes=("/photo",),
+        ),
+    ]
+    return Starlette(
+        routes=build_routes(),
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
+    )

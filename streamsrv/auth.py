@@ -1,0 +1,184 @@
+"""Who is calling, and what they may see.
+
+An ``Identity`` is resolved once per request or websocket from a Bearer API key, a session
+cookie, or (for streams) a signed stream token. Every query narrows by ``org_id`` and, through
+the scope helpers here, by the caller's accounts, teams or agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import false
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, select
+
+from streamsrv.errors import ApiError
+from streamsrv.models import ApiKey, Role, User, utcnow
+from streamsrv.security import apikeys
+from streamsrv.security import csrf as csrf_mod
+from streamsrv.security.tokens import SESSION, TokenError
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+    from streamsrv.context import AppContext
+
+SESSION_COOKIE = "streamsrv_session"
+
+# What each user role may do through the API, in API-key scope terms.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.admin: frozenset(apikeys.SCOPES),
+    Role.manager: frozenset({"read", "streams"}),
+    Role.client_viewer: frozenset({"read", "streams"}),
+    Role.team_leader: frozenset({"read", "streams"}),
+    Role.recovery: frozenset({"read", "streams"}),
+    Role.agent: frozenset({"read", "streams"}),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    org_id: int
+    role: str
+    scopes: frozenset[str]
+    user_id: int | None = None
+    api_key_id: int | None = None
+    name: str = ""
+    # Empty account_ids for admin (or an unrestricted API key) means every account of the org.
+    account_ids: frozenset[int] = field(default_factory=frozenset)
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+    agent_id: int | None = None
+    via: str = "apikey"  # "apikey" | "session" | "stream_token"
+
+    @property
+    def org_wide(self) -> bool:
+        return self.role == Role.admin and not self.account_ids
+
+    def has(self, scope: str) -> bool:
+        return "admin" in self.scopes or scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        if not self.has(scope):
+            raise ApiError(403, f"this credential lacks the '{scope}' scope", code="forbidden")
+
+    def require_admin(self) -> None:
+        if self.role != Role.admin:
+            raise ApiError(403, "only administrators may do this", code="forbidden")
+
+    def sees_account(self, account_id: int) -> bool:
+        if self.org_wide:
+            return True
+        if self.role in (Role.admin, Role.manager, Role.client_viewer, Role.recovery):
+            return account_id in self.account_ids
+        return False
+
+    def scope_clause(self, account_col: Any, team_col: Any, agent_col: Any) -> ColumnElement[bool] | None:
+        """A WHERE clause limiting rows to what this identity may read (None: whole org)."""
+        if self.org_wide:
+            return None
+        if self.role in (Role.admin, Role.manager, Role.client_viewer, Role.recovery):
+            return account_col.in_(sorted(self.account_ids)) if self.account_ids else false()
+        if self.role == Role.team_leader:
+            return team_col.in_(sorted(self.team_ids)) if self.team_ids else false()
+        if self.role == Role.agent and self.agent_id is not None:
+            return agent_col == self.agent_id  # type: ignore[no-any-return]
+        return false()
+
+
+def user_identity(user: User) -> Identity:
+    return Identity(
+        org_id=user.org_id,
+        role=user.role,
+        scopes=ROLE_SCOPES.get(user.role, frozenset()),
+        user_id=user.id,
+        name=user.name or user.email,
+        account_ids=frozenset(user.account_ids or ()),
+        team_ids=frozenset(user.team_ids or ()),
+        agent_id=user.agent_id,
+        via="session",
+    )
+
+
+def key_identity(key: ApiKey) -> Identity:
+    scopes = frozenset(key.scopes)
+    return Identity(
+        org_id=key.org_id,
+        role=Role.admin if "admin" in scopes or not key.account_ids else Role.manager,
+        scopes=scopes,
+        api_key_id=key.id,
+        name=key.name,
+        account_ids=frozenset(key.account_ids or ()),
+        via="apikey",
+    )
+
+
+def lookup_api_key(session: Session, plaintext: str) -> ApiKey | None:
+    prefix = apikeys.split(plaintext)
+    if prefix is None:
+        return None
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None or key.revoked_at is not None or not apikeys.matches(plaintext, key.key_hash):
+        return None
+    now = utcnow()
+    # Recording every use would turn each read into a write; once a minute is enough to audit.
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        key.last_used_at = now
+        session.add(key)
+    return key
+
+
+def session_user(ctx: AppContext, session: Session, cookie: str | None) -> User | None:
+    if not cookie:
+        return None
+    try:
+        data = ctx.signer.loads(SESSION, cookie, max_age=ctx.settings.session_max_age)
+    except TokenError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = session.get(User, data.get("u"))
+    if user is None or not user.active or user.session_version != data.get("v"):
+        return None
+    return user
+
+
+def make_session_cookie(ctx: AppContext, user: User) -> str:
+    return ctx.signer.dumps(SESSION, {"u": user.id, "v": user.session_version})
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise ApiError(401, "Authorization header must be 'Bearer <api key>'")
+    return value.strip()
+
+
+async def authenticate(conn: HTTPConnection) -> Identity:
+    """Resolve the caller of an API request, or raise 401."""
+    ctx: AppContext = conn.app.state.ctx
+    key_text = _bearer(conn)
+    cookie = conn.cookies.get(SESSION_COOKIE)
+    if key_text is None and cookie is None:
+        raise ApiError(401, "authentication required: send 'Authorization: Bearer <api key>'")
+
+    def resolve(session: Session) -> Identity | None:
+        if key_text is not None:
+            key = lookup_api_key(session, key_text)
+            return key_identity(key) if key else None
+        user = session_user(ctx, session, cookie)
+        return user_identity(user) if user else None
+
+    identity = await ctx.db.run(resolve)
+    if identity is None:
+        raise ApiError(401, "invalid, revoked or expired credentials")
+    if identity.via == "session" and conn.scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+        # A browser carries the cookie on its own; demand proof the page itself sent this.
+        if not csrf_mod.verify(conn, conn.headers.get(csrf_mod.HEADER)):
+            raise ApiError(403, "missing or invalid CSRF token (X-CSRF-Token header)", code="csrf_failed")
+    return identity

@@ -1,0 +1,128 @@
+"""The ``streamsrv`` command: serve, demo, migrate, admin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from streamsrv.config import Settings
+
+
+def _migrate(settings: Settings) -> None:
+    from streamsrv import migrate
+    from streamsrv.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    _migrate(settings)
+    print(f"database is at the latest schema ({settings.database_url.split('@')[-1]})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from streamsrv.embedded_redis import ensure_redis_url
+
+    settings = Settings.from_env()
+    if not args.no_migrate:
+        _migrate(settings)
+    # Workers are separate processes: they must share one Redis and one secret, so both are
+    # settled here, before any worker starts.
+    os.environ["STREAMSRV_SECRET_KEY"] = settings.secret_key
+    redis_url, embedded = ensure_redis_url()
+    os.environ["STREAMSRV_REDIS_URL"] = redis_url
+    try:
+        uvicorn.run(
+            "streamsrv.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level,
+            proxy_headers=args.proxy_headers,
+            ws_max_size=settings.ws_max_frame_bytes,
+            ws_per_message_deflate=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streamsrv.demo.runner import run_demo
+
+    return run_demo(host=args.host, port=args.port, rate=args.rate, seed_only=args.seed_only)
+
+
+def cmd_create_org(args: argparse.Namespace) -> int:
+    from streamsrv.db import Database
+    from streamsrv.tenancy import TenancyError, create_org
+
+    settings = Settings.from_env()
+    _migrate(settings)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            created = create_org(session, args.name, args.admin_email, args.admin_password)
+    except TenancyError as exc:
+        print(json.dumps({"error": {"code": "conflict", "message": str(exc)}}), file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+    print(json.dumps(created.as_dict(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamsrv", description="Real-time customer feedback for contact centers."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
+    serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a proxy")
+    serve.set_defaults(fn=cmd_serve)
+
+    demo = sub.add_parser("demo", help="seed a demo organization, serve it and simulate live traffic")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--rate", type=float, default=1.0, help="simulated responses per second")
+    demo.add_argument("--seed-only", action="store_true", help="seed and print logins, then exit")
+    demo.set_defaults(fn=cmd_demo)
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema")
+    mig.set_defaults(fn=cmd_migrate)
+
+    admin = sub.add_parser("admin", help="administration")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    org = admin_sub.add_parser("create-org", help="create an organization with an admin user and API key")
+    org.add_argument("name")
+    org.add_argument("--admin-email", required=True)
+    org.add_argument("--admin-password", default=None, help="default: a random one, printed")
+    org.set_defaults(fn=cmd_create_org)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

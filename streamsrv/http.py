@@ -1,0 +1,163 @@
+"""Small HTTP helpers shared by every API module.
+
+``endpoint`` turns a typed handler into a Starlette ``Route`` and records it for the OpenAPI
+document, so the spec cannot drift from the routes. ``read_json`` enforces the body limit and
+turns parse and validation failures into the API's error shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from streamsrv.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    raise TypeError(f"cannot encode {type(obj).__name__}")
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, f"request body is larger than {limit} bytes")
+        except ValueError:
+            raise ApiError(400, "invalid Content-Length header") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _loc_name(loc: Sequence[int | str]) -> str:
+    return ".".join(str(p) for p in loc) or "body"
+
+
+def validation_error(exc: ValidationError, prefix: str = "") -> ApiError:
+    fields: dict[str, str] = {}
+    for err in exc.errors(include_url=False):
+        name = prefix + _loc_name(err["loc"])
+        fields.setdefault(name, err["msg"])
+    first = next(iter(fields.items()))
+    return ApiError(422, f"invalid {first[0]}: {first[1]}", fields=fields)
+
+
+def parse_model(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    limit: int = request.app.state.ctx.settings.max_body_bytes
+    raw = await read_body(request, limit)
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; send a JSON object")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return parse_model(model, data)
+
+
+def parse_query(request: Request, model: type[M]) -> M:
+    params: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        params[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+@dataclass
+class EndpointDoc:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    response_list: bool = False
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    # "apikey" (Bearer key or session cookie), "none" (public), or "token" (credential in path).
+    auth: str = "apikey"
+    scope: str | None = None
+    content_type: str = "application/json"
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+REGISTRY: list[EndpointDoc] = []
+
+
+def endpoint(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    response_list: bool = False,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    auth: str = "apikey",
+    scope: str | None = None,
+    content_type: str = "application/json",
+) -> Callable[[Handler], Route]:
+    """Declare an API route; the returned ``Route`` goes into the module's ``routes`` list."""
+
+    def wrap(handler: Handler) -> Route:
+        REGISTRY.append(
+            EndpointDoc(
+                method=method.upper(),
+                path=path,
+                summary=summary,
+                tag=tag,
+                body=body,
+                query=query,
+                response=response,
+                response_list=response_list,
+                status=status,
+                errors=errors,
+                auth=auth,
+                scope=scope,
+                content_type=content_type,
+            )
+        )
+        return Route(path, handler, methods=[method.upper()], name=handler.__name__)
+
+    return wrap

@@ -1,0 +1,293 @@
+"""The data model. Every row carries ``org_id``: no query may cross an organization's line.
+
+Tables are created and upgraded by Alembic (``streamsrv/migrations``); ``streamsrv migrate``
+runs them. Timestamps are stored as UTC and always read back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC; SQLite has no time zones and PostgreSQL gets the same."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    manager = "manager"
+    client_viewer = "client_viewer"
+    team_leader = "team_leader"
+    recovery = "recovery"
+    agent = "agent"
+
+
+class Channel(enum.StrEnum):
+    phone = "phone"
+    email = "email"
+    chat = "chat"
+    sms = "sms"
+    social = "social"
+    in_store = "in_store"
+    delivery = "delivery"
+    other = "other"
+
+
+class RequestKind(enum.StrEnum):
+    initial = "initial"
+    recovery_followup = "recovery_followup"
+
+
+class RequestStatus(enum.StrEnum):
+    pending = "pending"
+    responded = "responded"
+    suppressed = "suppressed"
+
+
+DEFAULT_REWARDS: list[dict[str, Any]] = [
+    {"code": "high_five", "label": "High five", "emoji": "\U0001f64c", "value": 0},
+    {"code": "coffee", "label": "Coffee", "emoji": "\u2615", "value": 4},
+    {"code": "lunch", "label": "Lunch", "emoji": "\U0001f957", "value": 15},
+    {"code": "gift_card", "label": "Gift card", "emoji": "\U0001f381", "value": 25},
+]
+
+DEFAULT_IMPROVEMENT_AREAS: list[dict[str, str]] = [
+    {"code": "speed", "label": "Speed of response"},
+    {"code": "knowledge", "label": "Product knowledge"},
+    {"code": "courtesy", "label": "Courtesy"},
+    {"code": "clarity", "label": "Clear explanation"},
+    {"code": "resolution", "label": "Solved my problem"},
+    {"code": "follow_up", "label": "Follow-up"},
+]
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Account(SQLModel, table=True):
+    """A client programme or brand, with its survey settings and reward catalogue."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_accounts_org_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    # Ratings at or below this are negative: they open recovery cases and raise alerts.
+    negative_threshold: int = Field(default=2)
+    reward_catalogue: list[dict[str, Any]] = _json(lambda: [dict(r) for r in DEFAULT_REWARDS])
+    improvement_areas: list[dict[str, str]] = _json(lambda: [dict(a) for a in DEFAULT_IMPROVEMENT_AREAS])
+    ask_csat: bool = Field(default=False)
+    ask_nps: bool = Field(default=False)
+    ask_fcr: bool = Field(default=False)
+    suppression_days: int = Field(default=7)
+    request_ttl_days: int = Field(default=14)
+    edit_window_hours: int = Field(default=24)
+    promo_code: str | None = Field(default=None, max_length=64)
+    share_url: str | None = Field(default=None, max_length=500)
+    leaderboard_min_responses: int = Field(default=5)
+    recovery_sla_minutes: int = Field(default=240)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_teams_account_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agents"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    name: str = Field(max_length=200)
+    bio: str = Field(default="", max_length=500)
+    hobbies: list[str] = _json(list)
+    photo_url: str | None = Field(default=None, max_length=500)
+    # Ids of this agent in helpdesks: {"zendesk": "123", "freshdesk": "agent-9"}.
+    external_ids: dict[str, str] = _json(dict)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AgentPhoto(SQLModel, table=True):
+    """Uploaded photos live in the database so that every node can serve them."""
+
+    __tablename__ = "agent_photos"
+    agent_id: int = Field(foreign_key="agents.id", primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    content_type: str = Field(max_length=50)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    version: int = Field(default=1)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    name: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=20)
+    # Scope: managers, client viewers and recovery staff see accounts; team leaders see teams.
+    account_ids: list[int] = _json(list)
+    team_ids: list[int] = _json(list)
+    agent_id: int | None = Field(default=None, foreign_key="agents.id")
+    active: bool = Field(default=True)
+    # Bumped on password change or "log out everywhere": older session cookies stop working.
+    session_version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    # The public part shown in listings ("ssk_ab12cd34"); the secret is only stored hashed.
+    prefix: str = Field(max_length=32, sa_column_kwargs={"unique": True})
+    key_hash: str = Field(max_length=128)
+    scopes: list[str] = _json(list)
+    account_ids: list[int] = _json(list)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class Interaction(SQLModel, table=True):
+    __tablename__ = "interactions"
+    __table_args__ = (UniqueConstraint("account_id", "external_id", name="uq_interactions_account_external"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    channel: str = Field(max_length=20)
+    external_id: str = Field(max_length=200)
+    customer_email: str | None = Field(default=None, max_length=254, index=True)
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_phone: str | None = Field(default=None, max_length=40)
+    source: str = Field(default="api", max_length=40)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class FeedbackRequest(SQLModel, table=True):
+    __tablename__ = "feedback_requests"
+    __table_args__ = (
+        Index("ix_feedback_requests_suppression", "account_id", "customer_email", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    interaction_id: int = Field(foreign_key="interactions.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    kind: str = Field(default=RequestKind.initial, max_length=20)
+    status: str = Field(default=RequestStatus.pending, max_length=20)
+    customer_email: str | None = Field(default=None, max_length=254)
+    # Random per request; the URL token is an HMAC of it, and only a hash of the token is stored.
+    nonce: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    recovery_case_id: int | None = Field(default=None)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index("ix_responses_org_created", "org_id", "created_at"),
+        Index("ix_responses_agent_created", "agent_id", "created_at"),
+        Index("ix_responses_team_created", "team_id", "created_at"),
+        Index("ix_responses_account_created", "account_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    account_id: int = Field(foreign_key="accounts.id")
+    team_id: int = Field(foreign_key="teams.id")
+    agent_id: int = Field(foreign_key="agents.id")
+    interaction_id: int = Field(foreign_key="interactions.id")
+    request_id: int | None = Field(
+        default=None, foreign_key="feedback_requests.id", sa_column_kwargs={"unique": True}
+    )
+    channel: str = Field(max_length=20)
+    rating: int
+    comment: str = Field(default="", max_length=2000)
+    reward: str | None = Field(default=None, max_length=40)
+    improvement_areas: list[str] = _json(list)
+    csat: int | None = Field(default=None)
+    nps: int | None = Field(default=None)
+    fcr: bool | None = Field(default=None)
+    source: str = Field(default="survey", max_length=40)
+    edit_count: int = Field(default=0)
+    # Moderation: a hidden comment is kept but never shown on streams or boards.
+    comment_hidden: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An event committed with the change that caused it; the relay moves it to Redis."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    org_id: int = Field(foreign_key="organizations.id")
+    type: str = Field(max_length=40)
+    # Stream names this event goes to, e.g. ["agent:7", "team:2", "account:1"].
+    streams: list[str] = _json(list)
+    payload: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    attempts: int = Field(default=0)

@@ -1,0 +1,1 @@
+"""Credentials: password hashing, API keys, signed tokens and CSRF."""
