@@ -15,13 +15,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from streamsrv import api, health, openapi, pages
+from streamsrv import api, health, metrics, openapi, pages, ws
 from streamsrv.config import Settings
 from streamsrv.context import AppContext
 from streamsrv.db import Database
 from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.errors import ApiError, error_response
+from streamsrv.history import History, Keys
+from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import STATIC_DIR, error_page, make_templates
 
@@ -66,6 +69,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
+        *metrics.routes,
+        *ws.routes,
         *openapi.routes,
         *api.routes,
         *pages.routes,
@@ -92,10 +97,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
             templates=make_templates(),
             redis=redis,
         )
+        keys = Keys(settings.redis_prefix)
+        history = History(redis, keys, settings.stream_history_maxlen, settings.stream_history_ttl)
+        hub = Hub(Redis.from_url(redis_url), history, keys)
+        relay = Relay(
+            db,
+            redis_url,
+            keys,
+            batch_size=settings.relay_batch_size,
+            poll_interval=settings.relay_poll_interval,
+            history_maxlen=settings.stream_history_maxlen,
+            history_ttl=settings.stream_history_ttl,
+        )
+        ctx.services.update(hub=hub, relay=relay, history=history)
         app.state.ctx = ctx
+        await hub.start()
+        relay.start()
         try:
             yield
         finally:
+            relay.stop()
+            await hub.stop()
+            await hub.redis.aclose()
             await redis.aclose()
             db.dispose()
             if embedded is not None:

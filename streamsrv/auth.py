@@ -51,7 +51,9 @@ class Identity:
     account_ids: frozenset[int] = field(default_factory=frozenset)
     team_ids: frozenset[int] = field(default_factory=frozenset)
     agent_id: int | None = None
-    via: str = "apikey"  # "apikey" | "session" | "stream_token"
+    via: str = "apikey"  # "apikey" | "session" | "stream_token" | "display"
+    # Set for stream and display tokens: the only streams this identity may subscribe to.
+    streams: frozenset[str] | None = None
 
     @property
     def org_wide(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 
 from sqlalchemy import text
@@ -19,26 +18,14 @@ READY_TIMEOUT = 2.0
 
 
 async def redis_round_trip(ctx: AppContext) -> float:
-    timeout = READY_TIMEOUT
-    """Publish on a private channel and wait to receive it; returns the round trip in ms."""
-    if ctx.redis is None:
-        raise RuntimeError("no Redis client")
-    channel = f"{ctx.settings.redis_prefix}:ready:{secrets.token_hex(8)}"
-    started = time.perf_counter()
-    pubsub = ctx.redis.pubsub()
-    try:
-        await asyncio.wait_for(pubsub.subscribe(channel), timeout)
-        await asyncio.wait_for(ctx.redis.publish(channel, b"ping"), timeout)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = await pubsub.get_message(
-                ignore_subscribe_messages=True, timeout=deadline - time.monotonic()
-            )
-            if msg is not None and msg.get("data") == b"ping":
-                return (time.perf_counter() - started) * 1000
-        raise TimeoutError("published message did not come back")
-    finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    """Publish to this process's control channel and wait until its hub receives it.
+
+    This proves the very subscriber connection that delivers events, not just a PING.
+    """
+    hub = ctx.services.get("hub")
+    if hub is None:
+        raise RuntimeError("hub is not running")
+    return float(await hub.round_trip(READY_TIMEOUT))
 
 
 async def healthz(request: Request) -> Response:

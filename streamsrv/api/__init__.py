@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from streamsrv.api import accounts, agents, apikeys, feedback, interactions, responses, teams, users
+from streamsrv.api import (
+    accounts,
+    agents,
+    apikeys,
+    feedback,
+    interactions,
+    responses,
+    stream_tokens,
+    teams,
+    users,
+)
 
 routes: list[BaseRoute] = [
     *accounts.routes,
@@ -15,4 +25,5 @@ routes: list[BaseRoute] = [
     *interactions.routes,
     *responses.routes,
     *feedback.routes,
+    *stream_tokens.routes,
 ]

@@ -1,0 +1,149 @@
+"""Redis layout of the streams: capped history (Redis Streams), epochs and pub/sub channels.
+
+One Lua script appends a whole relay batch to every target stream's history and PUBLISHes it, in
+one round trip. A ``SET NX`` marker per outbox event makes a retried batch a no-op, so a relay
+that crashed between Redis and its database commit never publishes an event twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from streamsrv.protocol import Cursor, EntryId, parse_entry_id
+
+PUBLISH_SCRIPT = """
+local prefix = ARGV[1]
+local maxlen = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local dedupe_ttl = tonumber(ARGV[4])
+local n = tonumber(ARGV[5])
+local i = 6
+local published = 0
+for _ = 1, n do
+  local eid = ARGV[i]
+  local tail = ARGV[i + 1]
+  local ns = tonumber(ARGV[i + 2])
+  i = i + 3
+  local fresh = redis.call('SET', prefix .. ':sent:' .. eid, '1', 'NX', 'EX', dedupe_ttl)
+  if fresh then
+    for s = 0, ns - 1 do
+      local stream = ARGV[i + s]
+      local ekey = prefix .. ':e:' .. stream
+      local hkey = prefix .. ':h:' .. stream
+      local epoch = redis.call('GET', ekey)
+      if (not epoch) or redis.call('EXISTS', hkey) == 0 then
+        -- A new history (first event, or Redis lost the old one): a new epoch tells clients
+        -- holding older cursors that they must resync rather than trust a silent gap.
+        local t = redis.call('TIME')
+        epoch = string.format('%x%05x', tonumber(t[1]), tonumber(t[2]))
+        redis.call('SET', ekey, epoch)
+      end
+      local id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail)
+      redis.call('EXPIRE', hkey, ttl)
+      redis.call('EXPIRE', ekey, ttl)
+      redis.call('PUBLISH', prefix .. ':c:' .. stream, epoch .. ' ' .. id .. ' ' .. eid .. ' ' .. tail)
+      published = published + 1
+    end
+  end
+  i = i + ns
+end
+return published
+"""
+
+DEDUPE_TTL = 24 * 3600
+REPLAY_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str
+
+    def history(self, stream: str) -> str:
+        return f"{self.prefix}:h:{stream}"
+
+    def epoch(self, stream: str) -> str:
+        return f"{self.prefix}:e:{stream}"
+
+    def channel(self, stream: str) -> str:
+        return f"{self.prefix}:c:{stream}"
+
+    @property
+    def channel_prefix(self) -> bytes:
+        return f"{self.prefix}:c:".encode()
+
+    def control(self, node: str) -> str:
+        return f"{self.prefix}:ctl:{node}"
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    event_id: int
+    tail: bytes
+    streams: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry: EntryId
+    event_id: int
+    tail: str
+
+
+def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: int) -> list[Any]:
+    args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, len(events)]
+    for ev in events:
+        args.extend((ev.event_id, ev.tail, len(ev.streams), *ev.streams))
+    return args
+
+
+class History:
+    """Reads and writes stream history in Redis."""
+
+    def __init__(self, redis: Redis, keys: Keys, maxlen: int, ttl: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.maxlen = maxlen
+        self.ttl = ttl
+        self._script = redis.register_script(PUBLISH_SCRIPT)
+
+    async def publish(self, events: Sequence[OutgoingEvent]) -> int:
+        if not events:
+            return 0
+        return int(await self._script(args=publish_args(self.keys, events, self.maxlen, self.ttl)))
+
+    async def epoch(self, stream: str) -> str | None:
+        raw = await self.redis.get(self.keys.epoch(stream))
+        return raw.decode() if raw is not None else None
+
+    async def read_after(self, stream: str, since: Cursor) -> list[Entry] | None:
+        """Every entry after ``since``, or None when history cannot prove it is complete."""
+        key = self.keys.history(stream)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(self.keys.epoch(stream))
+            pipe.xrange(key, "-", "+", count=1)
+            epoch_raw, oldest = await pipe.execute()
+        if epoch_raw is None or epoch_raw.decode() != since.epoch:
+            return None
+        if oldest and parse_entry_id(oldest[0][0]) > since.entry:
+            # Trimmed past the cursor: entries between the two may be gone.
+            return None
+        return await self.read_range(stream, since.entry)
+
+    async def read_range(self, stream: str, after: EntryId | None) -> list[Entry]:
+        """Entries strictly after ``after`` (all entries when None), oldest first."""
+        key = self.keys.history(stream)
+        start = "-" if after is None else f"({after[0]}-{after[1]}"
+        out: list[Entry] = []
+        while True:
+            page = await self.redis.xrange(key, start, "+", count=REPLAY_PAGE)
+            for raw_id, fields in page:
+                entry = parse_entry_id(raw_id)
+                out.append(Entry(entry=entry, event_id=int(fields[b"e"]), tail=fields[b"t"].decode()))
+            if len(page) < REPLAY_PAGE:
+                return out
+            last = out[-1].entry
+            start = f"({last[0]}-{last[1]}"

@@ -1,0 +1,42 @@
+"""Prometheus metrics (prometheus-client), served at ``/metrics``.
+
+Each process reports its own numbers; with several workers or nodes, scrape each one (the
+``instance`` label tells them apart).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+CONNECTIONS = Gauge("streamsrv_ws_connections", "Open websocket connections")
+SUBSCRIPTIONS = Gauge("streamsrv_ws_subscriptions", "Active stream subscriptions on this process")
+REDIS_CHANNELS = Gauge("streamsrv_redis_channels", "Redis channels this process is subscribed to")
+EVENTS_PUBLISHED = Counter(
+    "streamsrv_events_published_total", "Outbox events published to Redis by the relay"
+)
+EVENTS_RECEIVED = Counter("streamsrv_events_received_total", "Stream events received from Redis by the hub")
+FRAMES_DELIVERED = Counter("streamsrv_frames_delivered_total", "Event frames written to websockets")
+SLOW_DISCONNECTS = Counter("streamsrv_slow_client_disconnects_total", "Connections closed for falling behind")
+RELAY_ERRORS = Counter("streamsrv_relay_errors_total", "Relay batches that failed and will be retried")
+REDIS_RECONNECTS = Counter("streamsrv_hub_redis_reconnects_total", "Times the hub reconnected to Redis")
+RESYNCS = Counter("streamsrv_resyncs_total", "Subscriptions told to resync from a snapshot")
+RELAY_LAG = Histogram(
+    "streamsrv_relay_lag_seconds",
+    "Commit-to-publish delay of outbox events",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DELIVERY_LATENCY = Histogram(
+    "streamsrv_publish_to_deliver_seconds",
+    "Event creation to hand-off to local subscribers",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+routes = [Route("/metrics", metrics_endpoint, methods=["GET"])]

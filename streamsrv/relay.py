@@ -1,0 +1,153 @@
+"""The outbox relay: moves committed outbox events to Redis, in batches, one round trip each.
+
+It runs in its own thread with a synchronous database session and Redis client, so a batch is
+claimed, published and marked sent inside one database transaction:
+
+- PostgreSQL: a transaction-scoped advisory lock lets one relay at a time publish, so events
+  leave in outbox order (an update never overtakes the creation it follows), whichever of
+  several processes committed them;
+- SQLite (one host): relays may race, and the publish script's per-event ``SET NX`` marker turns
+  the loser's attempt into a no-op.
+
+A commit that wrote events wakes the relay at once (``outbox.add_commit_listener``); the poll
+interval only matters for events committed by another process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import delete, text, update
+from sqlmodel import Session, select
+
+from streamsrv import metrics, outbox
+from streamsrv.db import Database
+from streamsrv.history import PUBLISH_SCRIPT, Keys, OutgoingEvent, publish_args
+from streamsrv.models import OutboxEvent
+from streamsrv.protocol import encode_event_tail
+
+log = logging.getLogger("streamsrv.relay")
+
+SENT_RETENTION = timedelta(days=7)
+CLEANUP_EVERY = 600.0
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_outgoing(row: OutboxEvent) -> OutgoingEvent:
+    assert row.id is not None
+    tail = encode_event_tail(row.type, iso(row.created_at), row.payload, row.id)
+    return OutgoingEvent(event_id=row.id, tail=tail, streams=row.streams)
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        redis_url: str,
+        keys: Keys,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        history_maxlen: int = 10_000,
+        history_ttl: int = 7 * 24 * 3600,
+    ) -> None:
+        self.db = db
+        self.keys = keys
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.history_maxlen = history_maxlen
+        self.history_ttl = history_ttl
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self._script = self._redis.register_script(PUBLISH_SCRIPT)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._last_cleanup = time.monotonic()
+        self.published_total = 0
+        # One advisory lock per Redis prefix: installations sharing a database stay independent.
+        self.lock_key = int.from_bytes(hashlib.sha256(keys.prefix.encode()).digest()[:8], "big", signed=True)
+
+    def start(self) -> None:
+        outbox.add_commit_listener(self.wake)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        outbox.remove_commit_listener(self.wake)
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+        self._redis.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            try:
+                while not self._stop.is_set() and self.publish_batch() == self.batch_size:
+                    pass
+                self._maybe_cleanup()
+                backoff = 0.05
+            except (redis.RedisError, OSError) as exc:
+                metrics.RELAY_ERRORS.inc()
+                log.warning("relay: Redis unavailable (%s); retrying in %.2fs", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
+                self._wake.set()
+            except Exception:
+                metrics.RELAY_ERRORS.inc()
+                log.exception("relay: unexpected error")
+                self._stop.wait(1.0)
+                self._wake.set()
+
+    def publish_batch(self) -> int:
+        """Claim, publish and mark one batch; returns how many events it moved."""
+        with self.db.session() as session:
+            rows = self._claim(session)
+            if not rows:
+                return 0
+            events = [to_outgoing(r) for r in rows]
+            self._script(args=publish_args(self.keys, events, self.history_maxlen, self.history_ttl))
+            now = datetime.now(UTC)
+            session.exec(  # type: ignore[call-overload]
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([e.event_id for e in events]))
+                .values(sent_at=now)  # type: ignore[union-attr]
+            )
+        for r in rows:
+            metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
+        metrics.EVENTS_PUBLISHED.inc(len(rows))
+        self.published_total += len(rows)
+        return len(rows)
+
+    def _claim(self, session: Session) -> list[OutboxEvent]:
+        query: Any = (
+            select(OutboxEvent)
+            .where(OutboxEvent.sent_at.is_(None))  # type: ignore[union-attr]
+            .order_by(OutboxEvent.id)  # type: ignore[arg-type]
+            .limit(self.batch_size)
+        )
+        if not self.db.is_sqlite:
+            session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=self.lock_key))  # type: ignore[call-overload]
+        return list(session.exec(query).all())
+
+    def _maybe_cleanup(self) -> None:
+        if time.monotonic() - self._last_cleanup < CLEANUP_EVERY:
+            return
+        self._last_cleanup = time.monotonic()
+        cutoff = datetime.now(UTC) - SENT_RETENTION
+        with self.db.session() as session:
+            session.exec(delete(OutboxEvent).where(OutboxEvent.sent_at < cutoff))  # type: ignore[call-overload, operator]
