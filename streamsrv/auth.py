@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 SESSION_COOKIE = "streamsrv_session"
 
+# API keys without the admin scope act as this role: they read (and ingest into) their accounts,
+# or the whole organization when not restricted to accounts, but never administer.
+SERVICE_ROLE = "service"
+ACCOUNT_ROLES = (Role.admin, Role.manager, Role.client_viewer, Role.recovery, SERVICE_ROLE)
+
 # What each user role may do through the API, in API-key scope terms.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.admin: frozenset(apikeys.SCOPES),
@@ -57,7 +62,7 @@ class Identity:
 
     @property
     def org_wide(self) -> bool:
-        return self.role == Role.admin and not self.account_ids
+        return self.role in (Role.admin, SERVICE_ROLE) and not self.account_ids
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -73,7 +78,7 @@ class Identity:
     def sees_account(self, account_id: int) -> bool:
         if self.org_wide:
             return True
-        if self.role in (Role.admin, Role.manager, Role.client_viewer, Role.recovery):
+        if self.role in ACCOUNT_ROLES:
             return account_id in self.account_ids
         return False
 
@@ -81,7 +86,7 @@ class Identity:
         """A WHERE clause limiting rows to what this identity may read (None: whole org)."""
         if self.org_wide:
             return None
-        if self.role in (Role.admin, Role.manager, Role.client_viewer, Role.recovery):
+        if self.role in ACCOUNT_ROLES:
             return account_col.in_(sorted(self.account_ids)) if self.account_ids else false()
         if self.role == Role.team_leader:
             return team_col.in_(sorted(self.team_ids)) if self.team_ids else false()
@@ -108,7 +113,7 @@ def key_identity(key: ApiKey) -> Identity:
     scopes = frozenset(key.scopes)
     return Identity(
         org_id=key.org_id,
-        role=Role.admin if "admin" in scopes or not key.account_ids else Role.manager,
+        role=Role.admin if "admin" in scopes else SERVICE_ROLE,
         scopes=scopes,
         api_key_id=key.id,
         name=key.name,

@@ -68,7 +68,9 @@ Item = Event | Resync | Status | Failure
 
 @dataclass
 class StreamClient:
-    url: str
+    """``url`` may be a list: each reconnect moves to the next one, as a load balancer would."""
+
+    url: str | list[str]
     streams: Iterable[str] = ()
     api_key: str | None = None
     token: str | None = None
@@ -84,6 +86,8 @@ class StreamClient:
     _wanted: list[str] = field(default_factory=list, init=False)
     subscribed: set[str] = field(default_factory=set, init=False)
     connects: int = field(default=0, init=False)
+    failures: int = field(default=0, init=False)
+    close_codes: list[int | None] = field(default_factory=list, init=False)
 
     async def __aenter__(self) -> StreamClient:
         self._wanted = list(dict.fromkeys(self.streams))
@@ -140,10 +144,12 @@ class StreamClient:
             self._ws.transport.abort()
 
     def _connect_url(self) -> str:
+        urls = [self.url] if isinstance(self.url, str) else self.url
+        url = urls[(self.connects + self.failures) % len(urls)]
         if self.token:
-            sep = "&" if "?" in self.url else "?"
-            return f"{self.url}{sep}{urlencode({'token': self.token})}"
-        return self.url
+            sep = "&" if "?" in url else "?"
+            return f"{url}{sep}{urlencode({'token': self.token})}"
+        return url
 
     def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -188,8 +194,10 @@ class StreamClient:
                 code = exc.response.status_code
             except (OSError, InvalidHandshake, TimeoutError):
                 code = None
+                self.failures += 1
             finally:
                 self._ws = None
+            self.close_codes.append(code)
             if not self.reconnect or code in FATAL_CLOSE_CODES:
                 await self._queue.put(Status("closed", code))
                 return
@@ -203,7 +211,14 @@ class StreamClient:
         if op == "event":
             self.cursors[msg["stream"]] = msg["id"]
             self._queue.put_nowait(
-                Event(stream=msg["stream"], id=msg["id"], type=msg["type"], at=msg["at"], data=msg["data"], event_id=msg.get("eid"))
+                Event(
+                    stream=msg["stream"],
+                    id=msg["id"],
+                    type=msg["type"],
+                    at=msg["at"],
+                    data=msg["data"],
+                    event_id=msg.get("eid"),
+                )
             )
         elif op == "subscribed":
             self.subscribed.add(msg["stream"])
@@ -212,4 +227,6 @@ class StreamClient:
             self.cursors.pop(msg["stream"], None)
             self._queue.put_nowait(Resync(msg["stream"]))
         elif op == "error":
-            self._queue.put_nowait(Failure(code=msg["code"], message=msg.get("message", ""), stream=msg.get("stream")))
+            self._queue.put_nowait(
+                Failure(code=msg["code"], message=msg.get("message", ""), stream=msg.get("stream"))
+            )

@@ -117,7 +117,7 @@ class History:
 
     async def epoch(self, stream: str) -> str | None:
         raw = await self.redis.get(self.keys.epoch(stream))
-        return raw.decode() if raw is not None else None
+        return raw.decode() if isinstance(raw, bytes) else raw
 
     async def read_after(self, stream: str, since: Cursor) -> list[Entry] | None:
         """Every entry after ``since``, or None when history cannot prove it is complete."""
@@ -139,7 +139,9 @@ class History:
         start = "-" if after is None else f"({after[0]}-{after[1]}"
         out: list[Entry] = []
         while True:
-            page = await self.redis.xrange(key, start, "+", count=REPLAY_PAGE)
+            page: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(
+                key, start, "+", count=REPLAY_PAGE
+            )  # type: ignore[assignment]
             for raw_id, fields in page:
                 entry = parse_entry_id(raw_id)
                 out.append(Entry(entry=entry, event_id=int(fields[b"e"]), tail=fields[b"t"].decode()))

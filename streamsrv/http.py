@@ -137,6 +137,7 @@ def endpoint(
     auth: str = "apikey",
     scope: str | None = None,
     content_type: str = "application/json",
+    extra_responses: dict[int, str] | None = None,
 ) -> Callable[[Handler], Route]:
     """Declare an API route; the returned ``Route`` goes into the module's ``routes`` list."""
 
@@ -156,6 +157,7 @@ def endpoint(
                 auth=auth,
                 scope=scope,
                 content_type=content_type,
+                extra_responses=dict(extra_responses or {}),
             )
         )
         return Route(path, handler, methods=[method.upper()], name=handler.__name__)

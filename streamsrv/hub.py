@@ -106,6 +106,7 @@ class Hub:
         self._control = keys.control(self.node).encode()
         self._pings: dict[bytes, asyncio.Future[float]] = {}
         self.reconnects = 0
+        self._catch_up_task: asyncio.Task[None] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -122,7 +123,7 @@ class Hub:
                 await self._task
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
     @property
     def connected(self) -> bool:
@@ -247,7 +248,11 @@ class Hub:
                     self.reconnects += 1
                     metrics.REDIS_RECONNECTS.inc()
                     log.info("hub: reconnected to Redis; catching up %d streams", len(self._channels))
-                    asyncio.create_task(self._catch_up_all())
+                    # Hold live events from the first one on: the catch-up must start from the
+                    # last entry seen before the outage, not from whatever arrives first now.
+                    for channel in self._channels.values():
+                        channel.catching_up = True
+                    self._catch_up_task = asyncio.create_task(self._catch_up_all())
                 first = False
                 backoff = 0.05
                 await self._read(pubsub)
@@ -260,7 +265,7 @@ class Hub:
                 for channel in self._channels.values():
                     channel.ready.clear()
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
 

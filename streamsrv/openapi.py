@@ -97,6 +97,11 @@ def _operation(doc: EndpointDoc, components: dict[str, Any]) -> dict[str, Any]:
         )
         ok["content"] = {doc.content_type: {"schema": schema}}
     responses[str(doc.status)] = ok
+    for status, description in doc.extra_responses.items():
+        extra: dict[str, Any] = {"description": description}
+        if "content" in ok and 200 <= status < 300:
+            extra["content"] = ok["content"]
+        responses[str(status)] = extra
     errors = set(doc.errors)
     if doc.body is not None:
         errors |= {400, 413, 422}

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import delete, text, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from streamsrv import metrics, outbox
 from streamsrv.db import Database
@@ -124,8 +124,8 @@ class Relay:
             now = datetime.now(UTC)
             session.exec(  # type: ignore[call-overload]
                 update(OutboxEvent)
-                .where(OutboxEvent.id.in_([e.event_id for e in events]))
-                .values(sent_at=now)  # type: ignore[union-attr]
+                .where(col(OutboxEvent.id).in_([e.event_id for e in events]))
+                .values(sent_at=now)
             )
         for r in rows:
             metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
@@ -137,7 +137,7 @@ class Relay:
         query: Any = (
             select(OutboxEvent)
             .where(OutboxEvent.sent_at.is_(None))  # type: ignore[union-attr]
-            .order_by(OutboxEvent.id)  # type: ignore[arg-type]
+            .order_by(col(OutboxEvent.id))
             .limit(self.batch_size)
         )
         if not self.db.is_sqlite:
@@ -150,4 +150,4 @@ class Relay:
         self._last_cleanup = time.monotonic()
         cutoff = datetime.now(UTC) - SENT_RETENTION
         with self.db.session() as session:
-            session.exec(delete(OutboxEvent).where(OutboxEvent.sent_at < cutoff))  # type: ignore[call-overload, operator]
+            session.exec(delete(OutboxEvent).where(col(OutboxEvent.sent_at) < cutoff))  # type: ignore[call-overload]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from streamsrv.auth import Identity
+from streamsrv.auth import SERVICE_ROLE, Identity
 from streamsrv.models import Account, Agent, Role, Team
 from streamsrv.protocol import StreamRef
 
@@ -44,7 +44,7 @@ def resolve_owner(session: Session, org_id: int, ref: StreamRef) -> Owner | None
     account = session.get(Account, ref.id)
     if account is None or account.org_id != org_id:
         return None
-    return Owner(account_id=account.id)
+    return Owner(account_id=ref.id)
 
 
 def resolve_reach(session: Session, identity: Identity) -> Reach:
@@ -53,8 +53,8 @@ def resolve_reach(session: Session, identity: Identity) -> Reach:
     teams = set(identity.team_ids)
     if identity.role == Role.team_leader and teams:
         rows = session.exec(
-            select(Team.account_id).where(Team.org_id == identity.org_id, Team.id.in_(sorted(teams)))
-        )  # type: ignore[union-attr]
+            select(Team.account_id).where(Team.org_id == identity.org_id, col(Team.id).in_(sorted(teams)))
+        )
         accounts.update(rows.all())
     if identity.role == Role.agent and identity.agent_id is not None:
         agent = session.get(Agent, identity.agent_id)
@@ -72,7 +72,7 @@ def may_subscribe(identity: Identity, reach: Reach, ref: StreamRef, owner: Owner
     if identity.org_wide:
         return True
     in_account = owner.account_id in reach.accounts
-    if role in (Role.admin, Role.manager):
+    if role in (Role.admin, Role.manager, SERVICE_ROLE):
         return in_account
     if role == Role.client_viewer:
         return in_account and kind in ("team", "account", "board:team", "board:account")

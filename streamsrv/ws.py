@@ -53,6 +53,7 @@ class Connection:
         self.overflowed = False
         self._wake = asyncio.Event()
         self._writer = asyncio.create_task(self._drain())
+        self._closer: asyncio.Task[None] | None = None
 
     def send_frame(self, frame: str) -> None:
         if self.closed:
@@ -71,7 +72,9 @@ class Connection:
         self.queued = 0
         metrics.SLOW_DISCONNECTS.inc()
         self._writer.cancel()
-        asyncio.create_task(self._close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume"))
+        self._closer = asyncio.create_task(
+            self._close(protocol.CLOSE_SLOW_CONSUMER, "slow consumer: reconnect and resume")
+        )
 
     async def _drain(self) -> None:
         ws = self.websocket
@@ -174,7 +177,8 @@ class StreamSession:
 
             self._reach, self._owners[ref.name] = await self.ctx.db.run(load)
         owner = self._owners[ref.name]
-        return owner is not None and may_subscribe(self.identity, self._reach, ref, owner)
+        reach = self._reach
+        return owner is not None and reach is not None and may_subscribe(self.identity, reach, ref, owner)
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.Ping):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +131,53 @@ def tenant(server: LiveServer, db: Database) -> Iterator[Tenant]:
         base_url=server.url, headers={"Authorization": f"Bearer {org.api_key}"}, timeout=TIMEOUT
     ) as api:
         yield Tenant(org=org, server=server, api=api)
+
+
+@contextmanager
+def fresh_database(backend: str, tmp: Path) -> Iterator[Database]:
+    """A database of its own, for tests whose relay must not share an outbox with other servers."""
+    if backend == "sqlite":
+        database = Database(f"sqlite:///{tmp / f'iso-{secrets.token_hex(4)}.sqlite3'}")
+        migrate.upgrade(database.engine)
+        try:
+            yield database
+        finally:
+            database.dispose()
+        return
+    name = f"streamsrv_iso_{secrets.token_hex(6)}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    database = Database(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}")
+    try:
+        migrate.upgrade(database.engine)
+        yield database
+    finally:
+        database.dispose()
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    """A server with its own database and its own redis-server (which tests may kill)."""
+
+    settings: Settings
+    db: Database
+    redis: EmbeddedRedis
+    server: LiveServer
+    org: NewOrg
+
+
+@pytest.fixture
+def stack(backend: str, tmp_path: Path) -> Iterator[Stack]:
+    with fresh_database(backend, tmp_path) as database, EmbeddedRedis() as redis:
+        settings = make_settings(database.url, redis.url, tmp_path, relay_poll_interval=0.2)
+        with database.session() as session:
+            org = create_org(
+                session, "Isolated", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery"
+            )
+        live = LiveServer(create_app(settings)).start()
+        try:
+            yield Stack(settings, database, redis, live, org)
+        finally:
+            live.stop()

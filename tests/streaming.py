@@ -59,7 +59,9 @@ def make_key(db: Database, org_id: int, scopes: list[str], account_ids: list[int
         return plaintext
 
 
-def make_user(db: Database, org_id: int, role: Role, password: str = "correct horse battery", **scope: object) -> User:
+def make_user(
+    db: Database, org_id: int, role: Role, password: str = "correct horse battery", **scope: object
+) -> User:
     with db.session() as s:
         user = User(
             org_id=org_id,
@@ -74,12 +76,16 @@ def make_user(db: Database, org_id: int, role: Role, password: str = "correct ho
         return user
 
 
-def emit_events(db: Database, org_id: int, streams: list[str], count: int, start: int = 0, pad: int = 0) -> None:
+def emit_events(
+    db: Database, org_id: int, streams: list[str], count: int, start: int = 0, pad: int = 0
+) -> None:
     """Commit ``count`` numbered events to ``streams``, one transaction each."""
     for n in range(start, start + count):
         with db.session() as s:
             emit(s, org_id, "feedback.received", streams, {"n": n, "pad": "x" * pad})
 
 
-async def emit_events_async(db: Database, org_id: int, streams: list[str], count: int, start: int = 0) -> None:
+async def emit_events_async(
+    db: Database, org_id: int, streams: list[str], count: int, start: int = 0
+) -> None:
     await asyncio.to_thread(emit_events, db, org_id, streams, count, start)

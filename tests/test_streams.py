@@ -12,8 +12,8 @@ from websockets.exceptions import ConnectionClosed
 
 from streamsrv import metrics
 from streamsrv.app import create_app
-from streamsrv.config import Settings
 from streamsrv.client import Failure, Status, StreamClient
+from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.models import Role
 from tests.conftest import Tenant
@@ -68,7 +68,11 @@ async def test_refused_and_malformed_frames_keep_socket_usable(tenant: Tenant, d
     async with connect(ws_url(tenant), additional_headers=auth(key)) as ws:
         await ws.send(orjson.dumps({"op": "sub", "stream": f"agent:{floor.other_agent_id}"}).decode())
         err = await recv_json(ws)
-        assert err["op"] == "error" and err["code"] == "forbidden" and err["stream"] == f"agent:{floor.other_agent_id}"
+        assert (
+            err["op"] == "error"
+            and err["code"] == "forbidden"
+            and err["stream"] == f"agent:{floor.other_agent_id}"
+        )
         await ws.send("not json")
         assert (await recv_json(ws))["code"] == "bad_request"
         await ws.send(orjson.dumps({"op": "sub", "stream": "agent:abc"}).decode())
@@ -80,7 +84,11 @@ async def test_refused_and_malformed_frames_keep_socket_usable(tenant: Tenant, d
 
 
 async def test_unauthenticated_and_bad_token_are_closed(tenant: Tenant) -> None:
-    for url, headers in ((ws_url(tenant), {}), (ws_url(tenant) + "?token=forged", {}), (ws_url(tenant), auth("ssk_nope_nope"))):
+    for url, headers in (
+        (ws_url(tenant), {}),
+        (ws_url(tenant) + "?token=forged", {}),
+        (ws_url(tenant), auth("ssk_nope_nope")),
+    ):
         async with connect(url, additional_headers=headers) as ws:
             with pytest.raises(ConnectionClosed) as info:
                 await recv_json(ws)
@@ -110,13 +118,17 @@ async def test_flood_is_rate_limited(tenant: Tenant) -> None:
 async def test_resume_from_cursor_gets_each_missed_event_once_in_order(tenant: Tenant, db: Database) -> None:
     floor = make_floor(db, tenant.org_id)
     stream = f"team:{floor.team_id}"
-    async with StreamClient(ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False) as client:
+    async with StreamClient(
+        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False
+    ) as client:
         await client.wait_subscribed(TIMEOUT)
         await emit_events_async(db, tenant.org_id, [stream], 3)
         seen = [await client.next_event(TIMEOUT) for _ in range(3)]
         cursor = seen[-1].id
     await emit_events_async(db, tenant.org_id, [stream], 4, start=3)
-    async with StreamClient(ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: cursor}) as client:
+    async with StreamClient(
+        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: cursor}
+    ) as client:
         got = [await client.next_event(TIMEOUT) for _ in range(4)]
         assert [e.data["n"] for e in got] == [3, 4, 5, 6]
         with pytest.raises(TimeoutError):
@@ -130,7 +142,9 @@ async def test_resume_from_unknown_epoch_asks_for_resync(tenant: Tenant, db: Dat
         await ws.send(orjson.dumps({"op": "sub", "stream": stream, "since": "zzz-1-0"}).decode())
         assert await recv_json(ws) == {"op": "subscribed", "stream": stream, "recovered": False}
         assert await recv_json(ws) == {"op": "resync", "stream": stream}
-        await ws.send(orjson.dumps({"op": "sub", "stream": f"team:{floor.team_id}", "since": "not a cursor"}).decode())
+        await ws.send(
+            orjson.dumps({"op": "sub", "stream": f"team:{floor.team_id}", "since": "not a cursor"}).decode()
+        )
         assert (await recv_json(ws))["code"] == "bad_request"
 
 
@@ -138,12 +152,16 @@ async def test_replay_racing_live_events_is_exactly_once(tenant: Tenant, db: Dat
     """Events keep arriving while a client replays from an old cursor."""
     floor = make_floor(db, tenant.org_id)
     stream = f"agent:{floor.agent_ids[1]}"
-    async with StreamClient(ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False) as first:
+    async with StreamClient(
+        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False
+    ) as first:
         await first.wait_subscribed(TIMEOUT)
         await emit_events_async(db, tenant.org_id, [stream], 1)
         start = await first.next_event(TIMEOUT)
     writer = asyncio.create_task(emit_events_async(db, tenant.org_id, [stream], 60, start=1))
-    async with StreamClient(ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: start.id}) as client:
+    async with StreamClient(
+        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: start.id}
+    ) as client:
         await writer
         got = [await client.next_event(TIMEOUT) for _ in range(60)]
         assert [e.data["n"] for e in got] == list(range(1, 61))
@@ -175,10 +193,18 @@ def test_stream_token_is_never_wider_than_issuer(tenant: Tenant, db: Database) -
         assert r.status_code == 403
         assert r.json()["error"]["code"] == "forbidden"
         assert api.post("/api/v1/stream-tokens", json={"streams": ["bogus"]}).status_code == 422
-        assert api.post("/api/v1/stream-tokens", json={"streams": [f"account:{floor.account_id}"], "ttl_seconds": 5}).status_code == 422
+        assert (
+            api.post(
+                "/api/v1/stream-tokens", json={"streams": [f"account:{floor.account_id}"], "ttl_seconds": 5}
+            ).status_code
+            == 422
+        )
     read_only = make_key(db, tenant.org_id, ["read"])
     with tenant.client(read_only) as api:
-        assert api.post("/api/v1/stream-tokens", json={"streams": [f"account:{floor.account_id}"]}).status_code == 403
+        assert (
+            api.post("/api/v1/stream-tokens", json={"streams": [f"account:{floor.account_id}"]}).status_code
+            == 403
+        )
 
 
 async def test_revoked_issuer_kills_token(tenant: Tenant, db: Database) -> None:
@@ -204,16 +230,46 @@ async def test_revoked_issuer_kills_token(tenant: Tenant, db: Database) -> None:
 @pytest.mark.parametrize(
     ("role", "allowed", "denied"),
     [
-        (Role.agent, ["agent:{a0}", "board:team:{t}", "board:account:{acc}"], ["agent:{a1}", "team:{t}", "coach:{t}", "account:{acc}", "recovery:{acc}"]),
-        (Role.team_leader, ["agent:{a0}", "team:{t}", "coach:{t}", "board:team:{t}", "board:account:{acc}"], ["account:{acc}", "recovery:{acc}", "team:{ot}", "agent:{oa}"]),
-        (Role.client_viewer, ["team:{t}", "account:{acc}", "board:account:{acc}"], ["agent:{a0}", "coach:{t}", "recovery:{acc}", "account:{oacc}"]),
-        (Role.recovery, ["recovery:{acc}", "board:team:{t}"], ["agent:{a0}", "team:{t}", "account:{acc}", "recovery:{oacc}"]),
-        (Role.manager, ["agent:{a0}", "team:{t}", "coach:{t}", "recovery:{acc}", "account:{acc}"], ["account:{oacc}", "agent:{oa}"]),
+        (
+            Role.agent,
+            ["agent:{a0}", "board:team:{t}", "board:account:{acc}"],
+            ["agent:{a1}", "team:{t}", "coach:{t}", "account:{acc}", "recovery:{acc}"],
+        ),
+        (
+            Role.team_leader,
+            ["agent:{a0}", "team:{t}", "coach:{t}", "board:team:{t}", "board:account:{acc}"],
+            ["account:{acc}", "recovery:{acc}", "team:{ot}", "agent:{oa}"],
+        ),
+        (
+            Role.client_viewer,
+            ["team:{t}", "account:{acc}", "board:account:{acc}"],
+            ["agent:{a0}", "coach:{t}", "recovery:{acc}", "account:{oacc}"],
+        ),
+        (
+            Role.recovery,
+            ["recovery:{acc}", "board:team:{t}"],
+            ["agent:{a0}", "team:{t}", "account:{acc}", "recovery:{oacc}"],
+        ),
+        (
+            Role.manager,
+            ["agent:{a0}", "team:{t}", "coach:{t}", "recovery:{acc}", "account:{acc}"],
+            ["account:{oacc}", "agent:{oa}"],
+        ),
     ],
 )
-async def test_subscription_matrix(tenant: Tenant, db: Database, role: Role, allowed: list[str], denied: list[str]) -> None:
+async def test_subscription_matrix(
+    tenant: Tenant, db: Database, role: Role, allowed: list[str], denied: list[str]
+) -> None:
     floor = make_floor(db, tenant.org_id)
-    names = {"a0": floor.agent_ids[0], "a1": floor.agent_ids[1], "t": floor.team_id, "acc": floor.account_id, "ot": floor.other_team_id, "oa": floor.other_agent_id, "oacc": floor.other_account_id}
+    names = {
+        "a0": floor.agent_ids[0],
+        "a1": floor.agent_ids[1],
+        "t": floor.team_id,
+        "acc": floor.account_id,
+        "ot": floor.other_team_id,
+        "oa": floor.other_agent_id,
+        "oacc": floor.other_account_id,
+    }
     scope: dict[str, object] = {
         Role.agent: {"agent_id": floor.agent_ids[0]},
         Role.team_leader: {"team_ids": [floor.team_id]},
@@ -250,7 +306,9 @@ def small_buffer_server(settings: Settings, db: Database) -> Iterator[LiveServer
     live.stop()
 
 
-async def test_slow_consumer_is_disconnected_and_others_unaffected(tenant: Tenant, db: Database, small_buffer_server: LiveServer) -> None:
+async def test_slow_consumer_is_disconnected_and_others_unaffected(
+    tenant: Tenant, db: Database, small_buffer_server: LiveServer
+) -> None:
     floor = make_floor(db, tenant.org_id)
     stream = f"team:{floor.team_id}"
     url = small_buffer_server.ws_url + "/ws"
@@ -264,7 +322,9 @@ async def test_slow_consumer_is_disconnected_and_others_unaffected(tenant: Tenan
         async with StreamClient(url, api_key=tenant.org.api_key, streams=[stream]) as fast:
             await fast.wait_subscribed(TIMEOUT)
             count = 1000
-            writer = asyncio.create_task(asyncio.to_thread(emit_events, db, tenant.org_id, [stream], count, 0, 16_000))
+            writer = asyncio.create_task(
+                asyncio.to_thread(emit_events, db, tenant.org_id, [stream], count, 0, 16_000)
+            )
             got = [await fast.next_event(TIMEOUT * 4) for _ in range(count)]
             await writer
             assert [e.data["n"] for e in got] == list(range(count))
@@ -278,8 +338,10 @@ async def test_slow_consumer_is_disconnected_and_others_unaffected(tenant: Tenan
 
 def test_metrics_exposed(tenant: Tenant) -> None:
     text = tenant.api.get("/metrics").text
-    for name in ("streamsrv_ws_connections", "streamsrv_events_published_total", "streamsrv_relay_lag_seconds", "streamsrv_publish_to_deliver_seconds"):
+    for name in (
+        "streamsrv_ws_connections",
+        "streamsrv_events_published_total",
+        "streamsrv_relay_lag_seconds",
+        "streamsrv_publish_to_deliver_seconds",
+    ):
         assert name in text
-
-
-

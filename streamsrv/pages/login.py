@@ -1,5 +1,180 @@
-"""TODO."""
+"""Logging in and out with email and password; the session is a signed cookie.
 
-from starlette.routing import BaseRoute
+The cookie holds the user id and their ``session_version``, so a password change or
+deactivation (which bump the version) ends every older session at once. Failures answer the
+same generic message whether the email exists or not, and take as long (``verify_password``
+checks a dummy hash for unknown emails).
+"""
 
-routes: list[BaseRoute] = []
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from streamsrv.auth import SESSION_COOKIE, make_session_cookie
+from streamsrv.context import AppContext
+from streamsrv.models import User
+from streamsrv.pages.home import current_user
+from streamsrv.pages.login_throttle import LoginThrottle
+from streamsrv.security import csrf
+from streamsrv.security.passwords import hash_password, needs_rehash, verify_password
+from streamsrv.templating import error_page, render
+
+WRONG_CREDENTIALS = "Wrong email or password."
+EXPIRED_FORM = "This form has expired or was not sent from this site. Please try again."
+MAX_NEXT_LENGTH = 2000
+
+
+def safe_next(raw: str | None) -> str:
+    """Only same-site relative paths: ``?next=`` must never become an open redirect."""
+    if not raw or len(raw) > MAX_NEXT_LENGTH:
+        return "/"
+    # "//evil" and "/\\evil" are read by browsers as another host; control characters and
+    # whitespace can smuggle one in too.
+    if not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in raw):
+        return "/"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return "/"
+    return raw
+
+
+def _text(form: FormData, name: str, limit: int) -> str:
+    value = form.get(name)
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _throttle(ctx: AppContext) -> LoginThrottle:
+    return LoginThrottle(ctx.redis, ctx.settings.redis_prefix)
+
+
+def _login_page(
+    request: Request, next_url: str, email: str = "", error: str | None = None, status: int = 200
+) -> Response:
+    return render(request, "login.html", {"next": next_url, "email": email, "error": error}, status=status)
+
+
+async def login_form(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
+    if await current_user(request) is not None:
+        return RedirectResponse(next_url, status_code=303)
+    return _login_page(request, next_url)
+
+
+async def _check_password(ctx: AppContext, email: str, password: str) -> User | None:
+    def load(session: Session) -> User | None:
+        return session.exec(select(User).where(User.email == email)).first()
+
+    user = await ctx.db.run(load)
+    # Argon2 runs outside the database transaction: it is slow on purpose.
+    ok = await run_in_threadpool(verify_password, user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        await _rehash(ctx, user, password)
+    return user
+
+
+async def _rehash(ctx: AppContext, user: User, password: str) -> None:
+    """Upgrade the stored hash when Argon2's parameters have been raised since it was made."""
+    new_hash = await run_in_threadpool(hash_password, password)
+
+    def store(session: Session) -> None:
+        row = session.get(User, user.id)
+        if row is not None and row.password_hash == user.password_hash:
+            row.password_hash = new_hash
+            session.add(row)
+
+    await ctx.db.run(store)
+
+
+def _minutes(seconds: int) -> int:
+    return max(1, -(-seconds // 60))
+
+
+async def login_submit(request: Request) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    async with request.form(max_files=0, max_fields=10) as form:
+        email = _text(form, "email", 254).strip().lower()
+        password = _text(form, "password", 1024)
+        next_url = safe_next(_text(form, "next", MAX_NEXT_LENGTH))
+        submitted_token = _text(form, csrf.FIELD, 200)
+    if not csrf.verify(request, submitted_token):
+        return _login_page(request, next_url, email, EXPIRED_FORM, status=403)
+    if not email or not password:
+        return _login_page(request, next_url, email, "Enter your email and password.", status=400)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in email):
+        # No stored email contains these (and PostgreSQL refuses NUL in a query parameter).
+        return _login_page(request, next_url, "", WRONG_CREDENTIALS, status=400)
+
+    throttle = _throttle(ctx)
+    wait = await throttle.blocked_for(email)
+    if wait:
+        response = _login_page(
+            request,
+            next_url,
+            email,
+            f"Too many failed attempts for this email. Try again in {_minutes(wait)} minutes.",
+            status=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+
+    user = await _check_password(ctx, email, password)
+    if user is None:
+        await throttle.record_failure(email)
+        return _login_page(request, next_url, email, WRONG_CREDENTIALS, status=400)
+
+    await throttle.reset(email)
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        make_session_cookie(ctx, user),
+        max_age=ctx.settings.session_max_age,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.cookie_secure,
+        path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """Ends this browser's session; with ``everywhere=1``, every session of the user."""
+    ctx: AppContext = request.app.state.ctx
+    async with request.form(max_files=0, max_fields=10) as form:
+        submitted_token = _text(form, csrf.FIELD, 200)
+        everywhere = _text(form, "everywhere", 10) in ("1", "true", "on")
+    if not csrf.verify(request, submitted_token):
+        return error_page(request, 403, "Could not log out", EXPIRED_FORM)
+    user = await current_user(request) if everywhere else None
+    if user is not None:
+        user_id = user.id
+
+        def bump(session: Session) -> None:
+            row = session.get(User, user_id)
+            if row is not None:
+                row.session_version += 1
+                session.add(row)
+
+        await ctx.db.run(bump)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.settings.cookie_secure
+    )
+    return response
+
+
+routes: list[BaseRoute] = [
+    Route("/login", login_form, methods=["GET"], name="login"),
+    Route("/login", login_submit, methods=["POST"], name="login_submit"),
+    Route("/logout", logout, methods=["POST"], name="logout"),
+]

@@ -1,0 +1,348 @@
+"""Request and response models of the admin API: accounts, teams, agents, users and API keys.
+
+Inputs forbid unknown fields, so a typo ("negativ_threshold") is a 422 naming it instead of a
+silently ignored setting. PATCH models have every field optional; which ones were actually sent
+is read from ``model_fields_set`` (see ``streamsrv.api.admin_common.patch_changes``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from streamsrv.models import Role
+from streamsrv.security.apikeys import SCOPES
+from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
+
+# Codes end up in stored responses (Response.reward is 40 chars) and in CSS/JS hooks.
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _no_control(value: str, allowed: str = "") -> str:
+    # NUL cannot be stored in PostgreSQL text, and no other control character belongs in a label.
+    if any((ord(ch) < 32 or 127 <= ord(ch) < 160) and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _multiline(value: str) -> str:
+    return _no_control(value, allowed="\n\r\t")
+
+
+# One line of text (names, labels) and free text that may span lines (bios).
+Line = AfterValidator(_no_control)
+Multiline = AfterValidator(_multiline)
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Line]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+IdList = Annotated[list[Id], Field(max_length=200)]
+
+
+def _http_url(value: str | None) -> str | None:
+    """Only absolute http(s) URLs: a ``javascript:`` or ``data:`` link must never reach a page."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("must not contain whitespace or control characters")
+    return value
+
+
+HttpUrl = Annotated[str, StringConstraints(max_length=500), AfterValidator(_http_url)]
+
+
+def _unique_codes(items: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    for item in items:
+        if item.code in seen:
+            raise ValueError(f"duplicate code {item.code!r}")
+        seen.add(item.code)
+    return items
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254 or not EMAIL_RE.match(value) or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must be an email address like name@example.com")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+class RewardItem(Input):
+    code: Code
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), Line]
+    emoji: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16), Line] = ""
+    # What one vote is worth in the incentive programme's currency.
+    value: Annotated[int, Field(ge=0, le=100_000)] | Annotated[float, Field(ge=0, le=100_000)] = 0
+
+
+class ImprovementArea(Input):
+    code: Code
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), Line]
+
+
+RewardCatalogue = Annotated[list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes)]
+ImprovementAreas = Annotated[list[ImprovementArea], Field(max_length=30), AfterValidator(_unique_codes)]
+PromoCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), Line]
+
+
+class AccountSettings(Input):
+    """Survey settings shared by create (with defaults) and update (all optional)."""
+
+    negative_threshold: Annotated[int, Field(ge=1, le=4)] = 2
+    reward_catalogue: RewardCatalogue | None = None
+    improvement_areas: ImprovementAreas | None = None
+    ask_csat: bool = False
+    ask_nps: bool = False
+    ask_fcr: bool = False
+    suppression_days: Annotated[int, Field(ge=0, le=365)] = 7
+    request_ttl_days: Annotated[int, Field(ge=1, le=365)] = 14
+    edit_window_hours: Annotated[int, Field(ge=0, le=720)] = 24
+    promo_code: PromoCode | None = None
+    share_url: HttpUrl | None = None
+    leaderboard_min_responses: Annotated[int, Field(ge=0, le=100_000)] = 5
+    recovery_sla_minutes: Annotated[int, Field(ge=1, le=43_200)] = 240
+
+
+class AccountCreate(AccountSettings):
+    name: Name
+
+
+class AccountUpdate(Input):
+    name: Name | None = None
+    negative_threshold: Annotated[int, Field(ge=1, le=4)] | None = None
+    reward_catalogue: RewardCatalogue | None = None
+    improvement_areas: ImprovementAreas | None = None
+    ask_csat: bool | None = None
+    ask_nps: bool | None = None
+    ask_fcr: bool | None = None
+    suppression_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    request_ttl_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    edit_window_hours: Annotated[int, Field(ge=0, le=720)] | None = None
+    promo_code: PromoCode | None = None
+    share_url: HttpUrl | None = None
+    leaderboard_min_responses: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    recovery_sla_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
+
+
+ACCOUNT_NULLABLE = frozenset({"promo_code", "share_url"})
+
+
+class AccountOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: int
+    name: str
+    negative_threshold: int
+    reward_catalogue: list[dict[str, Any]]
+    improvement_areas: list[dict[str, str]]
+    ask_csat: bool
+    ask_nps: bool
+    ask_fcr: bool
+    suppression_days: int
+    request_ttl_days: int
+    edit_window_hours: int
+    promo_code: str | None
+    share_url: str | None
+    leaderboard_min_responses: int
+    recovery_sla_minutes: int
+    created_at: datetime
+
+
+# --- teams ----------------------------------------------------------------------------------
+
+
+class TeamCreate(Input):
+    account_id: Id
+    name: Name
+
+
+class TeamUpdate(Input):
+    name: Name | None = None
+
+
+class TeamOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: int
+    account_id: int
+    name: str
+    created_at: datetime
+
+
+class TeamListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: Id | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: str | None = None
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+Hobby = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), Line]
+Hobbies = Annotated[list[Hobby], Field(max_length=10)]
+Bio = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), Multiline]
+SystemName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Line]
+ExternalIds = Annotated[dict[SystemName, ExternalId], Field(max_length=20)]
+
+
+class AgentCreate(Input):
+    team_id: Id
+    name: Name
+    bio: Bio = ""
+    hobbies: Hobbies = Field(default_factory=list)
+    photo_url: HttpUrl | None = None
+    external_ids: ExternalIds = Field(default_factory=dict)
+    active: bool = True
+
+
+class AgentUpdate(Input):
+    team_id: Id | None = None
+    name: Name | None = None
+    bio: Bio | None = None
+    hobbies: Hobbies | None = None
+    photo_url: HttpUrl | None = None
+    external_ids: ExternalIds | None = None
+    active: bool | None = None
+
+
+AGENT_NULLABLE = frozenset({"photo_url"})
+
+
+class AgentOut(BaseModel):
+    id: int
+    org_id: int
+    account_id: int
+    team_id: int
+    name: str
+    bio: str
+    hobbies: list[str]
+    # What pages and integrations should show: the uploaded photo, else photo_url, else null.
+    photo: str | None
+    photo_url: str | None
+    has_uploaded_photo: bool
+    external_ids: dict[str, str]
+    active: bool
+    created_at: datetime
+
+
+class AgentListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account_id: Id | None = None
+    team_id: Id | None = None
+    active: bool | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: str | None = None
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+class UserCreate(Input):
+    email: Email
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Line] = ""
+    password: Password
+    role: Role
+    account_ids: IdList = Field(default_factory=list)
+    team_ids: IdList = Field(default_factory=list)
+    agent_id: Id | None = None
+
+
+class UserUpdate(Input):
+    email: Email | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Line] | None = None
+    password: Password | None = None
+    role: Role | None = None
+    account_ids: IdList | None = None
+    team_ids: IdList | None = None
+    agent_id: Id | None = None
+    active: bool | None = None
+
+
+USER_NULLABLE = frozenset({"agent_id"})
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: int
+    email: str
+    name: str
+    role: str
+    account_ids: list[int]
+    team_ids: list[int]
+    agent_id: int | None
+    active: bool
+    created_at: datetime
+
+
+class UserListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    active: bool | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: str | None = None
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+class ApiKeyCreate(Input):
+    name: Name
+    scopes: Annotated[list[str], Field(min_length=1, max_length=len(SCOPES))]
+    account_ids: IdList = Field(default_factory=list)
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(SCOPES)}")
+        return sorted(set(value))
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    org_id: int
+    name: str
+    prefix: str
+    scopes: list[str]
+    account_ids: list[int]
+    created_by: int | None
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    # The whole secret, returned by the create call only: it is stored hashed and cannot be shown again.
+    key: str
+
+
+class PageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: str | None = None

@@ -1,0 +1,1 @@
+"""Feedback collection: interactions, feedback requests, the survey and its responses."""

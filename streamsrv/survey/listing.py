@@ -1,0 +1,159 @@
+"""Listing responses with filters and keyset pagination.
+
+The cursor encodes the last row's ``(created_at, id)``; the next page continues strictly below
+that key, so rows inserted meanwhile neither shift pages nor cause duplicates, unlike OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from streamsrv.auth import Identity
+from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response
+from streamsrv.survey.responses import AgentCard, photo_url, response_json
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Rating = Annotated[int, Field(ge=1, le=5)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    created_at: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = (self.created_at - EPOCH) // timedelta(microseconds=1)
+        raw = orjson.dumps([micros, self.id])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            micros, row_id = orjson.loads(raw)
+            if not isinstance(micros, int) or not isinstance(row_id, int) or isinstance(row_id, bool):
+                raise ValueError("bad cursor")
+            created = EPOCH + timedelta(microseconds=micros)
+        except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, OverflowError, OSError):
+            raise ValueError("is not a cursor returned by this API") from None
+        return cls(created, row_id)
+
+
+class FeedbackQuery(BaseModel):
+    account_id: Id | None = None
+    team_id: Id | None = None
+    agent_id: Id | None = None
+    channel: Channel | None = None
+    rating: Rating | None = None
+    min_rating: Rating | None = None
+    max_rating: Rating | None = None
+    since: datetime | None = Field(default=None, description="inclusive, ISO-8601")
+    until: datetime | None = Field(default=None, description="exclusive, ISO-8601")
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor(cls, value: str | None) -> str | None:
+        if value:
+            Cursor.decode(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _range(self) -> FeedbackQuery:
+        if self.min_rating is not None and self.max_rating is not None and self.min_rating > self.max_rating:
+            raise ValueError("min_rating must not be greater than max_rating")
+        return self
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def uploaded_photos(session: Session, agent_ids: set[int]) -> set[int]:
+    """Which of these agents have an uploaded photo (keys only: blobs are never loaded here)."""
+    if not agent_ids:
+        return set()
+    found = session.exec(select(AgentPhoto.agent_id).where(col(AgentPhoto.agent_id).in_(sorted(agent_ids))))
+    return set(found.all())
+
+
+def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) -> Page:
+    stmt = (
+        select(Response, Interaction.external_id, Agent)
+        .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
+        .join(Agent, col(Agent.id) == col(Response.agent_id))
+        .where(Response.org_id == identity.org_id)
+    )
+    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    equal = {
+        "account_id": Response.account_id,
+        "team_id": Response.team_id,
+        "agent_id": Response.agent_id,
+        "rating": Response.rating,
+    }
+    for name, column in equal.items():
+        value = getattr(query, name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.channel is not None:
+        stmt = stmt.where(Response.channel == query.channel.value)
+    if query.min_rating is not None:
+        stmt = stmt.where(col(Response.rating) >= query.min_rating)
+    if query.max_rating is not None:
+        stmt = stmt.where(col(Response.rating) <= query.max_rating)
+    if query.since is not None:
+        stmt = stmt.where(col(Response.created_at) >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(col(Response.created_at) < query.until)
+    if query.cursor:
+        after = Cursor.decode(query.cursor)
+        stmt = stmt.where(
+            or_(
+                col(Response.created_at) < after.created_at,
+                and_(col(Response.created_at) == after.created_at, col(Response.id) < after.id),
+            )
+        )
+    stmt = stmt.order_by(col(Response.created_at).desc(), col(Response.id).desc()).limit(query.limit + 1)
+    rows = session.exec(stmt).all()
+    page = rows[: query.limit]
+    uploaded = uploaded_photos(session, {resp.agent_id for resp, _, _ in page})
+    items = [
+        response_json(
+            resp,
+            external_id,
+            AgentCard(
+                resp.agent_id,
+                agent.name,
+                photo_url(resp.agent_id, agent.photo_url, resp.agent_id in uploaded),
+            ),
+        )
+        for resp, external_id, agent in page
+    ]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1][0]
+        assert last.id is not None
+        next_cursor = Cursor(last.created_at, last.id).encode()
+    return Page(items, next_cursor)

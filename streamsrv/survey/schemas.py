@@ -1,0 +1,55 @@
+"""Answer shapes of the feedback endpoints, for the OpenAPI document (the JSON is built in code)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    photo: str | None
+
+
+class ResponseOut(BaseModel):
+    id: int
+    account_id: int
+    team_id: int
+    agent_id: int
+    agent: AgentOut
+    interaction_id: int
+    external_id: str
+    request_id: int | None
+    channel: str
+    rating: int
+    comment: str | None
+    comment_hidden: bool
+    reward: str | None
+    improvement_areas: list[str]
+    csat: int | None
+    nps: int | None
+    fcr: bool | None
+    source: str
+    edit_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ResponseEnvelope(BaseModel):
+    response: ResponseOut
+
+
+class RequestOut(BaseModel):
+    id: int
+    # Null when the request was suppressed: no link exists for it.
+    token: str | None
+    url: str | None
+    status: str
+    expires_at: datetime
+
+
+class InteractionCreated(BaseModel):
+    interaction_id: int
+    request: RequestOut
