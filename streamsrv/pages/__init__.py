@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from streamsrv.pages import home, login, survey
+from streamsrv.pages import home, live, login, survey
 
-routes: list[BaseRoute] = [*home.routes, *login.routes, *survey.routes]
+routes: list[BaseRoute] = [*home.routes, *live.routes, *login.routes, *survey.routes]

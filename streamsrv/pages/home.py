@@ -43,6 +43,7 @@ class Surface:
 
 
 SURFACES: dict[str, Surface] = {
+    "live": Surface("/live", "Live feed", "Every response you may see, the moment it arrives."),
     "me": Surface("/me", "My feedback", "Your own ratings, rewards and shout-outs as they arrive."),
     "coach": Surface("/coach", "Coaching panel", "Your teams' feedback and alerts, live."),
     "recovery": Surface("/recovery", "Recovery queue", "Negative responses to claim and resolve."),
@@ -52,12 +53,12 @@ SURFACES: dict[str, Surface] = {
 
 # Which surfaces each role may use; the pages themselves check again.
 ROLE_SURFACES: dict[str, tuple[str, ...]] = {
-    Role.admin: ("dashboard", "wallboard", "coach", "recovery"),
-    Role.manager: ("dashboard",),
-    Role.client_viewer: ("dashboard",),
-    Role.team_leader: ("coach",),
-    Role.recovery: ("recovery",),
-    Role.agent: ("me",),
+    Role.admin: ("live", "dashboard", "wallboard", "coach", "recovery"),
+    Role.manager: ("live", "dashboard"),
+    Role.client_viewer: ("live", "dashboard"),
+    Role.team_leader: ("live", "coach"),
+    Role.recovery: ("live", "recovery"),
+    Role.agent: ("live", "me"),
 }
 
 
