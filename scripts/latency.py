@@ -38,7 +38,7 @@ from streamsrv.tenancy import create_org  # noqa: E402
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run(count: int, max_seconds: float, database_url: str | None) -> dict[str, float]:
@@ -71,7 +71,7 @@ async def run(count: int, max_seconds: float, database_url: str | None) -> dict[
         )
         server = uvicorn.Server(config)
         serve = asyncio.create_task(server.serve())
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         latencies: list[float] = []

@@ -26,6 +26,9 @@ from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.tenancy import NewOrg, create_org
 from tests.support import TIMEOUT, LiveServer
 
+# Browser fixtures (browser, page, ...) for the Playwright tests.
+pytest_plugins = ["tests.browser"]
+
 PG_ADMIN_URL = os.environ.get("STREAMSRV_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 
 from streamsrv.db import Database
 from streamsrv.models import Role
-from tests.browser import browser, browser_context, page, playwright_instance  # noqa: F401
 from tests.conftest import Tenant
 from tests.streaming import make_floor, make_key, make_user
 from tests.support import TIMEOUT
