@@ -27,6 +27,7 @@ from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import STATIC_DIR, error_page, make_templates
+from streamsrv.ws import SocketRegistry
 
 log = logging.getLogger("streamsrv")
 
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             history_maxlen=settings.stream_history_maxlen,
             history_ttl=settings.stream_history_ttl,
         )
-        ctx.services.update(hub=hub, relay=relay, history=history)
+        ctx.services.update(hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub))
         app.state.ctx = ctx
         await hub.start()
         relay.start()

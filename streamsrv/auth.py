@@ -59,6 +59,16 @@ class Identity:
     via: str = "apikey"  # "apikey" | "session" | "stream_token" | "display"
     # Set for stream and display tokens: the only streams this identity may subscribe to.
     streams: frozenset[str] | None = None
+    display_id: int | None = None
+
+    @property
+    def credential(self) -> str:
+        """What revoking would take away: live sockets are dropped by this name."""
+        if self.display_id is not None:
+            return f"display:{self.display_id}"
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return f"apikey:{self.api_key_id}"
 
     @property
     def org_wide(self) -> bool:

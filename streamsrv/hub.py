@@ -19,7 +19,7 @@ import random
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -104,6 +104,9 @@ class Hub:
         self._stopping = False
         self._prefix = keys.channel_prefix
         self._control = keys.control(self.node).encode()
+        # Broadcast to every node: "drop <credential>" closes that credential's live sockets.
+        self._broadcast = keys.control("all").encode()
+        self.control_handlers: list[Callable[[bytes], None]] = []
         self._pings: dict[bytes, asyncio.Future[float]] = {}
         self.reconnects = 0
         self._catch_up_task: asyncio.Task[None] | None = None
@@ -213,6 +216,10 @@ class Hub:
         finally:
             await self.detach(sub)
 
+    async def broadcast(self, message: str) -> None:
+        """Send a control message to every node's hub (this one included)."""
+        await self.redis.publish(self._broadcast, message.encode())
+
     def channel_count(self) -> int:
         return len(self._channels)
 
@@ -242,7 +249,7 @@ class Hub:
             self._pubsub = pubsub
             try:
                 channels = [self.keys.channel(s) for s in self._channels]
-                await pubsub.subscribe(self._control, *channels)
+                await pubsub.subscribe(self._control, self._broadcast, *channels)
                 self._connected.set()
                 if not first:
                     self.reconnects += 1
@@ -285,6 +292,9 @@ class Hub:
                     fut = self._pings.get(msg["data"])
                     if fut is not None and not fut.done():
                         fut.set_result(time.perf_counter())
+                elif channel_name == self._broadcast:
+                    for handler in self.control_handlers:
+                        handler(msg["data"])
             elif kind == "subscribe" and channel_name.startswith(prefix):
                 channel = self._channels.get(channel_name[plen:].decode())
                 if channel is not None:

@@ -99,6 +99,15 @@ DEFAULT_IMPROVEMENT_AREAS: list[dict[str, str]] = [
 ]
 
 
+DEFAULT_ALERT_RULES: dict[str, Any] = {
+    # Each rule can be switched off or tuned per account (PATCH /api/v1/accounts/{id}).
+    "negative_rating": {"enabled": True},
+    "low_streak": {"enabled": True, "count": 3},
+    "recurring_area": {"enabled": True, "count": 3, "days": 7},
+    "great_moment": {"enabled": True},
+}
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
     id: int | None = Field(default=None, primary_key=True)
@@ -128,6 +137,7 @@ class Account(SQLModel, table=True):
     share_url: str | None = Field(default=None, max_length=500)
     leaderboard_min_responses: int = Field(default=5)
     recovery_sla_minutes: int = Field(default=240)
+    alert_rules: dict[str, Any] = _json(lambda: {k: dict(v) for k, v in DEFAULT_ALERT_RULES.items()})
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -291,3 +301,129 @@ class OutboxEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     attempts: int = Field(default=0)
+
+
+# --- Live surfaces: displays, coaching, recovery, moderation ----------------------------------
+
+class Display(SQLModel, table=True):
+    """A named wallboard screen. Its URL carries a signed display token; revoking kills it."""
+
+    __tablename__ = "displays"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+    # "team" or "account": which board the screen shows.
+    scope: str = Field(max_length=20)
+    target_id: int
+    # Bumped to revoke: tokens carry the version they were issued for.
+    version: int = Field(default=1)
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_team_created", "team_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    team_id: int = Field(foreign_key="teams.id")
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    response_id: int | None = Field(default=None, foreign_key="responses.id")
+    # negative_rating | low_streak | recurring_area | great_moment
+    rule: str = Field(max_length=40)
+    message: str = Field(max_length=500)
+    details: dict[str, Any] = _json(dict)
+    acknowledged_by: int | None = Field(default=None, foreign_key="users.id")
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CoachingNote(SQLModel, table=True):
+    __tablename__ = "coaching_notes"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    response_id: int | None = Field(default=None, foreign_key="responses.id")
+    author_id: int = Field(foreign_key="users.id")
+    text: str = Field(max_length=2000)
+    # Shared notes are visible to the agent on /me.
+    shared: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Shoutout(SQLModel, table=True):
+    __tablename__ = "shoutouts"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    response_id: int | None = Field(default=None, foreign_key="responses.id")
+    author_id: int = Field(foreign_key="users.id")
+    message: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CaseStatus(enum.StrEnum):
+    open = "open"
+    claimed = "claimed"
+    resolved = "resolved"
+
+
+class RecoveryCase(SQLModel, table=True):
+    __tablename__ = "recovery_cases"
+    __table_args__ = (Index("ix_recovery_cases_account_status", "account_id", "status", "opened_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    team_id: int = Field(foreign_key="teams.id")
+    agent_id: int = Field(foreign_key="agents.id")
+    response_id: int = Field(foreign_key="responses.id", sa_column_kwargs={"unique": True})
+    status: str = Field(default=CaseStatus.open, max_length=20)
+    before_rating: int
+    after_rating: int | None = Field(default=None)
+    claimed_by: int | None = Field(default=None, foreign_key="users.id")
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    resolved_by: int | None = Field(default=None, foreign_key="users.id")
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # e.g. reached, voicemail, no_answer, refunded: free text from a short list on the page.
+    contact_outcome: str | None = Field(default=None, max_length=100)
+    resolution: str | None = Field(default=None, max_length=2000)
+    followup_request_id: int | None = Field(default=None, foreign_key="feedback_requests.id")
+    # Optimistic concurrency: two people claiming at once, one wins.
+    version: int = Field(default=1)
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CaseNote(SQLModel, table=True):
+    __tablename__ = "case_notes"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    case_id: int = Field(foreign_key="recovery_cases.id", index=True)
+    author_id: int = Field(foreign_key="users.id")
+    text: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    actor_user_id: int | None = Field(default=None, foreign_key="users.id")
+    actor_api_key_id: int | None = Field(default=None, foreign_key="api_keys.id")
+    action: str = Field(max_length=60)
+    target: str = Field(max_length=100)
+    details: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def alert_rules_of(account: Account) -> dict[str, dict[str, Any]]:
+    """The account's alert rules with defaults filled in for anything it does not set."""
+    rules = {k: dict(v) for k, v in DEFAULT_ALERT_RULES.items()}
+    for name, settings in (account.alert_rules or {}).items():
+        if name in rules and isinstance(settings, dict):
+            rules[name].update(settings)
+    return rules

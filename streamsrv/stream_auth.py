@@ -64,9 +64,16 @@ def resolve_reach(session: Session, identity: Identity) -> Reach:
     return Reach(accounts=frozenset(accounts), teams=frozenset(teams))
 
 
+def kind_is_board(ref: StreamRef) -> bool:
+    return ref.kind in ("board:team", "board:account")
+
+
 def may_subscribe(identity: Identity, reach: Reach, ref: StreamRef, owner: Owner) -> bool:
     if identity.streams is not None and ref.name not in identity.streams:
         return False
+    if identity.display_id is not None:
+        # A wallboard's token names exactly one board; the board exists in its org (owner).
+        return kind_is_board(ref)
     role = identity.role
     kind = ref.kind
     if identity.org_wide:

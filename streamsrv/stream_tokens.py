@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from streamsrv.auth import Identity, key_identity, user_identity
+from streamsrv.boards.displays import PREFIX as DISPLAY_PREFIX
+from streamsrv.boards.displays import identity_from_display_token
 from streamsrv.models import ApiKey, User
 from streamsrv.security.tokens import STREAM, TokenError
 
@@ -47,6 +49,8 @@ def _issuer(session: Session, payload: dict[str, Any]) -> Identity | None:
 
 
 async def identity_from_token(ctx: AppContext, token: str) -> Identity | None:
+    if token.startswith(DISPLAY_PREFIX):
+        return await identity_from_display_token(ctx, token)
     try:
         payload = ctx.signer.loads(STREAM, token, max_age=ctx.settings.stream_token_max_ttl + 60)
     except TokenError:

@@ -91,6 +91,13 @@ class Connection:
         with contextlib.suppress(Exception):
             await self.websocket.close(code, reason)
 
+    def close_soon(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._writer.cancel()
+        self._closer = asyncio.create_task(self._close(code, reason))
+
     async def close(self, code: int, reason: str = "") -> None:
         if self.closed:
             return
@@ -103,6 +110,41 @@ class Connection:
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await self._writer
+
+
+class SocketRegistry:
+    """Live connections by credential, so a revocation on any node closes them everywhere."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.by_credential: dict[str, set[Connection]] = {}
+        hub.control_handlers.append(self._on_control)
+
+    def add(self, credential: str, conn: Connection) -> None:
+        self.by_credential.setdefault(credential, set()).add(conn)
+
+    def remove(self, credential: str, conn: Connection) -> None:
+        conns = self.by_credential.get(credential)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.by_credential[credential]
+
+    def _on_control(self, data: bytes) -> None:
+        verb, _, credential = data.decode(errors="replace").partition(" ")
+        if verb != "drop":
+            return
+        for conn in list(self.by_credential.get(credential, ())):
+            conn.close_soon(protocol.CLOSE_UNAUTHORIZED, "credentials revoked")
+
+
+async def drop_credential(ctx: AppContext, credential: str) -> None:
+    """Close every live socket of ``credential`` on every node (after a revocation commits)."""
+    hub: Hub | None = ctx.services.get("hub")
+    if hub is not None:
+        try:
+            await hub.broadcast(f"drop {credential}")
+        except Exception:  # noqa: BLE001 - revocation already holds; sockets re-check on reconnect
+            log.warning("could not broadcast the revocation of %s", credential)
 
 
 class RateLimiter:
@@ -234,6 +276,8 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         await websocket.close(protocol.CLOSE_UNAUTHORIZED, "authentication required")
         return
     conn = Connection(websocket, ctx.settings.ws_send_buffer_bytes)
+    registry: SocketRegistry = ctx.services["sockets"]
+    registry.add(identity.credential, conn)
     session = StreamSession(ctx, hub, identity, conn)
     limiter = RateLimiter()
     max_frame = ctx.settings.ws_max_frame_bytes
@@ -267,6 +311,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         if not conn.closed:
             raise
     finally:
+        registry.remove(identity.credential, conn)
         metrics.CONNECTIONS.dec()
         await session.close()
         await conn.stop()

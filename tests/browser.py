@@ -1,9 +1,13 @@
-"""Playwright fixtures for browser tests: one headless Chromium per session, a fresh context per test.
+"""Playwright fixtures for browser tests: one headless Chromium per module, a fresh context per test.
 
-Use them from a test module with ``from tests.browser import browser, page  # noqa: F401`` (or
-list ``"tests.browser"`` in ``pytest_plugins`` of the root conftest). Tests that drive the page
-must be plain ``def`` functions: Playwright's sync API refuses to run inside an event loop, and
-pytest-asyncio runs ``async def`` tests inside one.
+``tests/conftest.py`` registers this module as a plugin (``pytest_plugins``), so any test can
+ask for ``page``, ``browser_context`` or ``browser``.
+
+Why per module and not per session: between two calls, Playwright's sync API leaves its own
+event loop marked as running in the main thread, so while it is alive every ``async def`` test
+(pytest-asyncio) fails with "Cannot run the event loop while another loop is running". Module
+scope shuts it down before pytest moves on to another module. For the same reason a module that
+uses these fixtures must contain only plain ``def`` tests.
 """
 
 from __future__ import annotations
@@ -35,13 +39,13 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
     with sync_playwright() as pw:
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:

@@ -345,3 +345,19 @@ def test_metrics_exposed(tenant: Tenant) -> None:
         "streamsrv_publish_to_deliver_seconds",
     ):
         assert name in text
+
+
+async def test_revoking_a_key_closes_its_live_sockets(tenant: Tenant, db: Database) -> None:
+    floor = make_floor(db, tenant.org_id)
+    key = make_key(db, tenant.org_id, ["streams"])
+    async with StreamClient(ws_url(tenant), api_key=key, streams=[f"team:{floor.team_id}"]) as client:
+        await client.wait_subscribed(TIMEOUT)
+        listing = tenant.api.get("/api/v1/api-keys").json()["items"]
+        key_id = next(k["id"] for k in listing if key.startswith(k["prefix"]))
+        assert tenant.api.delete(f"/api/v1/api-keys/{key_id}").status_code == 200
+        async with asyncio.timeout(1.0):
+            while True:
+                item = await client.next(TIMEOUT)
+                if isinstance(item, Status) and item.state == "closed":
+                    assert item.code == 4401
+                    break

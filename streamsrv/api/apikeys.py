@@ -28,6 +28,7 @@ from streamsrv.auth import authenticate
 from streamsrv.http import endpoint, json_response, parse_query, read_json
 from streamsrv.models import Account, ApiKey, utcnow
 from streamsrv.tenancy import new_api_key
+from streamsrv.ws import drop_credential
 
 TAG = "api-keys"
 
@@ -135,7 +136,11 @@ async def revoke_key(request: Request) -> Response:
             session.flush()
         return key_out(key)
 
-    return json_response(await app_ctx(request).db.run(revoke))
+    ctx = app_ctx(request)
+    out = await ctx.db.run(revoke)
+    # Streams opened with this key, or with stream tokens it issued, close on every node.
+    await drop_credential(ctx, f"apikey:{key_id}")
+    return json_response(out)
 
 
 routes: list[BaseRoute] = [create_key, list_keys, get_key, revoke_key]

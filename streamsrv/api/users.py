@@ -35,6 +35,7 @@ from streamsrv.errors import field_error, not_found
 from streamsrv.http import endpoint, json_response, parse_query, read_json
 from streamsrv.models import Account, Agent, Role, Team, User
 from streamsrv.security.passwords import hash_password
+from streamsrv.ws import drop_credential
 
 TAG = "users"
 DUPLICATE_EMAIL = "a user with this email already exists"
@@ -324,7 +325,10 @@ async def update_user(request: Request) -> Response:
         flush_or_conflict(session, DUPLICATE_EMAIL, "email")
         return user_out(user)
 
-    return json_response(await ctx.db.run(update))
+    out = await ctx.db.run(update)
+    # Live sockets re-authenticate with the new role, scope or password (or not at all).
+    await drop_credential(ctx, f"user:{out.id}")
+    return json_response(out)
 
 
 routes: list[BaseRoute] = [create_user, list_users, get_me, get_user, update_user]

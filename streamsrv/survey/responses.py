@@ -27,6 +27,7 @@ from streamsrv.models import (
     Response,
 )
 from streamsrv.outbox import emit
+from streamsrv.reactions import ResponseChange, react
 from streamsrv.security.tokens import Signer, token_hash
 from streamsrv.survey.requests import (
     existing_interaction,
@@ -146,9 +147,11 @@ def store_response(
             **fields,
         )
         previous_reward = None
+        previous_rating = None
     else:
         row = existing
         previous_reward = existing.reward
+        previous_rating = existing.rating
         for name, value in fields.items():
             setattr(row, name, value)
         row.edit_count += 1
@@ -162,6 +165,18 @@ def store_response(
         payload, created=existing is None, previous_reward=previous_reward, catalogue=account.reward_catalogue
     ):
         emit(session, account.org_id, event.type, event.streams, event.payload)
+    react(
+        session,
+        ResponseChange(
+            account=account,
+            request=request,
+            response=row,
+            payload=payload,
+            created=existing is None,
+            previous_rating=previous_rating,
+            now=now,
+        ),
+    )
     return Stored(payload, existing is None)
 
 

@@ -1,0 +1,1 @@
+"""Wallboards and agent standings: leaderboard scoring, stats events, displays."""

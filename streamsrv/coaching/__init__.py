@@ -1,0 +1,1 @@
+"""Micro-coaching: alert rules, acknowledgements, coaching notes, shout-outs."""

@@ -1,0 +1,1 @@
+"""Manager and client dashboards: aggregates, drill-down, CSV export."""

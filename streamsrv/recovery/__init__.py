@@ -1,0 +1,1 @@
+"""Service recovery: a case for every negative response, claimed, worked and resolved."""
