@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from streamsrv.pages import home, live, login, survey
+from streamsrv.pages import coach, dashboard, home, live, login, me, recovery, survey, wallboard
 
-routes: list[BaseRoute] = [*home.routes, *live.routes, *login.routes, *survey.routes]
+routes: list[BaseRoute] = [
+    *home.routes,
+    *live.routes,
+    *login.routes,
+    *survey.routes,
+    *me.routes,
+    *wallboard.routes,
+    *coach.routes,
+    *recovery.routes,
+    *dashboard.routes,
+]

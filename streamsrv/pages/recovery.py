@@ -1,0 +1,5 @@
+"""Placeholder: filled in by the live-surfaces work."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

@@ -1,0 +1,122 @@
+"""The ``streamsrv`` command as a real subprocess: bootstrap a tenant, migrate, and use the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from streamsrv.app import create_app
+from streamsrv.embedded_redis import EmbeddedRedis
+from tests.conftest import make_settings
+from tests.support import TIMEOUT, LiveServer
+
+# A subprocess pays for interpreter start-up, imports and an Argon2 hash.
+CLI_TIMEOUT = TIMEOUT * 12
+
+
+def run_cli(args: list[str], database_url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSRV_")}
+    env["STREAMSRV_DATABASE_URL"] = database_url
+    env["STREAMSRV_DATA_DIR"] = str(cwd / "var")
+    return subprocess.run(
+        [sys.executable, "-m", "streamsrv", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+
+
+def create_org(database_url: str, cwd: Path, email: str, *extra: str) -> dict[str, Any]:
+    done = run_cli(
+        ["admin", "create-org", "Acme Contact Center", "--admin-email", email, *extra], database_url, cwd
+    )
+    assert done.returncode == 0, done.stderr
+    created: dict[str, Any] = json.loads(done.stdout)
+    return created
+
+
+def assert_key_works(base_url: str, api_key: str) -> None:
+    with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
+        ok = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {api_key}"})
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["items"] == []
+        made = client.post(
+            "/api/v1/accounts", json={"name": "First client"}, headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert made.status_code == 201, made.text
+        wrong = client.get("/api/v1/accounts", headers={"Authorization": f"Bearer {api_key}x"})
+        assert wrong.status_code == 401
+        assert wrong.json()["error"]["code"] == "unauthorized"
+
+
+def test_create_org_on_a_fresh_sqlite_file(tmp_path: Path, redis_server: EmbeddedRedis) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    created = create_org(url, tmp_path, "Boss@Example.com", "--admin-password", "a long enough password")
+    assert isinstance(created["org_id"], int)
+    assert created["admin"]["email"] == "boss@example.com"
+    assert created["admin"]["password"] == "a long enough password"
+    assert created["api_key"].startswith("ssk_")
+
+    live = LiveServer(create_app(make_settings(url, redis_server.url, tmp_path))).start()
+    try:
+        assert_key_works(live.url, created["api_key"])
+        # The printed password logs in too.
+        with httpx.Client(base_url=live.url, timeout=TIMEOUT) as browser:
+            form = browser.get("/login")
+            assert form.status_code == 200
+            token = browser.cookies.get("streamsrv_csrf") or ""
+            login = browser.post(
+                "/login",
+                data={"email": "boss@example.com", "password": "a long enough password", "csrf_token": token},
+            )
+            assert login.status_code in (200, 303), login.text
+            assert "streamsrv_session" in browser.cookies
+    finally:
+        live.stop()
+
+
+def test_create_org_against_the_live_server_database(
+    database_url: str, server: LiveServer, tmp_path: Path
+) -> None:
+    """Runs on SQLite and on PostgreSQL: the CLI writes where the running server reads."""
+    email = f"cli-{secrets.token_hex(4)}@example.com"
+    created = create_org(database_url, tmp_path, email)
+    # No password given: a random one is generated and printed.
+    assert len(created["admin"]["password"]) >= 12
+    assert_key_works(server.url, created["api_key"])
+
+    duplicate = run_cli(
+        ["admin", "create-org", "Another", "--admin-email", email.upper()], database_url, tmp_path
+    )
+    assert duplicate.returncode != 0
+    assert duplicate.stdout == ""
+    error = json.loads(duplicate.stderr.strip().splitlines()[-1])["error"]
+    assert error["code"] == "conflict"
+    assert email in error["message"]
+
+
+def test_migrate_is_idempotent(database_url: str, tmp_path: Path) -> None:
+    fresh = f"sqlite:///{tmp_path / 'migrate.sqlite3'}"
+    for url in (fresh, fresh, database_url, database_url):
+        done = run_cli(["migrate"], url, tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "latest schema" in done.stdout
+
+
+def test_cli_rejects_bad_usage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'usage.sqlite3'}"
+    missing = run_cli(["admin", "create-org", "No Admin"], url, tmp_path)
+    assert missing.returncode == 2
+    assert "--admin-email" in missing.stderr
+    not_email = run_cli(["admin", "create-org", "Acme", "--admin-email", "nobody"], url, tmp_path)
+    assert not_email.returncode != 0
+    assert json.loads(not_email.stderr.strip().splitlines()[-1])["error"]["message"]
