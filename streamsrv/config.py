@@ -74,6 +74,8 @@ class Settings:
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     log_level: str = "info"
+    # Bearer token for /metrics; without one, only loopback clients may scrape.
+    metrics_token: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,6 +101,7 @@ class Settings:
             ws_send_buffer_bytes=_env_int("WS_SEND_BUFFER_BYTES", 1024 * 1024),
             ws_max_frame_bytes=_env_int("WS_MAX_FRAME_BYTES", 16 * 1024),
             log_level=_env("LOG_LEVEL", "info"),
+            metrics_token=_env("METRICS_TOKEN", ""),
         )
 
     def replace(self, **changes: object) -> Settings:

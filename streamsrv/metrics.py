@@ -6,10 +6,14 @@ Each process reports its own numbers; with several workers or nodes, scrape each
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from streamsrv.errors import ApiError
 
 CONNECTIONS = Gauge("streamsrv_ws_connections", "Open websocket connections")
 SUBSCRIPTIONS = Gauge("streamsrv_ws_subscriptions", "Active stream subscriptions on this process")
@@ -35,7 +39,20 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
+LOOPBACK = ("127.", "::1")
+
+
+def _allowed(request: Request) -> bool:
+    token: str = request.app.state.ctx.settings.metrics_token
+    if token:
+        return hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}")
+    host = request.client.host if request.client else ""
+    return host.startswith(LOOPBACK)
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    if not _allowed(request):
+        raise ApiError(403, "metrics are served to loopback, or with STREAMSRV_METRICS_TOKEN as a Bearer token")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -361,3 +361,15 @@ async def test_revoking_a_key_closes_its_live_sockets(tenant: Tenant, db: Databa
                 if isinstance(item, Status) and item.state == "closed":
                     assert item.code == 4401
                     break
+
+
+def test_metrics_need_loopback_or_token(tenant: Tenant, settings: Settings, db: Database) -> None:
+    live = LiveServer(create_app(settings.replace(metrics_token="scrape-me"))).start()
+    try:
+        import httpx
+
+        assert httpx.get(live.url + "/metrics", timeout=TIMEOUT).status_code == 403
+        ok = httpx.get(live.url + "/metrics", headers={"Authorization": "Bearer scrape-me"}, timeout=TIMEOUT)
+        assert ok.status_code == 200 and "streamsrv_ws_connections" in ok.text
+    finally:
+        live.stop()
