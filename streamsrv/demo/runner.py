@@ -39,6 +39,7 @@ READY_TIMEOUT = 60.0
 # One progress line per this many simulated responses.
 PROGRESS_EVERY = 10
 LIVE_SURFACES = (
+    ("/live", "live feed of every response in your scope"),
     ("/me", "agent's personal stream"),
     ("/coach", "team leader's micro-coaching panel"),
     ("/recovery", "service-recovery triage queue"),
