@@ -69,3 +69,8 @@ async def identity_from_display_token(ctx: AppContext, token: str) -> Identity |
         return display_identity(display) if display is not None else None
 
     return await ctx.db.run(load)
+
+
+def display_url(ctx: AppContext, display: Display) -> str:
+    """The TV's address; tokens are deterministic from (id, version), so it can be shown again."""
+    return f"{ctx.settings.public_url}/wallboard/display/{display.id}?token={issue_token(ctx, display)}"

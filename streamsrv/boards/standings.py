@@ -1,12 +1,74 @@
-"""Placeholder: filled in by the live-surfaces work."""
+"""Stats and leaderboard events for every stored response, written in the response's transaction.
+
+Per response this runs one indexed aggregate query for that one agent (never a recomputation of
+the whole board): the agent hears ``stats.updated`` on ``agent:{id}``, and the agent's team and
+account boards hear ``leaderboard.updated`` with the agent's new per-period sums, from which a
+board re-ranks itself. Boards are public on the floor, so they only ever carry praise: a comment
+reaches a board only as the ``highlight`` of a 5-star answer whose comment is not hidden.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
+from streamsrv.boards.stats import agent_period_sums, sums_json
+from streamsrv.outbox import emit
 from streamsrv.reactions import ResponseChange
+
+STATS_UPDATED = "stats.updated"
+LEADERBOARD_UPDATED = "leaderboard.updated"
+HIGHLIGHT_RATING = 5
+
+
+def first_name(name: str) -> str:
+    parts = name.split()
+    return parts[0] if parts else name
+
+
+def board_streams(team_id: int, account_id: int) -> list[str]:
+    return [f"board:team:{team_id}", f"board:account:{account_id}"]
+
+
+def highlight_of(change: ResponseChange) -> dict[str, Any] | None:
+    """The ticker line for a fresh 5-star answer with a visible comment, else None."""
+    response = change.response
+    comment = (response.comment or "").strip()
+    if response.rating != HIGHLIGHT_RATING or not comment or response.comment_hidden:
+        return None
+    # An edit that leaves a 5 a 5 was already celebrated once.
+    if not change.created and change.previous_rating == HIGHLIGHT_RATING:
+        return None
+    agent = change.payload.get("agent") or {}
+    return {
+        "response_id": response.id,
+        "agent_id": response.agent_id,
+        "agent_name": first_name(str(agent.get("name", ""))),
+        "comment": comment,
+        "at": change.payload.get("created_at"),
+    }
 
 
 def on_response(session: Session, change: ResponseChange) -> None:
-    """Derive this surface's rows and outbox events from a stored response."""
-    return None
+    response = change.response
+    periods = sums_json(agent_period_sums(session, response.agent_id, change.now))
+    org_id = change.account.org_id
+    emit(
+        session,
+        org_id,
+        STATS_UPDATED,
+        [f"agent:{response.agent_id}"],
+        {"agent_id": response.agent_id, "periods": periods},
+    )
+    agent = change.payload.get("agent") or {}
+    board: dict[str, Any] = {
+        "agent": {"id": response.agent_id, "name": agent.get("name"), "photo": agent.get("photo")},
+        "team_id": response.team_id,
+        "account_id": response.account_id,
+        "periods": periods,
+    }
+    highlight = highlight_of(change)
+    if highlight is not None:
+        board["highlight"] = highlight
+    emit(session, org_id, LEADERBOARD_UPDATED, board_streams(response.team_id, response.account_id), board)

@@ -54,7 +54,7 @@ SURFACES: dict[str, Surface] = {
 # Which surfaces each role may use; the pages themselves check again.
 ROLE_SURFACES: dict[str, tuple[str, ...]] = {
     Role.admin: ("live", "dashboard", "wallboard", "coach", "recovery"),
-    Role.manager: ("live", "dashboard"),
+    Role.manager: ("live", "dashboard", "coach", "recovery", "wallboard"),
     Role.client_viewer: ("live", "dashboard"),
     Role.team_leader: ("live", "coach"),
     Role.recovery: ("live", "recovery"),

@@ -1,0 +1,198 @@
+// The agent's personal stream (/me): a snapshot from GET /api/v1/me, then live events on
+// agent:{id}. Customer text (comments) and coach text are only ever set with textContent.
+import { StreamConnection, connectionIndicator } from "./stream.js";
+
+const MAX_CARDS = 60;
+const root = document.querySelector("[data-stream]");
+const stream = root.dataset.stream;
+const feed = document.getElementById("feed");
+const cardTemplate = document.getElementById("card");
+const sideTemplate = document.getElementById("side-item");
+const soundToggle = document.getElementById("sound");
+const newCount = document.getElementById("new-count");
+const baseTitle = document.title;
+const shown = new Map(); // response id -> card
+const seenSide = new Set(); // "shoutout:1", "note:4"
+let rewards = new Map(); // reward code -> {label, emoji}
+let unseen = 0;
+
+const stars = (n) => "\u2605".repeat(n) + "\u2606".repeat(5 - n);
+const fmtTime = (iso) => new Date(iso).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" });
+
+function setEmpty(id, list) {
+  document.getElementById(id).hidden = list.children.length > 0;
+}
+
+function renderStats(periods) {
+  for (const [period, s] of Object.entries(periods || {})) {
+    const tile = document.querySelector(`.stat[data-period="${period}"]`);
+    if (!tile) continue;
+    tile.querySelector(".value").textContent = s.average == null ? "\u2013" : s.average.toFixed(2);
+    tile.querySelector(".count").textContent = String(s.count);
+    tile.querySelector(".rewards").textContent = String(s.rewards);
+  }
+}
+
+function rewardText(response) {
+  const item = response.reward_item || rewards.get(response.reward);
+  if (!response.reward) return "";
+  return item ? `${item.emoji || "\uD83C\uDF81"} Suggested reward: ${item.label}` : `Suggested reward: ${response.reward}`;
+}
+
+function renderCard(response, fresh) {
+  const existing = shown.get(response.id);
+  const card = existing || cardTemplate.content.firstElementChild.cloneNode(true);
+  const starEl = card.querySelector(".stars");
+  starEl.textContent = stars(response.rating);
+  starEl.setAttribute("aria-label", `${response.rating} out of 5 stars`);
+  card.classList.toggle("negative", response.rating <= 2);
+  card.classList.toggle("positive", response.rating >= 4);
+  card.querySelector(".channel").textContent = response.channel;
+  const when = card.querySelector(".when");
+  when.dateTime = response.created_at;
+  when.textContent = fmtTime(response.created_at);
+  const comment = card.querySelector(".comment");
+  comment.textContent = response.comment || "";
+  comment.hidden = !response.comment;
+  const reward = card.querySelector(".reward");
+  reward.textContent = rewardText(response);
+  reward.hidden = !response.reward;
+  const areas = card.querySelector(".areas");
+  const list = response.improvement_areas || [];
+  areas.textContent = list.length ? `Could be better: ${list.map((a) => a.replace(/_/g, " ")).join(", ")}` : "";
+  areas.hidden = !list.length;
+  card.dataset.responseId = String(response.id);
+  if (!existing) {
+    shown.set(response.id, card);
+    if (fresh) feed.prepend(card);
+    else feed.append(card);
+    while (feed.children.length > MAX_CARDS) {
+      shown.delete(Number(feed.lastElementChild.dataset.responseId));
+      feed.lastElementChild.remove();
+    }
+  }
+  if (fresh) notify(card);
+  setEmpty("feed-empty", feed);
+}
+
+function renderSide(listId, key, text, meta, fresh) {
+  if (seenSide.has(key)) return;
+  seenSide.add(key);
+  const list = document.getElementById(listId);
+  const item = sideTemplate.content.firstElementChild.cloneNode(true);
+  item.querySelector(".side-text").textContent = text;
+  item.querySelector(".side-meta").textContent = meta;
+  if (fresh) {
+    list.prepend(item);
+    item.classList.add("arrived");
+  } else {
+    list.append(item);
+  }
+  setEmpty(`${listId}-empty`, list);
+}
+
+function renderShoutout(s, fresh) {
+  const meta = [s.author || s.author_name, s.created_at ? fmtTime(s.created_at) : ""].filter(Boolean).join(" \u00b7 ");
+  renderSide("shoutouts", `shoutout:${s.id}`, s.message || "", meta, fresh);
+}
+
+function renderNote(n, fresh) {
+  const meta = [n.author || n.author_name, n.created_at ? fmtTime(n.created_at) : ""].filter(Boolean).join(" \u00b7 ");
+  renderSide("notes", `note:${n.id}`, n.text || "", meta, fresh);
+}
+
+// A gentle nudge: brief highlight, a count in the tab title while the tab is hidden, and an
+// optional soft chime (off by default; the choice is remembered on this device).
+function notify(card) {
+  card.classList.remove("arrived");
+  void card.offsetWidth; // restart the highlight animation on an edited card
+  card.classList.add("arrived");
+  if (document.hidden) {
+    unseen += 1;
+    document.title = `(${unseen}) ${baseTitle}`;
+    newCount.textContent = `${unseen} new`;
+    newCount.hidden = false;
+  }
+  if (soundToggle.checked) chime();
+}
+
+let audio = null;
+function chime() {
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.08, audio.currentTime + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.5);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.5);
+  } catch {
+    // No audio on this device: the visual highlight is enough.
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) {
+    unseen = 0;
+    document.title = baseTitle;
+    newCount.hidden = true;
+  }
+});
+soundToggle.checked = localStorage.getItem("me-sound") === "on";
+soundToggle.addEventListener("change", () => localStorage.setItem("me-sound", soundToggle.checked ? "on" : "off"));
+
+async function loadSnapshot() {
+  const res = await fetch("/api/v1/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!res.ok) return;
+  const body = await res.json();
+  document.getElementById("me-title").textContent = body.agent.name;
+  const photo = document.getElementById("me-photo");
+  if (body.agent.photo) {
+    photo.src = body.agent.photo;
+    photo.hidden = false;
+  }
+  rewards = new Map((body.rewards || []).filter(Boolean).map((r) => [r.code, r]));
+  renderStats(body.stats);
+  for (const item of body.feedback) renderCard(item, false);
+  for (const s of body.shoutouts) renderShoutout(s, false);
+  for (const n of body.notes) renderNote(n, false);
+  setEmpty("feed-empty", feed);
+  setEmpty("shoutouts-empty", document.getElementById("shoutouts"));
+  setEmpty("notes-empty", document.getElementById("notes"));
+}
+
+function onEvent(event) {
+  const data = event.data || {};
+  switch (event.type) {
+    case "feedback.received":
+    case "feedback.updated":
+      renderCard(data, true);
+      break;
+    case "stats.updated":
+      renderStats(data.periods);
+      break;
+    case "shoutout.posted":
+      renderShoutout({ created_at: event.at, ...(data.shoutout || data) }, true);
+      break;
+    case "coaching.note": {
+      const note = data.note || data;
+      if (note.shared) renderNote({ created_at: event.at, ...note }, true);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+await loadSnapshot();
+const conn = new StreamConnection({
+  streams: [stream],
+  storageKey: "me-stream",
+  onEvent,
+  onResync: () => loadSnapshot(),
+  onState: connectionIndicator(document.getElementById("conn")),
+});
+conn.start();

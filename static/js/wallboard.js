@@ -1,0 +1,306 @@
+// Wallboards. On a board page (.board[data-scope]): snapshots from /api/v1/boards/..., then live
+// leaderboard.updated events on board:{scope}:{id}; the board re-ranks itself client-side with the
+// same fair score as the server and animates rank changes (FLIP). On the index page
+// (#displays-admin): administrators create, copy and revoke TV displays through /api/v1/displays.
+// Names and comments are only ever set with textContent.
+import { StreamConnection, connectionIndicator } from "./stream.js";
+
+const PERIODS = ["today", "week", "month"];
+const ROTATE_MS = 20000;
+const TICKER_MAX = 12;
+const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+
+// --- the board ------------------------------------------------------------------------------
+
+function initials(name) {
+  return name.split(/\s+/).filter(Boolean).slice(0, 2).map((p) => p[0].toUpperCase()).join("");
+}
+
+// Exact fair-score ranking, as streamsrv/boards/scoring.py: (C*m + sum) / (C + n), ties share a
+// rank and are ordered by name. Scores are compared as cross-multiplied integers, never floats.
+export function rankAgents(agents, minResponses) {
+  const total = agents.reduce((a, x) => a + x.count, 0);
+  const totalSum = agents.reduce((a, x) => a + x.rating_sum, 0);
+  const c = Math.max(minResponses, 0);
+  const threshold = Math.max(minResponses, 1);
+  // score = (c*totalSum/total + sum) / (c + n) = (c*totalSum + sum*total) / (total*(c+n))
+  const num = (x) => c * totalSum + x.rating_sum * total;
+  const den = (x) => total * (c + x.count);
+  const cmp = (a, b) => num(b) * den(a) - num(a) * den(b);
+  const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" }) || a.agent_id - b.agent_id;
+  const ranked = agents.filter((x) => x.count >= threshold).sort((a, b) => cmp(a, b) || byName(a, b));
+  let rank = 0;
+  ranked.forEach((x, i) => {
+    if (i === 0 || cmp(ranked[i - 1], x) !== 0) rank = i + 1;
+    x.rank = rank;
+    x.score = total && den(x) ? num(x) / den(x) : 0;
+  });
+  const waiting = agents.filter((x) => x.count < threshold).sort((a, b) => b.count - a.count || byName(a, b));
+  waiting.forEach((x) => { x.rank = null; x.score = null; });
+  return { ranked, waiting };
+}
+
+function initBoard(root) {
+  const scope = root.dataset.scope;
+  const target = root.dataset.target;
+  const token = root.dataset.token || null;
+  const rows = document.getElementById("rows");
+  const rowTemplate = document.getElementById("row");
+  const ticker = document.getElementById("ticker");
+  const bar = document.getElementById("rotation-bar");
+  const state = { period: "today", min: 5, agents: new Map(), elements: new Map(), tickerSeen: new Set() };
+  let revoked = false;
+
+  function headers() {
+    const h = { Accept: "application/json" };
+    if (token) h.Authorization = `Bearer ${token}`;
+    return h;
+  }
+
+  function showRevoked() {
+    revoked = true;
+    document.getElementById("revoked").hidden = false;
+    root.classList.add("is-revoked");
+  }
+
+  function fmt(n, digits) {
+    return n == null ? "\u2013" : n.toFixed(digits);
+  }
+
+  function rowFor(agent) {
+    let el = state.elements.get(agent.agent_id);
+    if (!el) {
+      el = rowTemplate.content.firstElementChild.cloneNode(true);
+      el.dataset.agentId = String(agent.agent_id);
+      state.elements.set(agent.agent_id, el);
+    }
+    const img = el.querySelector("img");
+    if (agent.photo && img.getAttribute("src") !== agent.photo) {
+      img.src = agent.photo;
+      img.hidden = false;
+    }
+    el.querySelector(".initials").textContent = initials(agent.name || "?");
+    el.querySelector(".initials").hidden = Boolean(agent.photo);
+    el.querySelector(".name").textContent = agent.name;
+    el.querySelector(".rank").textContent = agent.rank == null ? "" : String(agent.rank);
+    el.querySelector(".score").textContent = fmt(agent.score, 2);
+    el.querySelector(".avg").textContent = agent.count ? (agent.rating_sum / agent.count).toFixed(2) : "\u2013";
+    el.querySelector(".count").textContent = String(agent.count);
+    el.querySelector(".rewards").textContent = String(agent.rewards);
+    el.classList.toggle("top", agent.rank === 1);
+    el.dataset.rank = agent.rank == null ? "" : String(agent.rank);
+    return el;
+  }
+
+  // FLIP: remember where each row was (First), re-order (Last), offset each row back (Invert)
+  // and let CSS transition it to its new place (Play).
+  function render(changedId = null) {
+    const { ranked, waiting } = rankAgents([...state.agents.values()], state.min);
+    const before = new Map();
+    for (const [id, el] of state.elements) if (el.isConnected) before.set(id, el.getBoundingClientRect().top);
+    const oldRanks = new Map([...state.elements].map(([id, el]) => [id, el.dataset.rank]));
+    const wanted = ranked.map(rowFor);
+    rows.replaceChildren(...wanted);
+    rows.classList.toggle("dense", wanted.length > 7);
+    document.getElementById("board-empty").hidden = ranked.length > 0;
+    const waitingBox = document.getElementById("waiting-box");
+    const waitingList = document.getElementById("waiting");
+    waitingBox.hidden = waiting.length === 0;
+    waitingList.replaceChildren(
+      ...waiting.map((a) => {
+        const li = document.createElement("li");
+        const name = document.createElement("span");
+        name.textContent = a.name;
+        const count = document.createElement("span");
+        count.className = "waiting-count";
+        count.textContent = `${a.count}/${state.min}`;
+        li.append(name, count);
+        return li;
+      }),
+    );
+    document.getElementById("min-note").textContent = `fewer than ${state.min} ratings`;
+    if (reducedMotion.matches) return;
+    for (const el of wanted) {
+      const id = Number(el.dataset.agentId);
+      const first = before.get(id);
+      const last = el.getBoundingClientRect().top;
+      if (first !== undefined && first !== last) {
+        el.style.transition = "none";
+        el.style.transform = `translateY(${first - last}px)`;
+        requestAnimationFrame(() => {
+          el.style.transition = "";
+          el.style.transform = "";
+        });
+      }
+      const oldRank = oldRanks.get(id);
+      if (id === changedId || (oldRank && oldRank !== el.dataset.rank)) {
+        el.classList.remove("changed");
+        void el.offsetWidth;
+        el.classList.add("changed");
+      }
+    }
+  }
+
+  function addTicker(item, fresh) {
+    const key = item.response_id ? `r${item.response_id}` : `s${item.shoutout_id}`;
+    if (state.tickerSeen.has(key)) return;
+    state.tickerSeen.add(key);
+    const li = document.createElement("li");
+    li.className = `tick tick-${item.kind || "comment"}`;
+    const who = document.createElement("strong");
+    who.textContent = item.agent_name || "";
+    const text = document.createElement("span");
+    text.className = "tick-text";
+    text.textContent = item.kind === "shoutout" ? item.message : `\u201c${item.comment}\u201d`;
+    li.append(who, text);
+    if (fresh) ticker.prepend(li);
+    else ticker.append(li);
+    while (ticker.children.length > TICKER_MAX) ticker.lastElementChild.remove();
+  }
+
+  async function loadSnapshot() {
+    const url = `/api/v1/boards/${scope}/${target}?period=${state.period}`;
+    const res = await fetch(url, { credentials: "same-origin", headers: headers() });
+    if (res.status === 401 && token) {
+      showRevoked();
+      return;
+    }
+    if (!res.ok) return;
+    const body = await res.json();
+    state.min = body.min_responses;
+    state.agents = new Map();
+    for (const a of [...body.standings, ...body.not_ranked]) state.agents.set(a.agent_id, { ...a });
+    for (const item of [...body.ticker].reverse()) addTicker(item, true);
+    render();
+  }
+
+  function onEvent(event) {
+    if (event.type === "leaderboard.updated") {
+      const d = event.data;
+      const sums = d.periods && d.periods[state.period];
+      if (sums) {
+        const prev = state.agents.get(d.agent.id) || { agent_id: d.agent.id, name: d.agent.name, photo: d.agent.photo };
+        // The event carries the agent's totals (not a delta): applying it twice changes nothing.
+        state.agents.set(d.agent.id, { ...prev, name: d.agent.name || prev.name, count: sums.count, rating_sum: sums.rating_sum, rewards: sums.rewards });
+        render(d.agent.id);
+      }
+      if (d.highlight) addTicker({ kind: "comment", ...d.highlight }, true);
+    } else if (event.type === "shoutout.posted") {
+      const s = event.data.shoutout || event.data;
+      addTicker({ kind: "shoutout", shoutout_id: s.id, agent_name: (s.agent_name || "").split(" ")[0], message: s.message }, true);
+    }
+  }
+
+  function showPeriod() {
+    for (const li of document.querySelectorAll(".periods li")) {
+      li.classList.toggle("active", li.dataset.period === state.period);
+      li.setAttribute("aria-current", li.dataset.period === state.period ? "true" : "false");
+    }
+    bar.classList.remove("running");
+    void bar.offsetWidth;
+    bar.classList.add("running");
+  }
+
+  // Rotating today -> week -> month; each turn reloads that period's snapshot, which also
+  // carries the board across midnight and the start of a week or month.
+  function rotate() {
+    if (revoked) return;
+    state.period = PERIODS[(PERIODS.indexOf(state.period) + 1) % PERIODS.length];
+    showPeriod();
+    loadSnapshot();
+  }
+
+  function tickClock() {
+    const clock = document.getElementById("clock");
+    clock.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  const params = new URLSearchParams(location.search);
+  if (PERIODS.includes(params.get("period"))) state.period = params.get("period");
+  const rotating = params.get("rotate") !== "off";
+  bar.parentElement.hidden = !rotating;
+  showPeriod();
+  tickClock();
+  setInterval(tickClock, 10000);
+  loadSnapshot().then(() => {
+    if (revoked) return;
+    const indicator = connectionIndicator(document.getElementById("conn"));
+    const conn = new StreamConnection({
+      token,
+      streams: [`board:${scope}:${target}`],
+      onEvent,
+      onResync: () => loadSnapshot(),
+      onState: (s, detail = {}) => {
+        indicator(s, detail);
+        if (s === "closed" && detail.code === 4401 && token) showRevoked();
+      },
+    });
+    conn.start();
+    if (rotating) setInterval(rotate, ROTATE_MS);
+  });
+}
+
+// --- display administration ----------------------------------------------------------------
+
+function initDisplays(section) {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const list = document.getElementById("displays");
+  const template = document.getElementById("display-row");
+  const error = document.getElementById("display-error");
+  const send = (method, url, body) =>
+    fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  function row(d) {
+    const li = template.content.firstElementChild.cloneNode(true);
+    li.dataset.displayId = String(d.id);
+    li.querySelector(".d-name").textContent = d.name;
+    li.querySelector(".d-target").textContent = `${d.scope === "team" ? "Team" : "Account"} \u00b7 ${d.target_name}`;
+    li.querySelector(".d-url").value = d.url;
+    li.querySelector(".d-open").href = d.url;
+    li.querySelector(".d-revoke").addEventListener("click", async () => {
+      if (!window.confirm(`Revoke \u201c${d.name}\u201d? The screen goes dark at once.`)) return;
+      const res = await send("DELETE", `/api/v1/displays/${d.id}`);
+      if (res.ok || res.status === 404) li.remove();
+      document.getElementById("displays-empty").hidden = list.children.length > 0;
+    });
+    return li;
+  }
+
+  async function load() {
+    const res = await send("GET", "/api/v1/displays");
+    if (!res.ok) return;
+    const body = await res.json();
+    list.replaceChildren(...body.items.map(row));
+    document.getElementById("displays-empty").hidden = list.children.length > 0;
+  }
+
+  document.getElementById("display-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    const [scope, id] = document.getElementById("display-target").value.split(":");
+    const res = await send("POST", "/api/v1/displays", {
+      name: document.getElementById("display-name").value,
+      scope,
+      target_id: Number(id),
+    });
+    const body = await res.json();
+    if (!res.ok) {
+      error.textContent = body.error ? body.error.message : "Could not create the display.";
+      return;
+    }
+    list.append(row(body));
+    document.getElementById("displays-empty").hidden = true;
+    e.target.reset();
+  });
+  load();
+}
+
+const boardRoot = document.querySelector(".board[data-scope]");
+if (boardRoot) initBoard(boardRoot);
+const admin = document.getElementById("displays-admin");
+if (admin) initDisplays(admin);

@@ -1,0 +1,134 @@
+"""A board snapshot: standings for one team or account and period, plus the praise ticker.
+
+Who may read a board follows the stream rules (``streamsrv.stream_auth``): whoever may
+subscribe to ``board:team:{id}`` / ``board:account:{id}`` may load its snapshot, so the page and
+its live stream can never disagree about access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from streamsrv.auth import Identity
+from streamsrv.boards.periods import Period, period_start
+from streamsrv.boards.scoring import board_mean, rank
+from streamsrv.boards.standings import HIGHLIGHT_RATING, first_name
+from streamsrv.boards.stats import BoardScope, board_totals
+from streamsrv.errors import ApiError, not_found
+from streamsrv.models import Account, Agent, Response, Shoutout, Team, User
+from streamsrv.protocol import StreamRef
+from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
+
+TICKER_SIZE = 12
+# The ticker looks back a week at most: praise from last month is not news on the floor.
+TICKER_WINDOW = timedelta(days=7)
+
+
+def stream_name(scope: BoardScope, target_id: int) -> str:
+    return f"board:{scope}:{target_id}"
+
+
+def authorize_board(session: Session, identity: Identity, scope: BoardScope, target_id: int) -> None:
+    """404 for a board outside the org, 403 for one the identity may not watch."""
+    ref = StreamRef(name=stream_name(scope, target_id), kind=f"board:{scope}", id=target_id)
+    owner = resolve_owner(session, identity.org_id, ref)
+    if owner is None:
+        raise not_found(scope)
+    if not may_subscribe(identity, resolve_reach(session, identity), ref, owner):
+        raise ApiError(403, f"this {scope} board is outside your scope", code="forbidden")
+
+
+def board_title(session: Session, org_id: int, scope: BoardScope, target_id: int) -> tuple[str, Account]:
+    if scope == "team":
+        team = session.get(Team, target_id)
+        if team is None or team.org_id != org_id:
+            raise not_found("team")
+        account = session.get(Account, team.account_id)
+        assert account is not None
+        return team.name, account
+    account = session.get(Account, target_id)
+    if account is None or account.org_id != org_id:
+        raise not_found("account")
+    return account.name, account
+
+
+def ticker(
+    session: Session, org_id: int, scope: BoardScope, target_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Recent 5-star comments and shout-outs, newest first. Nothing negative ever lands here."""
+    since = now - TICKER_WINDOW
+    response_col = col(Response.team_id) if scope == "team" else col(Response.account_id)
+    praise = session.exec(
+        select(Response, Agent.name)
+        .join(Agent, col(Agent.id) == col(Response.agent_id))
+        .where(
+            response_col == target_id,
+            Response.org_id == org_id,
+            col(Response.created_at) >= since,
+            Response.rating == HIGHLIGHT_RATING,
+            Response.comment != "",
+            col(Response.comment_hidden).is_(False),
+        )
+        .order_by(col(Response.created_at).desc())
+        .limit(TICKER_SIZE)
+    ).all()
+    items: list[dict[str, Any]] = [
+        {
+            "kind": "comment",
+            "response_id": r.id,
+            "agent_id": r.agent_id,
+            "agent_name": first_name(name),
+            "comment": r.comment,
+            "at": r.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        for r, name in praise
+    ]
+    shout_col = col(Shoutout.team_id) if scope == "team" else col(Shoutout.account_id)
+    shouts = session.exec(
+        select(Shoutout, Agent.name, User.name)
+        .join(Agent, col(Agent.id) == col(Shoutout.agent_id))
+        .join(User, col(User.id) == col(Shoutout.author_id))
+        .where(shout_col == target_id, Shoutout.org_id == org_id, col(Shoutout.created_at) >= since)
+        .order_by(col(Shoutout.created_at).desc())
+        .limit(TICKER_SIZE)
+    ).all()
+    items.extend(
+        {
+            "kind": "shoutout",
+            "shoutout_id": s.id,
+            "agent_id": s.agent_id,
+            "agent_name": first_name(agent_name),
+            "message": s.message,
+            "author": first_name(author or ""),
+            "at": s.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        for s, agent_name, author in shouts
+    )
+    items.sort(key=lambda i: str(i["at"]), reverse=True)
+    return items[:TICKER_SIZE]
+
+
+def snapshot(
+    session: Session, org_id: int, scope: BoardScope, target_id: int, period: Period, now: datetime
+) -> dict[str, Any]:
+    title, account = board_title(session, org_id, scope, target_id)
+    totals = board_totals(session, org_id, scope, target_id, period, now)
+    standings = rank(totals, account.leaderboard_min_responses)
+    return {
+        "scope": scope,
+        "target_id": target_id,
+        "name": title,
+        "account_id": account.id,
+        "period": period,
+        "period_start": period_start(period, now).isoformat().replace("+00:00", "Z"),
+        "min_responses": account.leaderboard_min_responses,
+        "mean": round(float(board_mean(totals)), 4),
+        "stream": stream_name(scope, target_id),
+        "standings": [asdict(s) for s in standings if s.rank is not None],
+        "not_ranked": [asdict(s) for s in standings if s.rank is None],
+        "ticker": ticker(session, org_id, scope, target_id, now),
+    }

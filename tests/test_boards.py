@@ -1,0 +1,306 @@
+"""Boards, stats and displays through the real server: events, snapshots, /me isolation, revoking."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from streamsrv.auth import make_session_cookie
+from streamsrv.db import Database
+from streamsrv.models import CoachingNote, Response, Role, Shoutout, User
+from tests.conftest import Tenant
+from tests.streaming import Floor, make_floor, make_key, make_user
+from tests.support import TIMEOUT
+from tests.survey_support import outbox
+
+_ids = itertools.count(1)
+
+
+def feedback(
+    api: httpx.Client, floor: Floor, agent: int, rating: int, comment: str = "", **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "account_id": floor.account_id,
+        "agent_id": floor.agent_ids[agent] if agent >= 0 else floor.other_agent_id,
+        "channel": "chat",
+        "external_id": f"b-{next(_ids)}",
+        "rating": rating,
+        "comment": comment,
+        **extra,
+    }
+    if agent < 0:
+        body["account_id"] = floor.other_account_id
+    r = api.post("/api/v1/feedback", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["response"]  # type: ignore[no-any-return]
+
+
+def session_client(tenant: Tenant, user: User) -> httpx.Client:
+    cookie = make_session_cookie(tenant.server.app.state.ctx, user)
+    return httpx.Client(base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT)
+
+
+@pytest.fixture
+def floor(tenant: Tenant, db: Database) -> Floor:
+    return make_floor(db, tenant.org_id, agents=3)
+
+
+def test_every_response_emits_stats_and_leaderboard_events(
+    tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    agent = floor.agent_ids[0]
+    feedback(tenant.api, floor, 0, 4, reward="coffee")
+    feedback(tenant.api, floor, 0, 5, "Maya was wonderful <b>thanks</b>")
+    stats = [e for e in outbox(db, tenant.org_id, "stats.updated")]
+    assert [e.streams for e in stats] == [[f"agent:{agent}"]] * 2
+    today = stats[-1].payload["periods"]["today"]
+    assert today == {"count": 2, "rating_sum": 9, "rewards": 1, "average": 4.5}
+    assert stats[-1].payload["periods"]["month"]["count"] == 2
+    boards = outbox(db, tenant.org_id, "leaderboard.updated")
+    assert boards[-1].streams == [f"board:team:{floor.team_id}", f"board:account:{floor.account_id}"]
+    assert boards[-1].payload["periods"]["week"]["rating_sum"] == 9
+    assert boards[-1].payload["highlight"]["comment"] == "Maya was wonderful <b>thanks</b>"
+    assert boards[-1].payload["highlight"]["agent_name"] == "Agent"
+    assert "highlight" not in boards[0].payload
+
+
+def test_boards_never_carry_negative_comments(tenant: Tenant, db: Database, floor: Floor) -> None:
+    secret = "rude and slow, never again"
+    for rating in (1, 2, 3, 4):
+        feedback(tenant.api, floor, 1, rating, f"{secret} {rating}")
+    for event in outbox(db, tenant.org_id):
+        if any(s.startswith("board:") for s in event.streams):
+            assert secret not in str(event.payload)
+    snap = tenant.api.get(f"/api/v1/boards/team/{floor.team_id}?period=today").json()
+    assert secret not in str(snap)
+
+
+def test_hidden_five_star_comment_is_not_a_highlight(tenant: Tenant, db: Database, floor: Floor) -> None:
+    stored = feedback(tenant.api, floor, 0, 5, "great but private")
+    with db.session() as s:
+        row = s.get(Response, stored["id"])
+        assert row is not None
+        row.comment_hidden = True
+        s.add(row)
+    snap = tenant.api.get(f"/api/v1/boards/account/{floor.account_id}").json()
+    assert snap["ticker"] == []
+
+
+def test_board_snapshot_ranks_fairly(tenant: Tenant, db: Database, floor: Floor) -> None:
+    for _ in range(5):
+        feedback(tenant.api, floor, 0, 5, "Superb help")
+    for _ in range(5):
+        feedback(tenant.api, floor, 1, 4, reward="lunch")
+    feedback(tenant.api, floor, 2, 5)
+    feedback(tenant.api, floor, -1, 1, "other account")
+    r = tenant.api.get(f"/api/v1/boards/team/{floor.team_id}", params={"period": "week"})
+    assert r.status_code == 200, r.text
+    snap = r.json()
+    assert (
+        snap["period"] == "week"
+        and snap["min_responses"] == 5
+        and snap["stream"] == f"board:team:{floor.team_id}"
+    )
+    assert [(s["agent_id"], s["rank"], s["count"]) for s in snap["standings"]] == [
+        (floor.agent_ids[0], 1, 5),
+        (floor.agent_ids[1], 2, 5),
+    ]
+    assert snap["standings"][1]["rewards"] == 5 and snap["standings"][1]["average"] == 4.0
+    assert [(s["agent_id"], s["rank"]) for s in snap["not_ranked"]] == [(floor.agent_ids[2], None)]
+    assert snap["ticker"][0]["comment"] == "Superb help"
+    # m = 50/11; agent 0: (5m + 25) / 10
+    assert snap["standings"][0]["score"] == pytest.approx((5 * 50 / 11 + 25) / 10, abs=1e-4)
+    assert tenant.api.get(f"/api/v1/boards/team/{floor.team_id}?period=year").status_code == 422
+    assert tenant.api.get("/api/v1/boards/team/2147483647").status_code == 404
+
+
+def test_board_access_follows_scope(tenant: Tenant, db: Database, floor: Floor) -> None:
+    outsider = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.other_account_id])
+    agent_user = make_user(db, tenant.org_id, Role.agent, agent_id=floor.agent_ids[0])
+    with session_client(tenant, outsider) as c:
+        assert c.get(f"/api/v1/boards/team/{floor.team_id}").status_code == 403
+        assert c.get(f"/api/v1/boards/account/{floor.other_account_id}").status_code == 200
+    with session_client(tenant, agent_user) as c:
+        assert c.get(f"/api/v1/boards/team/{floor.team_id}").status_code == 200
+        assert c.get(f"/api/v1/boards/team/{floor.other_team_id}").status_code == 403
+    key = make_key(db, tenant.org_id, ["read"], [floor.account_id])
+    with tenant.client(key) as c:
+        assert c.get(f"/api/v1/boards/account/{floor.account_id}").status_code == 200
+        assert c.get(f"/api/v1/boards/account/{floor.other_account_id}").status_code == 403
+    with tenant.client() as anonymous:
+        assert anonymous.get(f"/api/v1/boards/team/{floor.team_id}").status_code == 401
+
+
+def test_me_shows_only_the_agents_own_feedback(tenant: Tenant, db: Database, floor: Floor) -> None:
+    mine = feedback(tenant.api, floor, 0, 5, "for agent zero", reward="coffee")
+    feedback(tenant.api, floor, 1, 2, "for agent one")
+    agent_user = make_user(db, tenant.org_id, Role.agent, agent_id=floor.agent_ids[0])
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    assert leader.id is not None
+    with db.session() as s:
+        s.add(
+            Shoutout(
+                org_id=tenant.org_id,
+                account_id=floor.account_id,
+                team_id=floor.team_id,
+                agent_id=floor.agent_ids[0],
+                author_id=leader.id,
+                message="Great week!",
+            )
+        )
+        s.add(
+            CoachingNote(
+                org_id=tenant.org_id,
+                agent_id=floor.agent_ids[0],
+                author_id=leader.id,
+                text="shared note",
+                shared=True,
+            )
+        )
+        s.add(
+            CoachingNote(
+                org_id=tenant.org_id, agent_id=floor.agent_ids[0], author_id=leader.id, text="private note"
+            )
+        )
+        s.add(
+            Shoutout(
+                org_id=tenant.org_id,
+                account_id=floor.account_id,
+                team_id=floor.team_id,
+                agent_id=floor.agent_ids[1],
+                author_id=leader.id,
+                message="for someone else",
+            )
+        )
+    with session_client(tenant, agent_user) as c:
+        r = c.get("/api/v1/me")
+        assert r.status_code == 200, r.text
+        body = r.json()
+    assert [f["id"] for f in body["feedback"]] == [mine["id"]]
+    assert body["feedback"][0]["reward_item"]["label"] == "Coffee"
+    assert body["stats"]["today"] == {"count": 1, "rating_sum": 5, "rewards": 1, "average": 5.0}
+    assert [s["message"] for s in body["shoutouts"]] == ["Great week!"]
+    assert [n["text"] for n in body["notes"]] == ["shared note"]
+    assert "for agent one" not in r.text and "private note" not in r.text
+    with session_client(tenant, leader) as c:
+        assert c.get("/api/v1/me").status_code == 403
+    assert tenant.api.get("/api/v1/me").status_code == 403
+
+
+def test_me_page_is_for_agents(tenant: Tenant, db: Database, floor: Floor) -> None:
+    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id])
+    agent_user = make_user(db, tenant.org_id, Role.agent, agent_id=floor.agent_ids[0])
+    with session_client(tenant, manager) as c:
+        assert c.get("/me").status_code == 403
+    with session_client(tenant, agent_user) as c:
+        page = c.get("/me")
+        assert page.status_code == 200 and f'data-stream="agent:{floor.agent_ids[0]}"' in page.text
+    with tenant.client() as anonymous:
+        r = anonymous.get("/me", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_displays_crud_is_admin_only_and_validated(tenant: Tenant, db: Database, floor: Floor) -> None:
+    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id])
+    with session_client(tenant, manager) as c:
+        assert c.get("/api/v1/displays").status_code == 403
+    reader = make_key(db, tenant.org_id, ["read"])
+    with tenant.client(reader) as c:
+        assert (
+            c.post(
+                "/api/v1/displays", json={"name": "x", "scope": "team", "target_id": floor.team_id}
+            ).status_code
+            == 403
+        )
+    bad = tenant.api.post("/api/v1/displays", json={"name": " ", "scope": "floor", "target_id": 0})
+    assert bad.status_code == 422 and {"name", "scope", "target_id"} <= set(bad.json()["error"]["fields"])
+    missing = tenant.api.post(
+        "/api/v1/displays", json={"name": "TV", "scope": "team", "target_id": 2147483647}
+    )
+    assert missing.status_code == 422 and "target_id" in missing.json()["error"]["fields"]
+    assert tenant.api.get("/api/v1/displays").json()["items"] == []
+    r = tenant.api.post(
+        "/api/v1/displays", json={"name": "Floor 2", "scope": "team", "target_id": floor.team_id}
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    settings = tenant.server.app.state.ctx.settings
+    assert created["url"].startswith(f"{settings.public_url}/wallboard/display/{created['id']}?token=d.")
+    listed = tenant.api.get("/api/v1/displays").json()["items"]
+    assert [d["id"] for d in listed] == [created["id"]] and listed[0]["url"] == created["url"]
+    token = created["url"].split("token=")[1]
+    with tenant.client() as tv:
+        assert tv.get(f"/api/v1/boards/team/{floor.team_id}", params={"token": token}).status_code == 200
+        assert (
+            tv.get(
+                f"/api/v1/boards/team/{floor.team_id}", headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            == 200
+        )
+        # A display token opens its own board only.
+        assert (
+            tv.get(f"/api/v1/boards/account/{floor.account_id}", params={"token": token}).status_code == 403
+        )
+        assert tv.get(f"/api/v1/boards/team/{floor.team_id}", params={"token": "d.forged"}).status_code == 401
+        page = tv.get(f"/wallboard/display/{created['id']}", params={"token": token})
+        assert page.status_code == 200 and 'class="board-body tv"' in page.text
+    assert tenant.api.delete("/api/v1/displays/2147483647").status_code == 404
+
+
+async def test_revoking_a_display_closes_its_socket_at_once(
+    tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    r = await asyncio.to_thread(
+        tenant.api.post,
+        "/api/v1/displays",
+        json={"name": "TV", "scope": "account", "target_id": floor.account_id},
+    )
+    display = r.json()
+    token = display["url"].split("token=")[1]
+    stream = f"board:account:{floor.account_id}"
+    url = tenant.server.ws_url + "/ws?token=" + token
+    async with connect(url) as ws:
+        await ws.send(orjson.dumps({"op": "sub", "stream": stream}).decode())
+        assert '"subscribed"' in await asyncio.wait_for(ws.recv(), TIMEOUT)
+        deleted = await asyncio.to_thread(tenant.api.delete, f"/api/v1/displays/{display['id']}")
+        assert deleted.status_code == 204
+        with pytest.raises(ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 1.0)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+    async with connect(url) as ws:
+        with pytest.raises(ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+    with tenant.client() as tv:
+        snap = await asyncio.to_thread(
+            tv.get, f"/api/v1/boards/account/{floor.account_id}", params={"token": token}
+        )
+        assert snap.status_code == 401
+        page = await asyncio.to_thread(tv.get, f"/wallboard/display/{display['id']}", params={"token": token})
+        assert page.status_code == 401 and "This display has been revoked" in page.text
+    again = await asyncio.to_thread(tenant.api.delete, f"/api/v1/displays/{display['id']}")
+    assert again.status_code == 404
+    assert await asyncio.to_thread(lambda: tenant.api.get("/api/v1/displays").json()["items"]) == []
+
+
+def test_board_pages_follow_scope(tenant: Tenant, db: Database, floor: Floor) -> None:
+    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id])
+    with session_client(tenant, manager) as c:
+        page = c.get(f"/wallboard/team/{floor.team_id}")
+        assert page.status_code == 200 and 'data-scope="team"' in page.text and 'data-token=""' in page.text
+        assert c.get(f"/wallboard/account/{floor.other_account_id}").status_code == 403
+        assert c.get("/wallboard/team/2147483647").status_code == 404
+        index = c.get("/wallboard")
+        assert index.status_code == 200 and f"/wallboard/team/{floor.team_id}" in index.text
+        assert f"/wallboard/team/{floor.other_team_id}" not in index.text and "display-form" not in index.text
+    with tenant.client() as anonymous:
+        r = anonymous.get(f"/wallboard/team/{floor.team_id}", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert anonymous.get("/wallboard/display/1?token=d.forged").status_code == 401
