@@ -76,6 +76,11 @@ class RequestKind(enum.StrEnum):
     recovery_followup = "recovery_followup"
 
 
+# Response.source of answers to recovery follow-up requests: they measure the recovery, not the
+# agent, so standings, alerts and dashboard aggregates leave them out (no double counting).
+FOLLOWUP_SOURCE = "recovery_followup"
+
+
 class RequestStatus(enum.StrEnum):
     pending = "pending"
     responded = "responded"

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from streamsrv.models import Account, FeedbackRequest, Response
+from streamsrv.models import FOLLOWUP_SOURCE, Account, FeedbackRequest, Response
 
 
 @dataclass(frozen=True)
@@ -35,5 +35,9 @@ def react(session: Session, change: ResponseChange) -> None:
     from streamsrv.recovery import cases
 
     cases.on_response(session, change)
+    if change.response.source == FOLLOWUP_SOURCE:
+        # A customer's second opinion after recovery: it belongs to the case, not to the
+        # agent's standings or coaching alerts.
+        return
     alerts.on_response(session, change)
     standings.on_response(session, change)

@@ -52,7 +52,9 @@ def staff(tenant: Tenant, db: Database, role: Role, **scope: object) -> Staff:
     return Staff(tenant, user.email)
 
 
-def ingest(tenant: Tenant, db: Database, account_id: int, agent_id: int, rating: int, **extra: Any) -> dict[str, Any]:
+def ingest(
+    tenant: Tenant, db: Database, account_id: int, agent_id: int, rating: int, **extra: Any
+) -> dict[str, Any]:
     key = make_key(db, tenant.org_id, ["ingest"])
     body = {
         "account_id": account_id,
@@ -123,7 +125,11 @@ def test_metrics_definitions() -> None:
     m = summarise(facts, now=t0 + timedelta(hours=6))
     assert m["opened"] == 3 and m["resolved"] == 2
     assert m["time_to_claim"] == {"count": 2, "median_seconds": 1200.0, "p90_seconds": 1800.0}
-    assert m["within_sla"] == 1 and m["sla_breached"] == 2 and m["within_sla_share"] == pytest.approx(1 / 3, abs=1e-3)
+    assert (
+        m["within_sla"] == 1
+        and m["sla_breached"] == 2
+        and m["within_sla_share"] == pytest.approx(1 / 3, abs=1e-3)
+    )
     assert m["rating_uplift"] == 2.5 and m["followups_answered"] == 2
     assert percentile([], 0.9) is None
 
@@ -134,8 +140,9 @@ def test_metrics_definitions() -> None:
 def test_negative_ingest_opens_a_case_and_positive_does_not(tenant: Tenant, db: Database) -> None:
     floor = make_floor(db, tenant.org_id)
     hostile = "<script>alert(1)</script> never again"
-    negative = ingest(tenant, db, floor.account_id, floor.agent_ids[0], 1, comment=hostile,
-                      improvement_areas=["speed"])
+    negative = ingest(
+        tenant, db, floor.account_id, floor.agent_ids[0], 1, comment=hostile, improvement_areas=["speed"]
+    )
     ingest(tenant, db, floor.account_id, floor.agent_ids[1], 5)
     ingest(tenant, db, floor.account_id, floor.agent_ids[1], 3)
     r = tenant.api.get("/api/v1/recovery/cases")
@@ -159,8 +166,13 @@ def test_negative_ingest_opens_a_case_and_positive_does_not(tenant: Tenant, db: 
 def test_edit_to_negative_opens_one_case(tenant: Tenant, db: Database) -> None:
     floor = make_floor(db, tenant.org_id)
     key = make_key(db, tenant.org_id, ["ingest"])
-    body = {"account_id": floor.account_id, "agent_id": floor.agent_ids[0], "channel": "chat",
-            "external_id": "edit-1", "rating": 4}
+    body = {
+        "account_id": floor.account_id,
+        "agent_id": floor.agent_ids[0],
+        "channel": "chat",
+        "external_id": "edit-1",
+        "rating": 4,
+    }
     with tenant.client(key) as api:
         assert api.post("/api/v1/feedback", json=body).status_code == 201
         assert tenant.api.get("/api/v1/recovery/cases").json()["items"] == []
@@ -199,7 +211,9 @@ def test_work_a_case_and_follow_up_to_an_uplift(tenant: Tenant, db: Database) ->
         again = rita.post(path + "/followup")
         assert again.status_code == 200 and again.json()["token"] == token
         # The customer answers the follow-up.
-        answer = httpx.post(f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 5}, timeout=TIMEOUT)
+        answer = httpx.post(
+            f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 5}, timeout=TIMEOUT
+        )
         assert answer.status_code == 201, answer.text
         detail = rita.get(path).json()["case"]
         assert detail["after_rating"] == 5 and detail["before_rating"] == 1
@@ -209,7 +223,9 @@ def test_work_a_case_and_follow_up_to_an_uplift(tenant: Tenant, db: Database) ->
         assert metrics["resolved"] == 1 and metrics["within_sla"] == 1 and metrics["within_sla_share"] == 1.0
         assert metrics["time_to_claim"]["count"] == 1
         # Answering a follow-up with a low rating does not open another case.
-        assert len(tenant.api.get("/api/v1/recovery/cases", params={"status": "resolved"}).json()["items"]) == 1
+        assert (
+            len(tenant.api.get("/api/v1/recovery/cases", params={"status": "resolved"}).json()["items"]) == 1
+        )
         types = [e.type for e in outbox(db, tenant.org_id) if e.type.startswith("case.")]
         assert types[0] == "case.opened" and "case.claimed" in types and "case.resolved" in types
         assert types[-1] == "case.updated"
@@ -307,7 +323,41 @@ def test_claim_race_has_exactly_one_winner(tenant: Tenant, db: Database) -> None
             winner = next(r for r in results if r.status_code == 200).json()["case"]["claimed_by"]
             loser = next(r for r in results if r.status_code == 409).json()["error"]
             assert loser["code"] == "already_claimed" and loser["fields"]["claimed_by"] == winner["name"]
-            assert len([e for e in outbox(db, tenant.org_id, "case.claimed") if e.payload["id"] == case["id"]]) == 1
+            assert (
+                len([e for e in outbox(db, tenant.org_id, "case.claimed") if e.payload["id"] == case["id"]])
+                == 1
+            )
     finally:
         for person in people:
             person.close()
+
+
+def test_followup_answer_does_not_count_twice_for_the_agent(tenant: Tenant, db: Database) -> None:
+    """The customer's second opinion belongs to the case: standings and alerts ignore it."""
+    from streamsrv.boards.stats import agent_period_sums
+    from streamsrv.models import FOLLOWUP_SOURCE, Alert, Response, utcnow
+
+    floor = make_floor(db, tenant.org_id)
+    agent_id = floor.agent_ids[0]
+    rita = staff(tenant, db, Role.recovery, account_ids=[floor.account_id])
+    try:
+        case = open_case(tenant, db, floor)
+        with db.session() as s:
+            alerts_before = len(s.exec(select(Alert).where(Alert.agent_id == agent_id)).all())
+        path = f"/api/v1/recovery/cases/{case['id']}"
+        assert rita.post(path + "/claim").status_code == 200
+        token = rita.post(path + "/followup").json()["token"]
+        answer = httpx.post(
+            f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 1}, timeout=TIMEOUT
+        )
+        assert answer.status_code == 201, answer.text
+    finally:
+        rita.close()
+    with db.session() as s:
+        rows = s.exec(select(Response).where(Response.agent_id == agent_id)).all()
+        assert sorted(r.source for r in rows) == sorted(["api", FOLLOWUP_SOURCE])
+        sums = agent_period_sums(s, agent_id, utcnow())
+        assert len(s.exec(select(Alert).where(Alert.agent_id == agent_id)).all()) == alerts_before
+    assert all(period.count == 1 for period in sums.values())
+    types = [e.type for e in outbox(db, tenant.org_id) if e.type in ("stats.updated", "leaderboard.updated")]
+    assert types.count("stats.updated") == 1

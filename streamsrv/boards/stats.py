@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from streamsrv.boards.periods import PERIODS, Period, earliest_start, period_start
 from streamsrv.boards.scoring import Totals, average
-from streamsrv.models import Agent, AgentPhoto, Response
+from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response
 from streamsrv.survey.responses import photo_url
 
 BoardScope = Literal["team", "account"]
@@ -43,7 +43,11 @@ def agent_period_sums(session: Session, agent_id: int, now: datetime) -> dict[Pe
         rewarded = inside & col(Response.reward).is_not(None)
         columns.append(func.coalesce(func.sum(case((rewarded, 1), else_=0)), 0))
     row = session.exec(
-        select(*columns).where(Response.agent_id == agent_id, col(Response.created_at) >= earliest_start(now))
+        select(*columns).where(
+            Response.agent_id == agent_id,
+            col(Response.created_at) >= earliest_start(now),
+            col(Response.source) != FOLLOWUP_SOURCE,
+        )
     ).one()
     values = [int(v or 0) for v in row]
     return {p: PeriodSums(*values[i * 3 : i * 3 + 3]) for i, p in enumerate(PERIODS)}
@@ -71,6 +75,7 @@ def board_totals(
             response_col == target_id,
             Response.org_id == org_id,
             col(Response.created_at) >= period_start(period, now),
+            col(Response.source) != FOLLOWUP_SOURCE,
         )
         .group_by(col(Response.agent_id))
     ).all()

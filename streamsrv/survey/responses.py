@@ -18,11 +18,13 @@ from streamsrv.config import Settings
 from streamsrv.errors import ApiError, field_error
 from streamsrv.events import response_events
 from streamsrv.models import (
+    FOLLOWUP_SOURCE,
     Account,
     Agent,
     AgentPhoto,
     FeedbackRequest,
     Interaction,
+    RequestKind,
     RequestStatus,
     Response,
 )
@@ -141,7 +143,7 @@ def store_response(
             interaction_id=interaction.id,
             request_id=request.id,
             channel=interaction.channel,
-            source=source,
+            source=FOLLOWUP_SOURCE if request.kind == RequestKind.recovery_followup else source,
             created_at=responded_at or now,
             updated_at=now,
             **fields,
