@@ -1,0 +1,74 @@
+"""Who may coach whom: team leaders their own teams, managers their accounts, admins the org.
+
+Every coaching route and the ``/coach`` page go through these checks, server-side. A team or
+agent outside the caller's scope answers 404, the same as one that does not exist, so that
+nobody learns about other teams; a role that never coaches answers 403.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from streamsrv.auth import Identity
+from streamsrv.errors import ApiError, not_found
+from streamsrv.models import Agent, Role, Team
+
+COACH_ROLES = frozenset({Role.admin, Role.manager, Role.team_leader})
+
+
+def require_coach(identity: Identity) -> None:
+    identity.require("read")
+    if identity.role not in COACH_ROLES:
+        raise ApiError(403, "coaching is for team leaders, managers and administrators", code="forbidden")
+
+
+def require_person(identity: Identity) -> int:
+    """Acknowledgements, notes and shout-outs are signed by a person, never by an API key."""
+    if identity.user_id is None:
+        raise ApiError(403, "sign in as a user to do this: it is recorded under your name", code="forbidden")
+    return identity.user_id
+
+
+def coaches(identity: Identity, org_id: int, account_id: int, team_id: int) -> bool:
+    """Whether ``identity`` coaches the team ``team_id`` (of ``account_id``)."""
+    if org_id != identity.org_id or identity.role not in COACH_ROLES:
+        return False
+    if identity.org_wide:
+        return True
+    if identity.role == Role.team_leader:
+        return team_id in identity.team_ids
+    return account_id in identity.account_ids
+
+
+def load_team(session: Session, identity: Identity, team_id: int) -> Team:
+    team = session.get(Team, team_id)
+    if team is None or team.id is None or not coaches(identity, team.org_id, team.account_id, team.id):
+        raise not_found("team")
+    return team
+
+
+def load_agent(session: Session, identity: Identity, agent_id: int, field: str | None = None) -> Agent:
+    """The agent if the caller coaches its team; 404, or 422 naming ``field`` for a body value."""
+    agent = session.get(Agent, agent_id)
+    if agent is None or not coaches(identity, agent.org_id, agent.account_id, agent.team_id):
+        if field is not None:
+            raise ApiError(
+                422,
+                f"{field}: no agent with this id in your teams",
+                fields={field: "no agent with this id in your teams"},
+            )
+        raise not_found("agent")
+    return agent
+
+
+def coachable_teams(session: Session, identity: Identity, limit: int = 500) -> list[Team]:
+    """The teams the caller coaches, by name."""
+    if identity.role not in COACH_ROLES:
+        return []
+    stmt = select(Team).where(Team.org_id == identity.org_id)
+    if not identity.org_wide:
+        if identity.role == Role.team_leader:
+            stmt = stmt.where(col(Team.id).in_(sorted(identity.team_ids)))
+        else:
+            stmt = stmt.where(col(Team.account_id).in_(sorted(identity.account_ids)))
+    return list(session.exec(stmt.order_by(col(Team.name), col(Team.id)).limit(limit)).all())

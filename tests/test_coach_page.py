@@ -1,0 +1,138 @@
+"""The coaching panel in a real browser: alerts arrive live, acknowledgements spread, text stays text."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from streamsrv.db import Database
+from streamsrv.models import Role
+from tests.browser import new_context
+from tests.coaching_support import Ingest, alerts_of, events_of
+from tests.conftest import Tenant
+from tests.streaming import make_floor, make_user
+from tests.support import TIMEOUT, wait_until
+
+PASSWORD = "correct horse battery"
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold</b>'
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login?next=/coach")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/coach")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+
+
+def test_negative_response_raises_alert_live_as_text(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    log_in(page, tenant.server.url, leader.email)
+    expect(page.locator("#alerts-empty")).to_be_visible()
+    with Ingest(tenant, db, floor) as ingest:
+        ingest.send(1, comment=HOSTILE)
+        # Another team's trouble stays off this panel.
+        ingest.client.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": floor.other_account_id,
+                "agent_id": floor.other_agent_id,
+                "channel": "chat",
+                "external_id": "elsewhere",
+                "rating": 1,
+                "comment": "other team",
+            },
+        )
+    alert = page.locator("#alerts .alert-card").first
+    expect(alert).to_have_class("alert-card sev-high rule-negative_rating arrived", timeout=TIMEOUT * 1000)
+    expect(alert.locator(".alert-agent")).to_have_text("Agent 0")
+    expect(alert.locator(".quote-text")).to_have_text(HOSTILE)
+    card = page.locator("#feed .feed-card").first
+    expect(card.locator(".comment")).to_have_text(HOSTILE)
+    expect(page.locator("#kpi-neg")).to_have_text("1")
+    expect(page.locator("#kpi-open")).to_have_text("1")
+    expect(page.locator(".agent-row").first.locator(".agent-today")).to_contain_text("1 today")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".coach b, .coach img").count() == 0
+    assert "other team" not in page.locator(".coach").inner_text()
+
+
+def test_acknowledging_updates_another_browser_live(tenant: Tenant, db: Database, browser: Browser) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    manager = make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id])
+    with Ingest(tenant, db, floor) as ingest:
+        ingest.send(2, comment="slow")
+    [row] = alerts_of(db, tenant.org_id, "negative_rating")
+    one, two = new_context(browser), new_context(browser)
+    try:
+        first, second = one.new_page(), two.new_page()
+        log_in(first, tenant.server.url, leader.email)
+        log_in(second, tenant.server.url, manager.email)
+        selector = f'#alerts .alert-card[data-alert-id="{row.id}"]'
+        expect(second.locator(selector)).to_be_visible()
+        first.locator(f"{selector} .ack-btn").click()
+        expect(first.locator(f'#acked [data-alert-id="{row.id}"] .ack-state')).to_contain_text(
+            "Acknowledged by team_leader"
+        )
+        # The other browser sees it move to "recently acknowledged" without reloading.
+        done = second.locator(f'#acked [data-alert-id="{row.id}"]')
+        expect(done).to_have_count(1, timeout=TIMEOUT * 1000)
+        expect(done.locator(".ack-state")).to_contain_text("team_leader")
+        expect(second.locator(selector)).to_have_count(0)
+        expect(second.locator("#kpi-open")).to_have_text("0")
+        expect(second.locator("#alerts-empty")).to_be_visible()
+    finally:
+        one.close()
+        two.close()
+
+
+def test_note_and_shoutout_from_a_feedback_card(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    with Ingest(tenant, db, floor) as ingest:
+        response = ingest.send(5, comment="Brilliant help")
+    log_in(page, tenant.server.url, leader.email)
+    card = page.locator(f'#feed .feed-card[data-response-id="{response["id"]}"]')
+    card.locator(".note-btn").click()
+    page.fill("#dialog-text", "Great empathy <i>here</i>")
+    page.check("#dialog-shared")
+    page.click("#dialog-submit")
+    expect(page.locator("#toast")).to_have_text("Coaching note saved")
+    card.locator(".shout-btn").click()
+    expect(page.locator("#shared-row")).to_be_hidden()
+    page.fill("#dialog-text", "Thank you for going the extra mile!")
+    page.click("#dialog-submit")
+    expect(page.locator("#toast")).to_contain_text("Shout-out")
+    wait_until(lambda: len(events_of(db, tenant.org_id, "shoutout.posted")) == 1)
+    [note] = events_of(db, tenant.org_id, "coaching.note")
+    assert note.payload["text"] == "Great empathy <i>here</i>" and note.payload["shared"] is True
+    assert note.payload["response_id"] == response["id"]
+
+
+def test_coach_page_requires_a_coaching_role(tenant: Tenant, db: Database, page: Page) -> None:
+    page.goto(f"{tenant.server.url}/coach")
+    assert "/login" in page.url
+    floor = make_floor(db, tenant.org_id)
+    agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
+    page.goto(f"{tenant.server.url}/login?next=/coach")
+    page.fill("#email", agent.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".status-code")).to_have_text("403")
+
+
+def test_team_picker_switches_teams(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    manager = make_user(
+        db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id, floor.other_account_id]
+    )
+    log_in(page, tenant.server.url, manager.email)
+    expect(page.locator("#team-picker option")).to_have_count(2)
+    expect(page.locator("#team-sub")).to_contain_text("Team A")
+    page.select_option("#team-picker", str(floor.other_team_id))
+    page.wait_for_url(f"**/coach?team_id={floor.other_team_id}")
+    expect(page.locator("#team-sub")).to_contain_text("Team B")
+    expect(page.locator(".agent-row .agent-name")).to_have_text(["Other agent"])
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
