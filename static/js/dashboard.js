@@ -1,0 +1,465 @@
+// The dashboard: KPIs, charts and tables for a filter, the matching responses with drill-down,
+// moderation for managers, and live refresh from the account streams.
+// Customer text (comments, names) is only ever set with textContent.
+import { StreamConnection, connectionIndicator } from "./stream.js";
+import { barList, columnChart, trendChart } from "./charts.js";
+
+const PAGE_SIZE = 25;
+const REFRESH_DELAY_MS = 600;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const root = document.querySelector(".dash");
+const canModerate = root.dataset.canModerate === "true";
+const streams = (root.dataset.streams || "").split(" ").filter(Boolean);
+const csrf = document.querySelector('meta[name="csrf-token"]').content;
+const form = document.getElementById("filters");
+const selects = {
+  account_id: document.getElementById("f-account"),
+  team_id: document.getElementById("f-team"),
+  agent_id: document.getElementById("f-agent"),
+  channel: document.getElementById("f-channel"),
+};
+const list = document.getElementById("response-list");
+const cardTemplate = document.getElementById("card");
+const rowTemplate = document.getElementById("row-template");
+const moreButton = document.getElementById("more");
+const listEmpty = document.getElementById("list-empty");
+const drillBox = document.getElementById("drill");
+const exportLink = document.getElementById("export");
+const number = new Intl.NumberFormat();
+
+const state = { period: "30d", drill: null, cursor: null, listed: new Map() };
+
+// --- filters -------------------------------------------------------------------------------
+
+function localMidnight(date) {
+  const d = new Date(date);
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+function periodRange() {
+  const now = new Date();
+  if (state.period === "today") return { since: localMidnight(now) };
+  if (state.period === "7d") return { since: new Date(now - 7 * DAY_MS) };
+  if (state.period === "custom") {
+    const from = document.getElementById("f-from").value;
+    const to = document.getElementById("f-to").value;
+    const range = {};
+    if (from) range.since = new Date(`${from}T00:00:00`);
+    if (to) range.until = new Date(new Date(`${to}T00:00:00`).getTime() + DAY_MS);
+    if (range.since || range.until) return range;
+  }
+  return { since: new Date(now - 30 * DAY_MS) };
+}
+
+function periodLabel() {
+  const labels = { today: "Today", "7d": "Last 7 days", "30d": "Last 30 days" };
+  if (labels[state.period]) return labels[state.period];
+  const { since, until } = periodRange();
+  const fmt = (d) => d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  return `${since ? fmt(since) : "…"} – ${until ? fmt(new Date(until - 1)) : "today"}`;
+}
+
+function filterParams({ drill = false } = {}) {
+  const params = new URLSearchParams();
+  for (const [name, el] of Object.entries(selects)) {
+    if (el && el.value) params.set(name, el.value);
+  }
+  const { since, until } = periodRange();
+  if (since) params.set("since", since.toISOString());
+  if (until) params.set("until", until.toISOString());
+  if (drill && state.drill) params.set(state.drill.key, String(state.drill.value));
+  return params;
+}
+
+// Only teams and agents of the chosen account (and team) are offered.
+function narrowChoices() {
+  const account = selects.account_id.value;
+  const team = selects.team_id.value;
+  for (const option of selects.team_id.options) {
+    if (!option.value) continue;
+    option.hidden = Boolean(account) && option.dataset.account !== account;
+  }
+  if (selects.team_id.selectedOptions[0]?.hidden) selects.team_id.value = "";
+  for (const option of selects.agent_id.options) {
+    if (!option.value) continue;
+    option.hidden = (Boolean(account) && option.dataset.account !== account) || (Boolean(team) && option.dataset.team !== team);
+  }
+  if (selects.agent_id.selectedOptions[0]?.hidden) selects.agent_id.value = "";
+}
+
+// --- data ----------------------------------------------------------------------------------
+
+async function getJSON(path, params) {
+  const res = await fetch(`${path}?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(body?.error?.message || `request failed (${res.status})`);
+  return body;
+}
+
+function showError(message) {
+  const el = document.getElementById("period-label");
+  el.textContent = message;
+  el.classList.add("error-text");
+}
+
+async function loadAggregates() {
+  const params = filterParams();
+  const withBy = (by) => {
+    const p = new URLSearchParams(params);
+    p.set("by", by);
+    return p;
+  };
+  try {
+    const [summary, teams, agents, trend] = await Promise.all([
+      getJSON("/api/v1/dashboard/summary", params),
+      getJSON("/api/v1/dashboard/breakdown", withBy("team")),
+      getJSON("/api/v1/dashboard/breakdown", withBy("agent")),
+      getJSON("/api/v1/dashboard/trend", params),
+    ]);
+    document.getElementById("period-label").classList.remove("error-text");
+    document.getElementById("period-label").textContent = periodLabel();
+    renderKpis(summary);
+    renderCharts(summary, trend);
+    renderTable("team", teams.items);
+    renderTable("agent", agents.items);
+    root.dataset.loaded = String(Number(root.dataset.loaded || 0) + 1);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+// --- KPIs, charts, tables -----------------------------------------------------------------
+
+function pct(value) {
+  return value == null ? "–" : `${value.toFixed(1).replace(/\.0$/, "")}%`;
+}
+
+function setKpi(name, value, note, tone = "") {
+  const tile = document.querySelector(`[data-kpi="${name}"]`);
+  const valueEl = tile.querySelector(".kpi-value");
+  if (valueEl.textContent !== value && valueEl.textContent !== "–") {
+    tile.classList.remove("bumped");
+    void tile.offsetWidth; // restart the highlight animation
+    tile.classList.add("bumped");
+  }
+  valueEl.textContent = value;
+  tile.querySelector(".kpi-note").textContent = note;
+  tile.dataset.tone = tone;
+}
+
+function tone(value, good, bad) {
+  if (value == null) return "";
+  if (value >= good) return "good";
+  return value < bad ? "bad" : "ok";
+}
+
+function renderKpis(s) {
+  setKpi("responses", number.format(s.responses), `${s.distribution[0].count + s.distribution[1].count} negative`);
+  setKpi("rate", pct(s.response_rate), `of ${number.format(s.requests_sent)} requests sent`, tone(s.response_rate, 30, 10));
+  setKpi("average", s.average_rating == null ? "–" : s.average_rating.toFixed(2), "out of 5 stars", tone(s.average_rating, 4.2, 3.5));
+  setKpi("csat", pct(s.csat.percent), `${number.format(s.csat.answers)} answers`, tone(s.csat.percent, 80, 60));
+  const nps = s.nps.score == null ? "–" : `${s.nps.score > 0 ? "+" : ""}${Math.round(s.nps.score)}`;
+  setKpi("nps", nps, `${s.nps.promoters} promoters · ${s.nps.detractors} detractors`, tone(s.nps.score, 30, 0));
+  setKpi("fcr", pct(s.fcr.percent), `${number.format(s.fcr.answers)} answers`, tone(s.fcr.percent, 75, 50));
+  const top = s.rewards[0];
+  setKpi("rewards", number.format(s.rewards_total), top ? `most: ${top.emoji} ${top.label}` : "none yet");
+}
+
+function renderCharts(summary, trend) {
+  columnChart(
+    document.getElementById("chart-distribution"),
+    summary.distribution.map((b) => ({
+      label: `${b.rating}★`,
+      value: b.count,
+      className: `r${b.rating}`,
+      title: `${b.count} responses with ${b.rating} star${b.rating === 1 ? "" : "s"}`,
+      onClick: () => drill("rating", b.rating, `${b.rating}-star responses`),
+    })),
+    { emptyText: "No responses in this period" },
+  );
+  trendChart(
+    document.getElementById("chart-trend"),
+    trend.points.map((p) => ({ date: p.date, responses: p.responses, average: p.average_rating })),
+  );
+  barList(
+    document.getElementById("chart-rewards"),
+    summary.rewards.map((r) => ({ label: `${r.emoji} ${r.label}`.trim(), value: r.count })),
+    { emptyText: "No rewards suggested in this period" },
+  );
+}
+
+function renderTable(by, items) {
+  const body = document.querySelector(`#table-${by} tbody`);
+  body.replaceChildren();
+  if (!items.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.className = "muted";
+    td.textContent = "No responses in this period";
+    tr.appendChild(td);
+    body.appendChild(tr);
+    return;
+  }
+  for (const item of items) {
+    const row = rowTemplate.content.firstElementChild.cloneNode(true);
+    row.dataset.id = String(item.id);
+    row.querySelector(".name").textContent = item.name;
+    row.querySelector(".responses").textContent = number.format(item.responses);
+    row.querySelector(".average").textContent = item.average_rating == null ? "–" : item.average_rating.toFixed(2);
+    row.querySelector(".csat").textContent = pct(item.csat.percent);
+    row.querySelector(".nps").textContent = item.nps.score == null ? "–" : String(Math.round(item.nps.score));
+    row.querySelector(".rewards").textContent = number.format(item.rewards_total);
+    const key = `${by}_id`;
+    if (state.drill && state.drill.key === key && state.drill.value === item.id) row.classList.add("selected");
+    const open = () => drill(key, item.id, `${by === "team" ? "Team" : "Agent"}: ${item.name}`);
+    row.addEventListener("click", open);
+    row.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        open();
+      }
+    });
+    body.appendChild(row);
+  }
+}
+
+// --- the response list --------------------------------------------------------------------
+
+function stars(rating) {
+  return "\u2605".repeat(rating) + "\u2606".repeat(5 - rating);
+}
+
+function renderCard(response, fresh = false) {
+  const previous = state.listed.get(response.id);
+  // Streams never carry a hidden comment; a moderator keeps the text already on screen.
+  if (previous && response.comment == null && response.comment_hidden && previous.comment) {
+    response = { ...response, comment: previous.comment };
+  }
+  state.listed.set(response.id, response);
+  let card = list.querySelector(`[data-response-id="${response.id}"]`);
+  const isNew = !card;
+  if (isNew) card = cardTemplate.content.firstElementChild.cloneNode(true);
+  card.dataset.responseId = String(response.id);
+  const starEl = card.querySelector(".stars");
+  starEl.textContent = stars(response.rating);
+  starEl.setAttribute("aria-label", `${response.rating} out of 5 stars`);
+  card.classList.toggle("negative", response.rating <= 2);
+  card.classList.toggle("positive", response.rating >= 4);
+  card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
+  card.querySelector(".channel").textContent = response.channel.replace("_", " ");
+  const when = card.querySelector(".when");
+  when.dateTime = response.created_at;
+  when.textContent = new Date(response.created_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const hidden = Boolean(response.comment_hidden);
+  card.classList.toggle("comment-hidden", hidden);
+  card.querySelector(".hidden-badge").hidden = !hidden;
+  const comment = card.querySelector(".comment");
+  // Client viewers never see a moderated comment, even if the list sent it.
+  comment.textContent = hidden && !canModerate ? "" : response.comment || "";
+  comment.hidden = !comment.textContent;
+  const extras = [];
+  if (response.reward) extras.push(`Suggested reward: ${response.reward.replace("_", " ")}`);
+  if (response.improvement_areas?.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
+  if (response.csat != null) extras.push(`CSAT ${response.csat}/5`);
+  if (response.nps != null) extras.push(`NPS ${response.nps}`);
+  if (response.fcr != null) extras.push(response.fcr ? "Resolved first time" : "Not resolved first time");
+  card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
+  const button = card.querySelector(".moderate");
+  button.hidden = !canModerate || !response.comment;
+  button.textContent = hidden ? "Show comment" : "Hide comment";
+  if (isNew) {
+    button.addEventListener("click", () => openModeration(Number(card.dataset.responseId)));
+    if (fresh) {
+      list.prepend(card);
+      card.classList.add("arrived");
+    } else {
+      list.append(card);
+    }
+  }
+  listEmpty.hidden = list.children.length > 0;
+}
+
+async function loadList(reset) {
+  if (reset) {
+    state.cursor = null;
+    state.listed.clear();
+    list.replaceChildren();
+  }
+  const params = filterParams({ drill: true });
+  params.set("limit", String(PAGE_SIZE));
+  if (state.cursor) params.set("cursor", state.cursor);
+  try {
+    const page = await getJSON("/api/v1/feedback", params);
+    for (const item of page.items) renderCard(item);
+    state.cursor = page.next_cursor;
+    moreButton.hidden = !page.next_cursor;
+    listEmpty.hidden = list.children.length > 0;
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function drill(key, value, label) {
+  state.drill = { key, value, label };
+  drillBox.hidden = false;
+  drillBox.querySelector(".drill-label").textContent = label;
+  for (const row of document.querySelectorAll(".breakdown tbody tr")) {
+    const table = row.closest("table");
+    row.classList.toggle("selected", table.dataset.drill === key && row.dataset.id === String(value));
+  }
+  updateExport();
+  loadList(true);
+  document.getElementById("responses-title").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function clearDrill() {
+  state.drill = null;
+  drillBox.hidden = true;
+  for (const row of document.querySelectorAll(".breakdown tr.selected")) row.classList.remove("selected");
+  updateExport();
+  loadList(true);
+}
+
+// Would this response appear in the list as currently filtered?
+function matchesList(r) {
+  const params = filterParams({ drill: true });
+  for (const key of ["account_id", "team_id", "agent_id", "rating"]) {
+    if (params.has(key) && String(r[key]) !== params.get(key)) return false;
+  }
+  if (params.has("channel") && r.channel !== params.get("channel")) return false;
+  const created = new Date(r.created_at);
+  if (params.has("since") && created < new Date(params.get("since"))) return false;
+  if (params.has("until") && created >= new Date(params.get("until"))) return false;
+  return true;
+}
+
+function updateExport() {
+  exportLink.href = `/api/v1/feedback.csv?${filterParams({ drill: true })}`;
+}
+
+// --- moderation ---------------------------------------------------------------------------
+
+const dialog = document.getElementById("moderate-dialog");
+const reasonEl = document.getElementById("moderate-reason");
+const errorEl = document.getElementById("moderate-error");
+let moderating = null;
+
+function openModeration(id) {
+  const response = state.listed.get(id);
+  if (!response) return;
+  moderating = { id, hide: !response.comment_hidden };
+  dialog.querySelector(".modal-title").textContent = moderating.hide ? "Hide this comment?" : "Show this comment again?";
+  reasonEl.value = "";
+  errorEl.hidden = true;
+  dialog.showModal();
+  reasonEl.focus();
+}
+
+async function submitModeration(event) {
+  event.preventDefault();
+  if (!moderating) return;
+  const reason = reasonEl.value.trim();
+  if (!reason) {
+    errorEl.textContent = "Please give a reason: it is kept in the audit log.";
+    errorEl.hidden = false;
+    return;
+  }
+  const res = await fetch(`/api/v1/responses/${moderating.id}/moderation`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify({ hidden: moderating.hide, reason }),
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    errorEl.textContent = body?.error?.message || `Could not save (${res.status})`;
+    errorEl.hidden = false;
+    return;
+  }
+  renderCard(body.response);
+  moderating = null;
+  dialog.close();
+}
+
+document.getElementById("moderate-form").addEventListener("submit", submitModeration);
+document.getElementById("moderate-cancel").addEventListener("click", () => {
+  moderating = null;
+  dialog.close();
+});
+
+// --- live ---------------------------------------------------------------------------------
+
+let refreshTimer = null;
+
+function scheduleRefresh() {
+  // A busy floor sends many events a second; one refresh per burst is plenty.
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(loadAggregates, REFRESH_DELAY_MS);
+}
+
+function onEvent(event) {
+  if (event.type !== "feedback.received" && event.type !== "feedback.updated") return;
+  const response = event.data;
+  if (state.listed.has(response.id)) {
+    renderCard(response);
+  } else if (event.type === "feedback.received" && matchesList(response)) {
+    renderCard(response, true);
+  }
+  scheduleRefresh();
+}
+
+// --- wiring -------------------------------------------------------------------------------
+
+function refreshAll() {
+  narrowChoices();
+  if (state.drill) {
+    state.drill = null;
+    drillBox.hidden = true;
+  }
+  updateExport();
+  loadAggregates();
+  loadList(true);
+}
+
+form.addEventListener("change", (e) => {
+  if (e.target.type === "date") {
+    state.period = "custom";
+  }
+  refreshAll();
+});
+form.addEventListener("submit", (e) => e.preventDefault());
+for (const button of form.querySelectorAll("[data-period]")) {
+  button.addEventListener("click", () => {
+    state.period = button.dataset.period;
+    for (const other of form.querySelectorAll("[data-period]")) other.setAttribute("aria-pressed", String(other === button));
+    document.getElementById("custom-range").hidden = state.period !== "custom";
+    if (state.period === "custom" && !document.getElementById("f-from").value) {
+      const today = new Date();
+      document.getElementById("f-to").valueAsDate = new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate()));
+      document.getElementById("f-from").valueAsDate = new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate() - 13));
+    }
+    refreshAll();
+  });
+}
+document.getElementById("drill-clear").addEventListener("click", clearDrill);
+moreButton.addEventListener("click", () => loadList(false));
+
+refreshAll();
+if (streams.length) {
+  const conn = new StreamConnection({
+    streams,
+    storageKey: "dashboard",
+    onEvent,
+    onResync: () => {
+      loadAggregates();
+      loadList(true);
+    },
+    onState: connectionIndicator(document.getElementById("conn")),
+  });
+  conn.start();
+} else {
+  connectionIndicator(document.getElementById("conn"))("offline");
+}

@@ -1,0 +1,212 @@
+"""``GET /api/v1/feedback.csv``: every response a filter covers, streamed as CSV.
+
+Rows are read with ``yield_per`` (a server-side cursor on PostgreSQL) and written out in chunks
+of a few hundred rows, so an export of a million responses holds one chunk in memory, not the
+million. The generator runs in Starlette's thread pool and owns its own session, which closes
+when the download ends or the client goes away.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from streamsrv.auth import Identity
+from streamsrv.models import Account, Agent, Channel, Interaction, Response, Role, Team
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Rating = Annotated[int, Field(ge=1, le=5)]
+FETCH_ROWS = 1000
+CHUNK_ROWS = 500
+# A spreadsheet treats a cell starting with one of these as a formula ("CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+HEADER = (
+    "id",
+    "created_at",
+    "updated_at",
+    "account_id",
+    "account",
+    "team_id",
+    "team",
+    "agent_id",
+    "agent",
+    "channel",
+    "external_id",
+    "rating",
+    "comment",
+    "comment_hidden",
+    "reward",
+    "improvement_areas",
+    "csat",
+    "nps",
+    "fcr",
+    "source",
+    "edit_count",
+)
+
+
+class ExportQuery(BaseModel):
+    """The filters of ``GET /api/v1/feedback`` without the paging: the export is the whole list."""
+
+    account_id: Id | None = None
+    team_id: Id | None = None
+    agent_id: Id | None = None
+    channel: Channel | None = None
+    rating: Rating | None = None
+    min_rating: Rating | None = None
+    max_rating: Rating | None = None
+    since: datetime | None = Field(default=None, description="inclusive, ISO-8601")
+    until: datetime | None = Field(default=None, description="exclusive, ISO-8601")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _range(self) -> ExportQuery:
+        if self.min_rating is not None and self.max_rating is not None and self.min_rating > self.max_rating:
+            raise ValueError("min_rating must not be greater than max_rating")
+        return self
+
+
+def sees_hidden_comments(identity: Identity) -> bool:
+    """Managers and admins keep hidden comments in exports for audit; nobody else gets them."""
+    return identity.role in (Role.admin, Role.manager)
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas: a leading quote makes the cell plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def export_statement(identity: Identity, query: ExportQuery) -> Any:
+    # Plain columns, not ORM objects: nothing accumulates in an identity map while streaming.
+    stmt = (
+        select(
+            col(Response.id),
+            col(Response.created_at),
+            col(Response.updated_at),
+            col(Response.account_id),
+            col(Account.name),
+            col(Response.team_id),
+            col(Team.name),
+            col(Response.agent_id),
+            col(Agent.name),
+            col(Response.channel),
+            col(Interaction.external_id),
+            col(Response.rating),
+            col(Response.comment),
+            col(Response.comment_hidden),
+            col(Response.reward),
+            col(Response.improvement_areas),
+            col(Response.csat),
+            col(Response.nps),
+            col(Response.fcr),
+            col(Response.source),
+            col(Response.edit_count),
+        )
+        .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
+        .join(Account, col(Account.id) == col(Response.account_id))
+        .join(Team, col(Team.id) == col(Response.team_id))
+        .join(Agent, col(Agent.id) == col(Response.agent_id))
+        .where(col(Response.org_id) == identity.org_id)
+    )
+    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    equal = {
+        "account_id": Response.account_id,
+        "team_id": Response.team_id,
+        "agent_id": Response.agent_id,
+        "rating": Response.rating,
+    }
+    for name, column in equal.items():
+        value = getattr(query, name)
+        if value is not None:
+            stmt = stmt.where(col(column) == value)
+    if query.channel is not None:
+        stmt = stmt.where(col(Response.channel) == query.channel.value)
+    if query.min_rating is not None:
+        stmt = stmt.where(col(Response.rating) >= query.min_rating)
+    if query.max_rating is not None:
+        stmt = stmt.where(col(Response.rating) <= query.max_rating)
+    if query.since is not None:
+        stmt = stmt.where(col(Response.created_at) >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(col(Response.created_at) < query.until)
+    return stmt.order_by(col(Response.created_at), col(Response.id)).execution_options(yield_per=FETCH_ROWS)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else ("true" if value else "false")
+
+
+def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
+    """One CSV line from a row of ``export_statement`` (columns in ``HEADER`` order)."""
+    (rid, created, updated, account_id, account, team_id, team, agent_id, agent, channel, external_id,
+     rating, comment, hidden, reward, areas, csat, nps, fcr, source, edits) = row
+    cells: list[Any] = [
+        rid,
+        _iso(created),
+        _iso(updated),
+        account_id,
+        account,
+        team_id,
+        team,
+        agent_id,
+        agent,
+        channel,
+        external_id,
+        rating,
+        comment if show_hidden or not hidden else "",
+        _flag(hidden),
+        reward or "",
+        ";".join(areas or ()),
+        "" if csat is None else csat,
+        "" if nps is None else nps,
+        _flag(fcr),
+        source,
+        edits,
+    ]
+    return [safe_cell(c) for c in cells]
+
+
+def csv_chunks(engine: Engine, identity: Identity, query: ExportQuery) -> Iterator[bytes]:
+    """The CSV as UTF-8 byte chunks: the header row first, then ``CHUNK_ROWS`` rows at a time."""
+    show_hidden = sees_hidden_comments(identity)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    with Session(engine) as session:
+        pending = 0
+        for row in session.exec(export_statement(identity, query)):
+            writer.writerow(csv_row(row, show_hidden))
+            pending += 1
+            if pending >= CHUNK_ROWS:
+                yield buffer.getvalue().encode("utf-8")
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+    yield buffer.getvalue().encode("utf-8")
+
+
+def export_filename(now: datetime) -> str:
+    return f"feedback-{now.strftime('%Y%m%d-%H%M%S')}.csv"

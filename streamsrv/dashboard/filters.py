@@ -1,0 +1,98 @@
+"""The dashboard's filter: which responses an aggregate, a breakdown or an export covers.
+
+One model for every dashboard endpoint and the CSV export, so "the same filters" means the same
+code. The period defaults to the last 30 days; it is bounded so that a daily series never grows
+past a screenful of points and an absurd date can never overflow date arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+
+from streamsrv.auth import ACCOUNT_ROLES, Identity
+from streamsrv.errors import ApiError, field_error
+from streamsrv.models import Channel, Role
+
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+DEFAULT_PERIOD = timedelta(days=30)
+MAX_PERIOD = timedelta(days=400)
+# Outside these years a timestamp is a typo, and date arithmetic near datetime.min overflows.
+MIN_YEAR, MAX_YEAR = 2000, 2200
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+class DashboardQuery(BaseModel):
+    account_id: Id | None = None
+    team_id: Id | None = None
+    agent_id: Id | None = None
+    channel: Channel | None = None
+    since: datetime | None = Field(default=None, description="inclusive, ISO-8601; default until - 30 days")
+    until: datetime | None = Field(default=None, description="exclusive, ISO-8601; default now")
+
+    @field_validator("since")
+    @classmethod
+    def _check_since(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
+    @field_validator("until")
+    @classmethod
+    def _check_until(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        # Checked on "until" (declared after "since") so the error names a field.
+        until = _utc(value)
+        since = info.data.get("since")
+        if until is not None and since is not None:
+            if since >= until:
+                raise ValueError("must be after since")
+            if until - since > MAX_PERIOD:
+                raise ValueError(f"the period may span at most {MAX_PERIOD.days} days")
+        return until
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime
+    until: datetime
+
+    def days(self) -> list[str]:
+        """Every UTC day the period touches, as ``YYYY-MM-DD`` (the trend's x axis)."""
+        first = self.since.date()
+        last = (self.until - timedelta(microseconds=1)).date()
+        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def resolve_period(query: DashboardQuery, now: datetime) -> Period:
+    """Fill in the defaults: until now, since 30 days before until."""
+    if query.until is not None:
+        until = query.until
+    elif query.since is not None:
+        # "Since X" means up to now; a future X still gets a (then empty) one-day window.
+        until = max(now, query.since + timedelta(days=1))
+    else:
+        until = now
+    since = query.since or until - DEFAULT_PERIOD
+    if until - since > MAX_PERIOD:
+        raise field_error("since", f"the period may span at most {MAX_PERIOD.days} days")
+    return Period(since, until)
+
+
+def authorize_dashboard(identity: Identity, query: DashboardQuery | None = None) -> None:
+    """Agents see only their own feedback on /me; aggregates over colleagues are not for them."""
+    identity.require("read")
+    if identity.role == Role.agent:
+        raise ApiError(403, "agents cannot use the dashboard", code="forbidden")
+    if query is not None and query.account_id is not None and identity.role in ACCOUNT_ROLES:
+        # An explicit account outside the caller's scope is named as such instead of looking empty.
+        if not identity.sees_account(query.account_id):
+            raise ApiError(404, "account not found", fields={"account_id": "not in your scope"})

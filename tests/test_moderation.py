@@ -1,0 +1,141 @@
+"""Comment moderation: who may hide a comment, what it changes (and what it must not), the audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlmodel import col, select
+
+from streamsrv.db import Database
+from streamsrv.models import AuditLog, OutboxEvent, Response, Role
+from tests.conftest import Tenant
+from tests.dashboard_support import Site, ingest_key, logged_in, make_site, post_feedback
+
+SECRET = "the agent was <b>rude</b> and here is my phone number 555-0100"
+
+
+def setup(tenant: Tenant, db: Database) -> tuple[Site, dict[str, Any]]:
+    site = make_site(db, tenant.org_id)
+    with tenant.client(ingest_key(db, tenant.org_id)) as api:
+        post_feedback(api, site.account_id, site.agent_ids[0], rating=5, comment="lovely")
+        response = post_feedback(api, site.account_id, site.agent_ids[0], rating=1, comment=SECRET)
+    return site, response
+
+
+def moderation_url(response_id: int) -> str:
+    return f"/api/v1/responses/{response_id}/moderation"
+
+
+def csv_comments(text: str) -> dict[str, tuple[str, str]]:
+    return {row["id"]: (row["comment"], row["comment_hidden"]) for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_manager_hides_and_shows_a_comment(tenant: Tenant, db: Database) -> None:
+    site, response = setup(tenant, db)
+    rid = response["id"]
+    before = tenant.api.get("/api/v1/dashboard/summary", params={"account_id": site.account_id}).json()
+    base = tenant.server.url
+    with logged_in(base, db, tenant.org_id, Role.manager, account_ids=[site.account_id]) as tab:
+        r = tab.api("POST", moderation_url(rid), json={"hidden": True, "reason": "personal data"})
+        assert r.status_code == 200, r.text
+        assert r.json()["response"]["comment_hidden"] is True
+        manager_id = tab.user_id  # type: ignore[attr-defined]
+        # Managers keep the text in the export, flagged, for audit.
+        assert csv_comments(tab.api("GET", "/api/v1/feedback.csv").text)[str(rid)] == (SECRET, "true")
+
+    with db.session() as s:
+        row = s.get(Response, rid)
+        assert row is not None and row.comment_hidden and row.comment == SECRET
+        audit = s.exec(select(AuditLog).where(AuditLog.org_id == tenant.org_id)).all()
+        assert [(a.action, a.target, a.actor_user_id, a.details["reason"]) for a in audit] == [
+            ("comment.hidden", f"response:{rid}", manager_id, "personal data")
+        ]
+        events = s.exec(
+            select(OutboxEvent)
+            .where(OutboxEvent.org_id == tenant.org_id, OutboxEvent.type == "feedback.updated")
+            .order_by(col(OutboxEvent.id))
+        ).all()
+    assert len(events) == 1
+    assert events[0].payload["id"] == rid and events[0].payload["comment"] is None
+    assert events[0].payload["comment_hidden"] is True
+    assert set(events[0].streams) == {
+        f"agent:{site.agent_ids[0]}",
+        f"team:{site.team_ids[0]}",
+        f"account:{site.account_id}",
+    }
+    # The rating still counts everywhere.
+    after = tenant.api.get("/api/v1/dashboard/summary", params={"account_id": site.account_id}).json()
+    assert after["responses"] == before["responses"] == 2
+    assert after["average_rating"] == before["average_rating"] == 3.0
+
+    with logged_in(base, db, tenant.org_id, Role.client_viewer, account_ids=[site.account_id]) as viewer:
+        assert csv_comments(viewer.api("GET", "/api/v1/feedback.csv").text)[str(rid)] == ("", "true")
+
+    # Hiding again changes nothing and is not audited twice; showing is audited.
+    r = tenant.api.post(moderation_url(rid), json={"hidden": True, "reason": "again"})
+    assert r.status_code == 200
+    r = tenant.api.post(moderation_url(rid), json={"hidden": False, "reason": "reviewed, harmless"})
+    assert r.status_code == 200 and r.json()["response"]["comment"] == SECRET
+    log = tenant.api.get("/api/v1/audit-log").json()
+    assert [e["action"] for e in log["items"]] == ["comment.shown", "comment.hidden"]
+    assert log["items"][0]["actor_api_key_id"] is not None
+    page = tenant.api.get("/api/v1/audit-log", params={"limit": 1}).json()
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    rest = tenant.api.get("/api/v1/audit-log", params={"limit": 1, "cursor": page["next_cursor"]}).json()
+    assert [e["action"] for e in rest["items"]] == ["comment.hidden"] and rest["next_cursor"] is None
+    only = tenant.api.get("/api/v1/audit-log", params={"action": "comment.shown"}).json()["items"]
+    assert len(only) == 1
+
+
+def test_who_may_moderate(tenant: Tenant, db: Database) -> None:
+    site, response = setup(tenant, db)
+    url = moderation_url(response["id"])
+    body = {"hidden": True, "reason": "spam"}
+    base = tenant.server.url
+    expected = [
+        (Role.client_viewer, {"account_ids": [site.account_id]}, 403),
+        (Role.team_leader, {"team_ids": [site.team_ids[0]]}, 403),
+        (Role.recovery, {"account_ids": [site.account_id]}, 403),
+        (Role.manager, {"account_ids": [site.other_account_id]}, 404),
+        (Role.team_leader, {"team_ids": [site.other_team_id]}, 404),
+    ]
+    for role, scope, status in expected:
+        with logged_in(base, db, tenant.org_id, role, **scope) as tab:
+            r = tab.api("POST", url, json=body)
+            assert r.status_code == status, (role, scope, r.text)
+            if role == Role.client_viewer:
+                assert tab.api("GET", "/api/v1/audit-log").status_code == 403
+    with tenant.client(ingest_key(db, tenant.org_id)) as service:
+        assert service.post(url, json=body).status_code == 403
+    with db.session() as s:
+        row = s.get(Response, response["id"])
+        assert row is not None and not row.comment_hidden
+        assert s.exec(select(AuditLog).where(AuditLog.org_id == tenant.org_id)).all() == []
+
+
+def test_bad_moderation_requests(tenant: Tenant, db: Database) -> None:
+    _, response = setup(tenant, db)
+    url = moderation_url(response["id"])
+    assert tenant.api.post(url, content=b"{not json").status_code == 400
+    for body, field in (
+        ({"hidden": True}, "reason"),
+        ({"hidden": True, "reason": ""}, "reason"),
+        ({"hidden": True, "reason": "bad\x00byte"}, "reason"),
+        ({"hidden": "maybe", "reason": "x"}, "hidden"),
+    ):
+        r = tenant.api.post(url, json=body)
+        assert r.status_code == 422 and field in r.json()["error"]["fields"], r.text
+    assert tenant.api.post(url, content=b"x" * 2_000_000).status_code == 413
+    for rid in (999_999_999, 2**31, 10**30):
+        assert tenant.api.post(moderation_url(rid), json={"hidden": True, "reason": "x"}).status_code == 404
+    assert tenant.api.get("/api/v1/audit-log", params={"cursor": "abc"}).status_code == 422
+    assert tenant.api.get("/api/v1/audit-log", params={"action": "a\x00b"}).status_code == 422
+    # A cookie without the CSRF header is refused before anything is read.
+    with logged_in(tenant.server.url, db, tenant.org_id, Role.admin) as tab:
+        r = tab.api("POST", url, json={"hidden": True, "reason": "x"}, headers={"X-CSRF-Token": "forged"})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    with db.session() as s:
+        row = s.get(Response, response["id"])
+        assert row is not None and not row.comment_hidden
