@@ -21,6 +21,7 @@ from streamsrv.dashboard import aggregates
 from streamsrv.dashboard.filters import DashboardQuery, Period
 from streamsrv.db import Database
 from streamsrv.models import (
+    FOLLOWUP_SOURCE,
     Account,
     Agent,
     FeedbackRequest,
@@ -50,6 +51,8 @@ class Row:
     reward: str | None
     hidden: bool
     minutes_ago: int
+    # An answer to a recovery follow-up: stored, but never counted for the agent.
+    followup: bool = False
 
     @property
     def team(self) -> int:
@@ -76,6 +79,7 @@ ROWS = st.builds(
     reward=st.none() | st.sampled_from(["coffee", "lunch", "high_five"]),
     hidden=st.booleans(),
     minutes_ago=st.integers(0, 12 * 24 * 60),
+    followup=st.booleans(),
 )
 REQS = st.builds(
     Req,
@@ -156,6 +160,7 @@ def build(db: Database, org_id: int, rows: list[Row], reqs: list[Req]) -> World:
                     nps=row.nps,
                     fcr=row.fcr,
                     comment_hidden=row.hidden,
+                    source=FOLLOWUP_SOURCE if row.followup else "api",
                     created_at=when,
                     updated_at=when,
                 )
@@ -195,7 +200,11 @@ def recount(rows: list[Row]) -> dict[str, Any]:
         "responses": len(rows),
         "rating_sum": total,
         "average_rating": round(total / len(rows), 2) if rows else None,
-        "csat": {"answers": len(csat), "satisfied": sum(1 for v in csat if v >= 4), "percent": pct(sum(1 for v in csat if v >= 4), len(csat))},
+        "csat": {
+            "answers": len(csat),
+            "satisfied": sum(1 for v in csat if v >= 4),
+            "percent": pct(sum(1 for v in csat if v >= 4), len(csat)),
+        },
         "nps": {
             "answers": len(nps),
             "promoters": promoters,
@@ -203,17 +212,25 @@ def recount(rows: list[Row]) -> dict[str, Any]:
             "detractors": detractors,
             "score": round(100.0 * (promoters - detractors) / len(nps), 1) if nps else None,
         },
-        "fcr": {"answers": len(fcr), "resolved": sum(1 for v in fcr if v), "percent": pct(sum(1 for v in fcr if v), len(fcr))},
+        "fcr": {
+            "answers": len(fcr),
+            "resolved": sum(1 for v in fcr if v),
+            "percent": pct(sum(1 for v in fcr if v), len(fcr)),
+        },
         "rewards_total": sum(1 for r in rows if r.reward),
     }
 
 
 def metrics_of(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: result[k] for k in ("responses", "rating_sum", "average_rating", "csat", "nps", "fcr", "rewards_total")}
+    return {
+        k: result[k]
+        for k in ("responses", "rating_sum", "average_rating", "csat", "nps", "fcr", "rewards_total")
+    }
 
 
 def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], f: dict[str, Any]) -> None:
     world = build(db, tenant.org_id, rows, reqs)
+    rows = [r for r in rows if not r.followup]
     until_days = min(f["until_days"], f["since_days"] - 1)
     period = Period(BASE - timedelta(days=f["since_days"]), BASE - timedelta(days=until_days))
 
@@ -239,11 +256,21 @@ def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], 
     identities: list[tuple[Identity, int | None]] = [
         (Identity(org_id=world.org_id, role=Role.admin, scopes=frozenset({"admin"})), None),
         (
-            Identity(org_id=world.org_id, role=Role.client_viewer, scopes=frozenset({"read"}), account_ids=frozenset({world.account_id})),
+            Identity(
+                org_id=world.org_id,
+                role=Role.client_viewer,
+                scopes=frozenset({"read"}),
+                account_ids=frozenset({world.account_id}),
+            ),
             None,
         ),
         (
-            Identity(org_id=world.org_id, role=Role.team_leader, scopes=frozenset({"read"}), team_ids=frozenset({world.team_ids[0]})),
+            Identity(
+                org_id=world.org_id,
+                role=Role.team_leader,
+                scopes=frozenset({"read"}),
+                team_ids=frozenset({world.team_ids[0]}),
+            ),
             0,
         ),
     ]
@@ -260,7 +287,9 @@ def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], 
         with db.session() as s:
             summary = aggregates.summary(s, identity, query, period)
             trend = aggregates.trend(s, identity, query, period)
-            by = {b: aggregates.breakdown(s, identity, query, period, b) for b in ("team", "agent", "channel")}
+            by = {
+                b: aggregates.breakdown(s, identity, query, period, b) for b in ("team", "agent", "channel")
+            }
         assert metrics_of(summary) == recount(chosen)
         assert summary["requests_sent"] == sent
         assert summary["response_rate"] == pct(len(chosen), sent)

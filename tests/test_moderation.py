@@ -139,3 +139,33 @@ def test_bad_moderation_requests(tenant: Tenant, db: Database) -> None:
     with db.session() as s:
         row = s.get(Response, response["id"])
         assert row is not None and not row.comment_hidden
+
+
+def test_hidden_comment_is_null_in_the_list_for_non_moderators(tenant: Tenant, db: Database) -> None:
+    from tests.streaming import make_floor, make_key
+
+    floor = make_floor(db, tenant.org_id)
+    with tenant.client(make_key(db, tenant.org_id, ["ingest"])) as api:
+        created = api.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": floor.account_id,
+                "agent_id": floor.agent_ids[0],
+                "channel": "chat",
+                "external_id": "hide-list",
+                "rating": 1,
+                "comment": "abusive words",
+            },
+        )
+    response_id = created.json()["response"]["id"]
+    r = tenant.api.post(
+        f"/api/v1/responses/{response_id}/moderation", json={"hidden": True, "reason": "abuse"}
+    )
+    assert r.status_code == 200, r.text
+    admin_view = tenant.api.get("/api/v1/feedback", params={"account_id": floor.account_id}).json()["items"][
+        0
+    ]
+    assert admin_view["comment"] == "abusive words" and admin_view["comment_hidden"] is True
+    with tenant.client(make_key(db, tenant.org_id, ["read"])) as reader:
+        item = reader.get("/api/v1/feedback", params={"account_id": floor.account_id}).json()["items"][0]
+    assert item["comment"] is None and item["comment_hidden"] is True and item["rating"] == 1

@@ -26,6 +26,7 @@ from streamsrv.auth import Identity
 from streamsrv.dashboard.filters import DashboardQuery, Period
 from streamsrv.events import reward_item
 from streamsrv.models import (
+    FOLLOWUP_SOURCE,
     Account,
     Agent,
     FeedbackRequest,
@@ -41,12 +42,16 @@ BreakdownBy = Literal["team", "agent", "channel"]
 MAX_BREAKDOWN_ROWS = 1000
 
 
-def response_conditions(identity: Identity, query: DashboardQuery, period: Period) -> list[ColumnElement[bool]]:
+def response_conditions(
+    identity: Identity, query: DashboardQuery, period: Period
+) -> list[ColumnElement[bool]]:
     """WHERE terms for the responses a filter covers, always inside the caller's org and scope."""
     terms: list[ColumnElement[bool]] = [
         col(Response.org_id) == identity.org_id,
         col(Response.created_at) >= period.since,
         col(Response.created_at) < period.until,
+        # Follow-up answers measure a recovery, not the agent: counting them would count twice.
+        col(Response.source) != FOLLOWUP_SOURCE,
     ]
     scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
     if scope is not None:
@@ -177,7 +182,9 @@ def summary(session: Session, identity: Identity, query: DashboardQuery, period:
     counts = Counts.of(session.exec(select(*_metric_columns()).where(*terms)).one())
     by_rating = dict(
         session.exec(
-            select(col(Response.rating), func.count(col(Response.id))).where(*terms).group_by(col(Response.rating))
+            select(col(Response.rating), func.count(col(Response.id)))
+            .where(*terms)
+            .group_by(col(Response.rating))
         ).all()
     )
     reward_rows = session.exec(
@@ -259,8 +266,12 @@ def breakdown(
     ).all()
     names = _names(session, identity, by, [r[0] for r in rows])
     items = [
-        {"key": str(row[0]), "id": row[0] if by != "channel" else None, "name": names.get(row[0], str(row[0])),
-         **Counts.of(row[1:]).metrics()}
+        {
+            "key": str(row[0]),
+            "id": row[0] if by != "channel" else None,
+            "name": names.get(row[0], str(row[0])),
+            **Counts.of(row[1:]).metrics(),
+        }
         for row in rows
     ]
     return {"period": period_json(period), "by": by, "items": items}

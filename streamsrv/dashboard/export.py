@@ -161,8 +161,29 @@ def _flag(value: bool | None) -> str:
 
 def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
     """One CSV line from a row of ``export_statement`` (columns in ``HEADER`` order)."""
-    (rid, created, updated, account_id, account, team_id, team, agent_id, agent, channel, external_id,
-     rating, comment, hidden, reward, areas, csat, nps, fcr, source, edits) = row
+    (
+        rid,
+        created,
+        updated,
+        account_id,
+        account,
+        team_id,
+        team,
+        agent_id,
+        agent,
+        channel,
+        external_id,
+        rating,
+        comment,
+        hidden,
+        reward,
+        areas,
+        csat,
+        nps,
+        fcr,
+        source,
+        edits,
+    ) = row
     cells: list[Any] = [
         rid,
         _iso(created),

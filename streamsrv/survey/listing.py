@@ -18,8 +18,11 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from streamsrv.auth import Identity
-from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response
+from streamsrv.events import public_payload
+from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role
 from streamsrv.survey.responses import AgentCard, photo_url, response_json
+
+MODERATORS = (Role.admin, Role.manager)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Rating = Annotated[int, Field(ge=1, le=5)]
@@ -151,6 +154,9 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
         )
         for resp, external_id, agent in page
     ]
+    if identity.role not in MODERATORS:
+        # Only those who moderate may read a hidden comment; everyone else gets null.
+        items = [public_payload(item) for item in items]
     next_cursor = None
     if len(rows) > query.limit:
         last = rows[query.limit - 1][0]
