@@ -52,7 +52,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=settings.log_level,
             proxy_headers=args.proxy_headers,
             ws_max_size=settings.ws_max_frame_bytes,
+            # Compression would cost CPU per frame and memory per socket; events are small.
             ws_per_message_deflate=False,
+            # The sans-I/O websocket implementation frames in memory and writes to the transport
+            # synchronously, which is what lets the hub write pre-encoded frames (docs/benchmarks.md).
+            ws=args.ws,
+            loop=args.loop,
+            http=args.http,
+            backlog=args.backlog,
         )
     finally:
         if embedded is not None:
@@ -97,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-* from a proxy")
+    serve.add_argument(
+        "--ws",
+        default="websockets-sansio",
+        choices=["websockets-sansio", "websockets", "wsproto", "auto"],
+        help="uvicorn websocket implementation (default: websockets-sansio, the fastest here)",
+    )
+    serve.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="event loop")
+    serve.add_argument("--http", default="auto", choices=["auto", "httptools", "h11"], help="HTTP parser")
+    serve.add_argument("--backlog", type=int, default=4096, help="listen backlog (connection storms)")
     serve.set_defaults(fn=cmd_serve)
 
     demo = sub.add_parser("demo", help="seed a demo organization, serve it and simulate live traffic")

@@ -2,7 +2,8 @@
 
 - Redis subscriptions are reference-counted by local interest: the first local subscriber of a
   stream subscribes its channel, the last one to leave unsubscribes it.
-- Each event is turned into a frame once; the same string goes to every subscriber's sink.
+- Each event is turned into a frame once; the same ``Frame`` (JSON text and complete websocket
+  bytes, both built once) goes to every subscriber's sink.
 - Exactly once, in order: every subscription remembers the last entry it passed on and drops
   anything not newer. While a subscription replays history (``since``), or the hub catches a
   stream up after losing Redis, live events for it are held back and released afterwards.
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError
 
 from streamsrv import metrics, protocol
 from streamsrv.history import Entry, History, Keys
-from streamsrv.protocol import Cursor, EntryId
+from streamsrv.protocol import Cursor, EntryId, Frame
 
 log = logging.getLogger("streamsrv.hub")
 
@@ -38,10 +39,10 @@ SUBSCRIBE_TIMEOUT = 5.0
 class Sink(Protocol):
     """Where a subscription's frames go: a websocket connection's bounded send buffer."""
 
-    def send_frame(self, frame: str) -> None: ...
+    def send_frame(self, frame: Frame) -> None: ...
 
 
-Held = tuple[str, EntryId, str]
+Held = tuple[str, EntryId, Frame]
 
 
 class Subscription:
@@ -53,15 +54,15 @@ class Subscription:
         self.epoch: str | None = None
         self.last: EntryId | None = None
         # Not None while history is being replayed: live frames wait here.
-        self.held: list[tuple[str, EntryId, str]] | None = None
+        self.held: list[Held] | None = None
 
-    def offer(self, epoch: str, entry: EntryId, frame: str) -> None:
+    def offer(self, epoch: str, entry: EntryId, frame: Frame) -> None:
         if self.held is not None:
             self.held.append((epoch, entry, frame))
             return
         self._pass(epoch, entry, frame)
 
-    def _pass(self, epoch: str, entry: EntryId, frame: str) -> None:
+    def _pass(self, epoch: str, entry: EntryId, frame: Frame) -> None:
         if epoch == self.epoch and self.last is not None and entry <= self.last:
             return
         self.epoch = epoch
@@ -168,7 +169,7 @@ class Hub:
                 for entry in entries or ():
                     cursor = _cursor(since.epoch, entry.entry)
                     replay.append(
-                        (since.epoch, entry.entry, protocol.event_frame(stream, cursor, entry.tail))
+                        (since.epoch, entry.entry, Frame(protocol.event_frame(stream, cursor, entry.tail)))
                     )
             elif channel.epoch is not None:
                 sub.epoch, sub.last = channel.epoch, channel.last
@@ -326,7 +327,8 @@ class Hub:
         channel.recent_set.add(eid)
         channel.epoch, channel.last = epoch, entry
         metrics.EVENTS_RECEIVED.inc()
-        frame = protocol.event_frame(stream, _cursor(epoch, entry), tail)
+        # One Frame for every subscriber: its websocket bytes are built once, by the first writer.
+        frame = Frame(protocol.event_frame(stream, _cursor(epoch, entry), tail))
         for sub in channel.subscribers:
             sub.offer(epoch, entry, frame)
 

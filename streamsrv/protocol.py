@@ -157,3 +157,37 @@ def encode_event_tail(type: str, at: str, data: dict[str, Any], event_id: int) -
 def event_frame(stream: str, cursor: str, tail: str) -> str:
     # Stream names and cursors match strict patterns (no quotes or escapes), so this is valid JSON.
     return '{"op":"event","stream":"' + stream + '","id":"' + cursor + '",' + tail
+
+
+def websocket_text_frame(payload: bytes) -> bytes:
+    """``payload`` as one complete, unmasked websocket text frame (RFC 6455 section 5.2).
+
+    Server frames are never masked, so the bytes are the same for every receiver: an event is
+    framed once and the same ``bytes`` object is written to each subscriber's socket.
+    """
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+class Frame:
+    """A server frame: its JSON text, and its complete websocket encoding made on first use."""
+
+    __slots__ = ("_wire", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        wire = self._wire
+        if wire is None:
+            wire = self._wire = websocket_text_frame(self.text.encode())
+        return wire
+
+    def __len__(self) -> int:
+        return len(self.text)

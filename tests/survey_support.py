@@ -91,6 +91,11 @@ def outbox(db: Database, org_id: int, type: str | None = None) -> list[OutboxEve
         return list(s.exec(stmt).all())
 
 
+def feedback_event_types(db: Database, org_id: int) -> list[str]:
+    """Types of the events the survey flow itself emits (surfaces add their own beside them)."""
+    return [e.type for e in outbox(db, org_id) if e.type.startswith(("feedback.", "reward."))]
+
+
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

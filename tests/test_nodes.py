@@ -122,7 +122,7 @@ def comments(events: list[Event]) -> list[str]:
 
 async def test_event_ingested_on_one_node_reaches_client_on_another(cluster: Cluster) -> None:
     a, b = cluster.nodes
-    stream = f"agent:{cluster.floor.agent_ids[0]}"
+    stream = f"team:{cluster.floor.team_id}"
     async with StreamClient(a.ws, api_key=cluster.org.api_key, streams=[stream]) as client:
         await client.wait_subscribed(TIMEOUT)
         await ingest(cluster, b, 0, 5)

@@ -71,6 +71,10 @@ class TrafficStats:
 OnOutcome = Callable[[Outcome, TrafficStats], None]
 
 
+UNANSWERED_PER_ANSWER = 2
+UNANSWERED_CHANCE = 0.75
+
+
 def interaction_fields(target: AgentTarget, drawn: DrawnFeedback, path: str) -> dict[str, Any]:
     customer: dict[str, Any] = {"email": drawn.customer_email, "name": drawn.customer_name}
     if drawn.channel in ("phone", "sms"):
@@ -124,6 +128,13 @@ async def post_survey(
     # The token is the customer's credential: the survey page posts without an API key.
     answer = await client.post(f"/api/v1/responses/{request['token']}", json=drawn.response_fields())
     _check(answer, "POST /api/v1/responses/{token}")
+    # Most customers never answer: a few more surveyed interactions keep the dashboards' response
+    # rate realistic (roughly one answer in two requests).
+    for _ in range(UNANSWERED_PER_ANSWER):
+        if random.random() < UNANSWERED_CHANCE:
+            silent = interaction_fields(target, drawn, SURVEY)
+            silent["customer"] = {"email": f"customer-{secrets.token_hex(6)}@example.com"}
+            await create_request(client, api_key, silent)
 
 
 async def simulate_one(
