@@ -7,6 +7,7 @@ the scope helpers here, by the caller's accounts, teams or agent.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,41 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return value.strip()
 
 
+class KeyCache:
+    """API-key identities for a few seconds, so a busy integration does not cost a database
+    round trip per call. Revoking a key clears it here at once and, through the control
+    broadcast (``streamsrv.ws.drop_credential``), on every other node."""
+
+    TTL = 5.0
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Identity]] = {}
+
+    def get(self, key_text: str) -> Identity | None:
+        digest = apikeys.hash_key(key_text)
+        hit = self._entries.get(digest)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._entries.pop(digest, None)
+            return None
+        return hit[1]
+
+    def put(self, key_text: str, identity: Identity) -> None:
+        if len(self._entries) >= self.MAX:
+            self._entries.clear()
+        self._entries[apikeys.hash_key(key_text)] = (time.monotonic() + self.TTL, identity)
+
+    def forget_key(self, api_key_id: int) -> None:
+        for digest, (_, identity) in list(self._entries.items()):
+            if identity.api_key_id == api_key_id:
+                self._entries.pop(digest, None)
+
+
+KEY_CACHE = KeyCache()
+
+
 async def authenticate(conn: HTTPConnection) -> Identity:
     """Resolve the caller of an API request, or raise 401."""
     ctx: AppContext = conn.app.state.ctx
@@ -183,6 +219,8 @@ async def authenticate(conn: HTTPConnection) -> Identity:
     cookie = conn.cookies.get(SESSION_COOKIE)
     if key_text is None and cookie is None:
         raise ApiError(401, "authentication required: send 'Authorization: Bearer <api key>'")
+    if key_text is not None and (cached := KEY_CACHE.get(key_text)) is not None:
+        return cached
 
     def resolve(session: Session) -> Identity | None:
         if key_text is not None:
@@ -194,6 +232,8 @@ async def authenticate(conn: HTTPConnection) -> Identity:
     identity = await ctx.db.run(resolve)
     if identity is None:
         raise ApiError(401, "invalid, revoked or expired credentials")
+    if key_text is not None:
+        KEY_CACHE.put(key_text, identity)
     if identity.via == "session" and conn.scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
         # A browser carries the cookie on its own; demand proof the page itself sent this.
         if not csrf_mod.verify(conn, conn.headers.get(csrf_mod.HEADER)):

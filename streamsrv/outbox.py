@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlmodel import Session
 
-from streamsrv.models import OutboxEvent
+from streamsrv.models import OutboxEvent, utcnow
 
-_AFTER_COMMIT_FLAG = "streamsrv_outbox_pending"
+_AFTER_COMMIT_FLAG = "streamsrv_outbox_written"
+_PENDING = "streamsrv_outbox_pending"
 
 # Called (from the committing thread) after a transaction that emitted events commits.
 _listeners: list[Callable[[], None]] = []
@@ -29,14 +30,32 @@ def remove_commit_listener(fn: Callable[[], None]) -> None:
         _listeners.remove(fn)
 
 
-def emit(
-    session: Session, org_id: int, type: str, streams: Sequence[str], payload: dict[str, Any]
-) -> OutboxEvent:
-    """Record an event for ``streams``; it is published only if the surrounding transaction commits."""
-    row = OutboxEvent(org_id=org_id, type=type, streams=list(dict.fromkeys(streams)), payload=payload)
-    session.add(row)
-    session.info[_AFTER_COMMIT_FLAG] = True
-    return row
+def emit(session: Session, org_id: int, type: str, streams: Sequence[str], payload: dict[str, Any]) -> None:
+    """Record an event for ``streams``; it is published only if the surrounding transaction commits.
+
+    Events are collected on the session and written with one multi-row INSERT just before the
+    commit: a response causes several events, and one statement for all of them costs far less
+    than an ORM object each.
+    """
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    pending.append(
+        {
+            "org_id": org_id,
+            "type": type,
+            "streams": list(dict.fromkeys(streams)),
+            "payload": payload,
+            "created_at": utcnow(),
+            "attempts": 0,
+        }
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.execute(insert(OutboxEvent), pending)
+        session.info[_AFTER_COMMIT_FLAG] = True
 
 
 @event.listens_for(Session, "after_commit")
@@ -49,3 +68,4 @@ def _wake_relay(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT_FLAG, None)
+    session.info.pop(_PENDING, None)

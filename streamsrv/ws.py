@@ -24,7 +24,15 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamsrv import metrics, protocol
-from streamsrv.auth import SESSION_COOKIE, Identity, key_identity, lookup_api_key, session_user, user_identity
+from streamsrv.auth import (
+    KEY_CACHE,
+    SESSION_COOKIE,
+    Identity,
+    key_identity,
+    lookup_api_key,
+    session_user,
+    user_identity,
+)
 from streamsrv.hub import Hub, Subscription
 from streamsrv.protocol import Frame, ProtocolError
 from streamsrv.stream_auth import Owner, Reach, may_subscribe, resolve_owner, resolve_reach
@@ -283,12 +291,20 @@ class SocketRegistry:
         verb, _, credential = data.decode(errors="replace").partition(" ")
         if verb != "drop":
             return
+        forget_cached(credential)
         for conn in list(self.by_credential.get(credential, ())):
             conn.close_soon(protocol.CLOSE_UNAUTHORIZED, "credentials revoked")
 
 
+def forget_cached(credential: str) -> None:
+    kind, _, ident = credential.partition(":")
+    if kind == "apikey" and ident.isdigit():
+        KEY_CACHE.forget_key(int(ident))
+
+
 async def drop_credential(ctx: AppContext, credential: str) -> None:
     """Close every live socket of ``credential`` on every node (after a revocation commits)."""
+    forget_cached(credential)
     hub: Hub | None = ctx.services.get("hub")
     if hub is not None:
         try:

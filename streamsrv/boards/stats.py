@@ -11,12 +11,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, func
+from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, select
 
 from streamsrv.boards.periods import PERIODS, Period, earliest_start, period_start
 from streamsrv.boards.scoring import Totals, average
-from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response
+from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response, UTCDateTime
 from streamsrv.survey.responses import photo_url
 
 BoardScope = Literal["team", "account"]
@@ -32,23 +32,30 @@ class PeriodSums:
         return {**asdict(self), "average": average(self.rating_sum, self.count)}
 
 
-def agent_period_sums(session: Session, agent_id: int, now: datetime) -> dict[Period, PeriodSums]:
-    """The agent's count, rating sum and rewards for today, this week and this month."""
-    starts = {p: period_start(p, now) for p in PERIODS}
+def _period_sums_query() -> Any:
+    """Built once: constructing this expression costs more than running it on SQLite."""
     columns = []
     for p in PERIODS:
-        inside = col(Response.created_at) >= starts[p]
+        inside = col(Response.created_at) >= bindparam(f"start_{p}", type_=UTCDateTime())
         columns.append(func.coalesce(func.sum(case((inside, 1), else_=0)), 0))
         columns.append(func.coalesce(func.sum(case((inside, Response.rating), else_=0)), 0))
         rewarded = inside & col(Response.reward).is_not(None)
         columns.append(func.coalesce(func.sum(case((rewarded, 1), else_=0)), 0))
-    row = session.exec(
-        select(*columns).where(
-            Response.agent_id == agent_id,
-            col(Response.created_at) >= earliest_start(now),
-            col(Response.source) != FOLLOWUP_SOURCE,
-        )
-    ).one()
+    return select(*columns).where(
+        col(Response.agent_id) == bindparam("agent_id"),
+        col(Response.created_at) >= bindparam("earliest", type_=UTCDateTime()),
+        col(Response.source) != FOLLOWUP_SOURCE,
+    )
+
+
+_PERIOD_SUMS = _period_sums_query()
+
+
+def agent_period_sums(session: Session, agent_id: int, now: datetime) -> dict[Period, PeriodSums]:
+    """The agent's count, rating sum and rewards for today, this week and this month."""
+    params: dict[str, Any] = {f"start_{p}": period_start(p, now) for p in PERIODS}
+    params.update(agent_id=agent_id, earliest=earliest_start(now))
+    row = session.execute(_PERIOD_SUMS, params).one()
     values = [int(v or 0) for v in row]
     return {p: PeriodSums(*values[i * 3 : i * 3 + 3]) for i, p in enumerate(PERIODS)}
 
