@@ -6,6 +6,8 @@ thread (``run_db``): one code path for SQLite and PostgreSQL, and Alembic needs 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,10 +67,14 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time, and a writer that finds the file locked sleeps in
+        # growing steps (up to 100 ms) before it retries. Taking turns on a lock in this process
+        # instead hands the file over at once; other processes still meet busy_timeout.
+        self._turns = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._turns or contextlib.nullcontext(), Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -115,23 +115,48 @@ class Relay:
 
     def publish_batch(self) -> int:
         """Claim, publish and mark one batch; returns how many events it moved."""
+        if self.db.is_sqlite:
+            return self._publish_batch_sqlite()
         with self.db.session() as session:
             rows = self._claim(session)
             if not rows:
                 return 0
-            events = [to_outgoing(r) for r in rows]
-            self._script(args=publish_args(self.keys, events, self.history_maxlen, self.history_ttl))
-            now = datetime.now(UTC)
-            session.exec(  # type: ignore[call-overload]
-                update(OutboxEvent)
-                .where(col(OutboxEvent.id).in_([e.event_id for e in events]))
-                .values(sent_at=now)
-            )
+            self._publish(rows)
+            self._mark_sent(session, rows)
+        self._count(rows)
+        return len(rows)
+
+    def _publish_batch_sqlite(self) -> int:
+        # The database is not held while Redis is called: SQLite has one writer, and a Redis that
+        # hangs must not stall every request. A crash between the two steps republishes the
+        # batch, which the publish script's per-event marker turns into a no-op.
+        with self.db.session() as session:
+            rows = self._claim(session)
+        if not rows:
+            return 0
+        self._publish(rows)
+        with self.db.session() as session:
+            self._mark_sent(session, rows)
+        self._count(rows)
+        return len(rows)
+
+    def _publish(self, rows: list[OutboxEvent]) -> None:
+        events = [to_outgoing(r) for r in rows]
+        self._script(args=publish_args(self.keys, events, self.history_maxlen, self.history_ttl))
+
+    def _mark_sent(self, session: Session, rows: list[OutboxEvent]) -> None:
+        session.exec(  # type: ignore[call-overload]
+            update(OutboxEvent)
+            .where(col(OutboxEvent.id).in_([r.id for r in rows]))
+            .values(sent_at=datetime.now(UTC))
+        )
+
+    def _count(self, rows: list[OutboxEvent]) -> None:
+        now = datetime.now(UTC)
         for r in rows:
             metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
         metrics.EVENTS_PUBLISHED.inc(len(rows))
         self.published_total += len(rows)
-        return len(rows)
 
     def _claim(self, session: Session) -> list[OutboxEvent]:
         query: Any = (
