@@ -34,6 +34,10 @@ log = logging.getLogger("streamsrv.hub")
 
 RECENT_EVENT_IDS = 4096
 SUBSCRIBE_TIMEOUT = 5.0
+# How long a new subscription waits for Redis to confirm its channel before replaying history.
+# Replaying before the confirmation could miss an event published in between, so this is long:
+# only an overloaded node gets near it. (With Redis down, the reconnect catch-up covers it.)
+READY_TIMEOUT = 30.0
 
 
 class Sink(Protocol):
@@ -160,8 +164,10 @@ class Hub:
         recovered: bool | None = None
         replay: list[Held] = []
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(channel.ready.wait(), SUBSCRIBE_TIMEOUT)
+            try:
+                await asyncio.wait_for(channel.ready.wait(), READY_TIMEOUT)
+            except TimeoutError:
+                log.warning("hub: Redis did not confirm %s within %.0fs", stream, READY_TIMEOUT)
             if since is not None:
                 sub.epoch, sub.last = since.epoch, since.entry
                 entries = await self.history.read_after(stream, since)

@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 log = logging.getLogger("streamsrv.ws")
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 MAX_SUBSCRIPTIONS = 64
 # Token bucket for client frames: a burst of 40, then 20 per second; far beyond what a client
@@ -347,12 +350,16 @@ async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | N
         return await identity_from_token(ctx, token)
     if header.lower().startswith("bearer "):
         key_text = header[7:].strip()
+        identity = KEY_CACHE.get(key_text)
+        if identity is None:
 
-        def by_key(session: Session) -> Identity | None:
-            key = lookup_api_key(session, key_text)
-            return key_identity(key) if key is not None else None
+            def by_key(session: Session) -> Identity | None:
+                key = lookup_api_key(session, key_text)
+                return key_identity(key) if key is not None else None
 
-        identity = await ctx.db.run(by_key)
+            identity = await ctx.db.run(by_key)
+            if identity is not None:
+                KEY_CACHE.put(key_text, identity)
         return identity if identity is not None and identity.has("streams") else None
     if cookie:
 
@@ -362,6 +369,34 @@ async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | N
 
         return await ctx.db.run(by_cookie)
     return None
+
+
+class TTLCache(Generic[K, V]):
+    """A few seconds of memory for authorisation lookups, so that thousands of clients
+    reconnecting at once (a node restart, a network blip) do not each cost database round trips.
+    Scope changes reach live sockets through ``drop_credential``, which makes them reconnect."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 50_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K, default: Any = None) -> Any:
+        hit = self._entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return default
+        return hit[1]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+
+
+MISSING: Any = object()
+# Where a stream's subject sits (agent -> team -> account) rarely changes; 5 s is safe.
+OWNER_CACHE: TTLCache[tuple[int, str], Owner] = TTLCache()
+REACH_CACHE: TTLCache[Identity, Reach] = TTLCache()
 
 
 class StreamSession:
@@ -377,13 +412,23 @@ class StreamSession:
         self._owners: dict[str, Owner | None] = {}
 
     async def authorised(self, ref: protocol.StreamRef) -> bool:
-        if ref.name not in self._owners or self._reach is None:
+        if self._reach is None:
+            self._reach = REACH_CACHE.get(self.identity)
+        if ref.name not in self._owners:
+            self._owners[ref.name] = OWNER_CACHE.get((self.identity.org_id, ref.name), MISSING)
+        if self._owners[ref.name] is MISSING or self._reach is None:
 
             def load(session: Session) -> tuple[Reach, Owner | None]:
                 reach = self._reach or resolve_reach(session, self.identity)
                 return reach, resolve_owner(session, self.identity.org_id, ref)
 
-            self._reach, self._owners[ref.name] = await self.ctx.db.run(load)
+            reach, owner = await self.ctx.db.run(load)
+            self._reach = reach
+            self._owners[ref.name] = owner
+            REACH_CACHE.put(self.identity, reach)
+            if owner is not None:
+                # Refusals are not remembered: a stream may come into existence any moment.
+                OWNER_CACHE.put((self.identity.org_id, ref.name), owner)
         owner = self._owners[ref.name]
         reach = self._reach
         return owner is not None and reach is not None and may_subscribe(self.identity, reach, ref, owner)
