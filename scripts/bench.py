@@ -482,6 +482,10 @@ async def broadcast(target: Target, size: Sizes) -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     try:
         await clients.connect(target, [stream] * subs)
+        # Warm up (first Redis script load, first publish on the stream, caches): not measured.
+        await clients.all({"cmd": "reset"})
+        warm, _ = await target.publish(clients.pub, [stream], 3, 2, 1, 30)
+        await clients.all({"cmd": "collect", "expect": {stream: warm}, "timeout": 30})
         async with profiled(target, "broadcast"):
             await ladder(target, size, clients, stream, steps)
     finally:

@@ -7,11 +7,13 @@ that crashed between Redis and its database commit never publishes an event twic
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streamsrv.protocol import Cursor, EntryId, parse_entry_id
 
@@ -55,6 +57,8 @@ return published
 """
 
 DEDUPE_TTL = 24 * 3600
+READ_CONCURRENCY = 32
+READ_ATTEMPTS = 3
 REPLAY_PAGE = 1000
 
 
@@ -109,6 +113,7 @@ class History:
         self.maxlen = maxlen
         self.ttl = ttl
         self._script = redis.register_script(PUBLISH_SCRIPT)
+        self._readers = asyncio.Semaphore(READ_CONCURRENCY)
 
     async def publish(self, events: Sequence[OutgoingEvent]) -> int:
         if not events:
@@ -120,7 +125,21 @@ class History:
         return raw.decode() if isinstance(raw, bytes) else raw
 
     async def read_after(self, stream: str, since: Cursor) -> list[Entry] | None:
-        """Every entry after ``since``, or None when history cannot prove it is complete."""
+        """Every entry after ``since``, or None when history cannot prove it is complete.
+
+        Thousands of clients resuming at once queue here for a bounded number of Redis
+        connections, and a transient error is retried, instead of failing into a resync."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                async with self._readers:
+                    return await self._read_after(stream, since)
+            except (RedisError, OSError):
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _read_after(self, stream: str, since: Cursor) -> list[Entry] | None:
         key = self.keys.history(stream)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(self.keys.epoch(stream))

@@ -179,7 +179,8 @@ class Hub:
                     )
             elif channel.epoch is not None:
                 sub.epoch, sub.last = channel.epoch, channel.last
-        except (RedisError, OSError):
+        except (RedisError, OSError) as exc:
+            log.warning("hub: replay of %s failed (%s); the client will resync", stream, exc)
             recovered = False if since is not None else None
         except BaseException:
             self._detach(sub)
