@@ -76,6 +76,8 @@ class Settings:
     log_level: str = "info"
     # Bearer token for /metrics; without one, only loopback clients may scrape.
     metrics_token: str = ""
+    # Set by `streamsrv demo` only: the login page then lists the demo logins.
+    demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

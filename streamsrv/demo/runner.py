@@ -68,14 +68,15 @@ class DemoServer(uvicorn.Server):
 
 def demo_settings(host: str, port: int) -> Settings:
     settings = Settings.from_env()
-    changes: dict[str, object] = {}
+    # The login page of the demo lists the demo logins (never shown outside `streamsrv demo`).
+    changes: dict[str, object] = {"demo": True}
     if not os.environ.get("STREAMSRV_PUBLIC_URL"):
         # Survey links in API answers must point at this very server.
         changes["public_url"] = f"http://{display_host(host)}:{port}"
     if not os.environ.get("STREAMSRV_LOG_LEVEL"):
         # Access logs for every simulated post would bury the banner and the progress lines.
         changes["log_level"] = "warning"
-    return settings.replace(**changes) if changes else settings
+    return settings.replace(**changes)
 
 
 def display_host(host: str) -> str:

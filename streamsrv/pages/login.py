@@ -59,7 +59,13 @@ def _throttle(ctx: AppContext) -> LoginThrottle:
 def _login_page(
     request: Request, next_url: str, email: str = "", error: str | None = None, status: int = 200
 ) -> Response:
-    return render(request, "login.html", {"next": next_url, "email": email, "error": error}, status=status)
+    context: dict[str, object] = {"next": next_url, "email": email, "error": error}
+    if request.app.state.ctx.settings.demo:
+        from streamsrv.demo.people import DEMO_PASSWORD
+        from streamsrv.demo.seed import demo_logins
+
+        context.update(demo_logins=demo_logins(), demo_password=DEMO_PASSWORD)
+    return render(request, "login.html", context, status=status)
 
 
 async def login_form(request: Request) -> Response:
