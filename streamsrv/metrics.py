@@ -34,7 +34,7 @@ RELAY_LAG = Histogram(
 )
 DELIVERY_LATENCY = Histogram(
     "streamsrv_publish_to_deliver_seconds",
-    "Event creation to hand-off to local subscribers",
+    "Redis publish (XADD clock) to hand-off of the frame to every local subscriber",
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
 

@@ -373,3 +373,16 @@ def test_metrics_need_loopback_or_token(tenant: Tenant, settings: Settings, db: 
         assert ok.status_code == 200 and "streamsrv_ws_connections" in ok.text
     finally:
         live.stop()
+
+
+async def test_delivery_latency_histogram_counts_events(tenant: Tenant, db: Database) -> None:
+    floor = make_floor(db, tenant.org_id)
+    stream = f"team:{floor.team_id}"
+    before = metrics.DELIVERY_LATENCY._sum.get(), sum(b.get() for b in metrics.DELIVERY_LATENCY._buckets)
+    async with StreamClient(ws_url(tenant), api_key=tenant.org.api_key, streams=[stream]) as client:
+        await client.wait_subscribed(TIMEOUT)
+        await emit_events_async(db, tenant.org_id, [stream], 3)
+        for _ in range(3):
+            await client.next_event(TIMEOUT)
+    after = sum(b.get() for b in metrics.DELIVERY_LATENCY._buckets)
+    assert after >= before[1] + 3
