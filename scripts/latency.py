@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/latency.py --count 500 [--database-url postgresql://...]
 
-Starts its own server (uvicorn, in this process), its own redis-server and (by default) a
+Also reported: the HTTP round trip of the POST alone, and how long after its answer the frame
+arrived (the delivery itself: relay, Redis, hub, websocket). Starts its own server (uvicorn, in this process), its own redis-server and (by default) a
 temporary SQLite database; one client subscribes to the agent's stream over a real websocket;
 responses are posted one at a time over real HTTP and each is timed from just before the request
 is sent until its frame arrives. Bounded by --count and --max-seconds; loopback only.
@@ -75,6 +76,8 @@ async def run(count: int, max_seconds: float, database_url: str | None) -> dict[
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         latencies: list[float] = []
+        posts: list[float] = []
+        after_answer: list[float] = []
         try:
             async with (
                 StreamClient(
@@ -99,18 +102,26 @@ async def run(count: int, max_seconds: float, database_url: str | None) -> dict[
                     }
                     started = time.perf_counter()
                     r = await http.post("/api/v1/feedback", json=body)
+                    answered = time.perf_counter()
                     r.raise_for_status()
                     while True:
                         event = await client.next_event(10)
                         if event.type == "feedback.received":
                             break
-                    latencies.append((time.perf_counter() - started) * 1000)
+                    arrived = time.perf_counter()
+                    latencies.append((arrived - started) * 1000)
+                    posts.append((answered - started) * 1000)
+                    # The frame may arrive before the HTTP answer is read: then this is 0.
+                    after_answer.append(max(0.0, arrived - answered) * 1000)
         finally:
             server.should_exit = True
             await serve
             db.dispose()
     return {
         "count": len(latencies),
+        "post_p50_ms": round(statistics.median(posts), 2),
+        "frame_after_answer_p50_ms": round(statistics.median(after_answer), 2),
+        "frame_after_answer_p99_ms": round(percentile(after_answer, 99), 2),
         "p50_ms": round(statistics.median(latencies), 2),
         "p90_ms": round(percentile(latencies, 90), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
