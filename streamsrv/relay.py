@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from sqlalchemy import delete, text, update
@@ -43,8 +43,26 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def to_outgoing(row: OutboxEvent) -> OutgoingEvent:
-    assert row.id is not None
+class Pending(NamedTuple):
+    """An unsent outbox row, read with a plain SELECT: no ORM objects on the relay's path."""
+
+    id: int
+    type: str
+    streams: list[str]
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+_CLAIM_COLUMNS = (
+    col(OutboxEvent.id),
+    col(OutboxEvent.type),
+    col(OutboxEvent.streams),
+    col(OutboxEvent.payload),
+    col(OutboxEvent.created_at),
+)
+
+
+def to_outgoing(row: Pending) -> OutgoingEvent:
     tail = encode_event_tail(row.type, iso(row.created_at), row.payload, row.id)
     return OutgoingEvent(event_id=row.id, tail=tail, streams=row.streams)
 
@@ -140,34 +158,34 @@ class Relay:
         self._count(rows)
         return len(rows)
 
-    def _publish(self, rows: list[OutboxEvent]) -> None:
+    def _publish(self, rows: list[Pending]) -> None:
         events = [to_outgoing(r) for r in rows]
         self._script(args=publish_args(self.keys, events, self.history_maxlen, self.history_ttl))
 
-    def _mark_sent(self, session: Session, rows: list[OutboxEvent]) -> None:
+    def _mark_sent(self, session: Session, rows: list[Pending]) -> None:
         session.exec(  # type: ignore[call-overload]
             update(OutboxEvent)
             .where(col(OutboxEvent.id).in_([r.id for r in rows]))
             .values(sent_at=datetime.now(UTC))
         )
 
-    def _count(self, rows: list[OutboxEvent]) -> None:
+    def _count(self, rows: list[Pending]) -> None:
         now = datetime.now(UTC)
         for r in rows:
             metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
         metrics.EVENTS_PUBLISHED.inc(len(rows))
         self.published_total += len(rows)
 
-    def _claim(self, session: Session) -> list[OutboxEvent]:
+    def _claim(self, session: Session) -> list[Pending]:
         query: Any = (
-            select(OutboxEvent)
-            .where(OutboxEvent.sent_at.is_(None))  # type: ignore[union-attr]
+            select(*_CLAIM_COLUMNS)  # type: ignore[call-overload]
+            .where(col(OutboxEvent.sent_at).is_(None))
             .order_by(col(OutboxEvent.id))
             .limit(self.batch_size)
         )
         if not self.db.is_sqlite:
             session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=self.lock_key))  # type: ignore[call-overload]
-        return list(session.exec(query).all())
+        return [Pending(*row) for row in session.execute(query).all()]
 
     def _maybe_cleanup(self) -> None:
         if time.monotonic() - self._last_cleanup < CLEANUP_EVERY:
