@@ -33,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from streamsrv.embedded_redis import ensure_redis_url
+    from streamsrv.logs import log_config
 
     settings = Settings.from_env()
     if not args.no_migrate:
@@ -50,6 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level=settings.log_level,
+            log_config=log_config(settings.log_format, settings.log_level) or uvicorn.config.LOGGING_CONFIG,
             proxy_headers=args.proxy_headers,
             ws_max_size=settings.ws_max_frame_bytes,
             # Compression would cost CPU per frame and memory per socket; events are small.

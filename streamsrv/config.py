@@ -74,6 +74,8 @@ class Settings:
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     log_level: str = "info"
+    # "json" (one object per line, for log pipelines) or "text".
+    log_format: str = "json"
     # Bearer token for /metrics; without one, only loopback clients may scrape.
     metrics_token: str = ""
     # Set by `streamsrv demo` only: the login page then lists the demo logins.
@@ -103,6 +105,7 @@ class Settings:
             ws_send_buffer_bytes=_env_int("WS_SEND_BUFFER_BYTES", 1024 * 1024),
             ws_max_frame_bytes=_env_int("WS_MAX_FRAME_BYTES", 16 * 1024),
             log_level=_env("LOG_LEVEL", "info"),
+            log_format=_env("LOG_FORMAT", "json"),
             metrics_token=_env("METRICS_TOKEN", ""),
         )
 
