@@ -11,16 +11,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from streamsrv.auth import Identity
-from streamsrv.models import Account, Agent, Channel, Interaction, Response, Role, Team
+from streamsrv.models import Account, Agent, Interaction, Response, Role, Team
+from streamsrv.survey.listing import FeedbackFilters, filter_clauses
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Rating = Annotated[int, Field(ge=1, le=5)]
@@ -54,31 +55,8 @@ HEADER = (
 )
 
 
-class ExportQuery(BaseModel):
+class ExportQuery(FeedbackFilters):
     """The filters of ``GET /api/v1/feedback`` without the paging: the export is the whole list."""
-
-    account_id: Id | None = None
-    team_id: Id | None = None
-    agent_id: Id | None = None
-    channel: Channel | None = None
-    rating: Rating | None = None
-    min_rating: Rating | None = None
-    max_rating: Rating | None = None
-    since: datetime | None = Field(default=None, description="inclusive, ISO-8601")
-    until: datetime | None = Field(default=None, description="exclusive, ISO-8601")
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    @model_validator(mode="after")
-    def _range(self) -> ExportQuery:
-        if self.min_rating is not None and self.max_rating is not None and self.min_rating > self.max_rating:
-            raise ValueError("min_rating must not be greater than max_rating")
-        return self
 
 
 def sees_hidden_comments(identity: Identity) -> bool:
@@ -123,31 +101,8 @@ def export_statement(identity: Identity, query: ExportQuery) -> Any:
         .join(Account, col(Account.id) == col(Response.account_id))
         .join(Team, col(Team.id) == col(Response.team_id))
         .join(Agent, col(Agent.id) == col(Response.agent_id))
-        .where(col(Response.org_id) == identity.org_id)
+        .where(*filter_clauses(identity, query))
     )
-    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    equal = {
-        "account_id": Response.account_id,
-        "team_id": Response.team_id,
-        "agent_id": Response.agent_id,
-        "rating": Response.rating,
-    }
-    for name, column in equal.items():
-        value = getattr(query, name)
-        if value is not None:
-            stmt = stmt.where(col(column) == value)
-    if query.channel is not None:
-        stmt = stmt.where(col(Response.channel) == query.channel.value)
-    if query.min_rating is not None:
-        stmt = stmt.where(col(Response.rating) >= query.min_rating)
-    if query.max_rating is not None:
-        stmt = stmt.where(col(Response.rating) <= query.max_rating)
-    if query.since is not None:
-        stmt = stmt.where(col(Response.created_at) >= query.since)
-    if query.until is not None:
-        stmt = stmt.where(col(Response.created_at) < query.until)
     return stmt.order_by(col(Response.created_at), col(Response.id)).execution_options(yield_per=FETCH_ROWS)
 
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import orjson
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -52,7 +52,9 @@ class Cursor:
         return cls(created, row_id)
 
 
-class FeedbackQuery(BaseModel):
+class FeedbackFilters(BaseModel):
+    """The filters shared by the feedback list and its CSV export."""
+
     account_id: Id | None = None
     team_id: Id | None = None
     agent_id: Id | None = None
@@ -62,8 +64,6 @@ class FeedbackQuery(BaseModel):
     max_rating: Rating | None = None
     since: datetime | None = Field(default=None, description="inclusive, ISO-8601")
     until: datetime | None = Field(default=None, description="exclusive, ISO-8601")
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
 
     @field_validator("since", "until")
     @classmethod
@@ -72,6 +72,17 @@ class FeedbackQuery(BaseModel):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    @model_validator(mode="after")
+    def _range(self) -> Self:
+        if self.min_rating is not None and self.max_rating is not None and self.min_rating > self.max_rating:
+            raise ValueError("min_rating must not be greater than max_rating")
+        return self
+
+
+class FeedbackQuery(FeedbackFilters):
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+
     @field_validator("cursor")
     @classmethod
     def _cursor(cls, value: str | None) -> str | None:
@@ -79,11 +90,34 @@ class FeedbackQuery(BaseModel):
             Cursor.decode(value)
         return value or None
 
-    @model_validator(mode="after")
-    def _range(self) -> FeedbackQuery:
-        if self.min_rating is not None and self.max_rating is not None and self.min_rating > self.max_rating:
-            raise ValueError("min_rating must not be greater than max_rating")
-        return self
+
+def filter_clauses(identity: Identity, filters: FeedbackFilters) -> list[Any]:
+    """WHERE terms: the caller's organization and scope, then each filter that is set."""
+    terms: list[Any] = [col(Response.org_id) == identity.org_id]
+    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    if scope is not None:
+        terms.append(scope)
+    equal = {
+        "account_id": Response.account_id,
+        "team_id": Response.team_id,
+        "agent_id": Response.agent_id,
+        "rating": Response.rating,
+    }
+    for name, column in equal.items():
+        value = getattr(filters, name)
+        if value is not None:
+            terms.append(col(column) == value)
+    if filters.channel is not None:
+        terms.append(col(Response.channel) == filters.channel.value)
+    if filters.min_rating is not None:
+        terms.append(col(Response.rating) >= filters.min_rating)
+    if filters.max_rating is not None:
+        terms.append(col(Response.rating) <= filters.max_rating)
+    if filters.since is not None:
+        terms.append(col(Response.created_at) >= filters.since)
+    if filters.until is not None:
+        terms.append(col(Response.created_at) < filters.until)
+    return terms
 
 
 @dataclass(frozen=True)
@@ -105,31 +139,8 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
         select(Response, Interaction.external_id, Agent)
         .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
         .join(Agent, col(Agent.id) == col(Response.agent_id))
-        .where(Response.org_id == identity.org_id)
+        .where(*filter_clauses(identity, query))
     )
-    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
-    if scope is not None:
-        stmt = stmt.where(scope)
-    equal = {
-        "account_id": Response.account_id,
-        "team_id": Response.team_id,
-        "agent_id": Response.agent_id,
-        "rating": Response.rating,
-    }
-    for name, column in equal.items():
-        value = getattr(query, name)
-        if value is not None:
-            stmt = stmt.where(column == value)
-    if query.channel is not None:
-        stmt = stmt.where(Response.channel == query.channel.value)
-    if query.min_rating is not None:
-        stmt = stmt.where(col(Response.rating) >= query.min_rating)
-    if query.max_rating is not None:
-        stmt = stmt.where(col(Response.rating) <= query.max_rating)
-    if query.since is not None:
-        stmt = stmt.where(col(Response.created_at) >= query.since)
-    if query.until is not None:
-        stmt = stmt.where(col(Response.created_at) < query.until)
     if query.cursor:
         after = Cursor.decode(query.cursor)
         stmt = stmt.where(
