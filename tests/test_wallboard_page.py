@@ -100,3 +100,26 @@ def test_admin_manages_displays_from_the_index(tenant: Tenant, db: Database, pag
     row.locator(".d-revoke").click()
     expect(page.locator(".display-row")).to_have_count(0)
     assert tenant.api.get("/api/v1/displays").json()["items"] == []
+
+
+def test_a_long_board_fits_the_tv_screen(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id, agents=22)
+    key = make_key(db, tenant.org_id, ["ingest"])
+    created = tenant.api.post(
+        "/api/v1/displays", json={"name": "Big TV", "scope": "team", "target_id": floor.team_id}
+    )
+    assert created.status_code == 201, created.text
+    with tenant.client(key) as api:
+        for agent in range(22):
+            for _ in range(5):
+                rate(api, floor, agent, 5 if agent % 2 else 4)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    url = created.json()["url"].replace(tenant.server.app.state.ctx.settings.public_url, tenant.server.url)
+    page.goto(url + "&rotate=off")
+    rows = page.locator("#rows .row")
+    expect(rows).to_have_count(22, timeout=TIMEOUT * 1000)
+    last = rows.nth(21).bounding_box()
+    ticker = page.locator(".ticker").bounding_box()
+    assert last is not None and ticker is not None
+    # Every agent is on screen, above the ticker: the TV cannot scroll.
+    assert last["y"] + last["height"] <= ticker["y"] + 1

@@ -92,6 +92,25 @@ function initBoard(root) {
     return el;
   }
 
+  const TWO_COLUMNS_FROM = 12;
+  // A TV cannot scroll: a long board shrinks its rows (down to 55 %) until every agent fits.
+  function fitToScreen() {
+    if (!document.body.classList.contains("tv")) return;
+    // Past a dozen agents a TV shows two columns (ranks run down the left, then the right).
+    const count = rows.children.length;
+    const twoColumns = count > TWO_COLUMNS_FROM;
+    rows.classList.toggle("two-col", twoColumns);
+    document.body.classList.toggle("board-two-col", twoColumns);
+    rows.style.gridTemplateRows = twoColumns ? `repeat(${Math.ceil(count / 2)}, auto)` : "";
+    rows.style.fontSize = "";
+    const available = rows.clientHeight;
+    const needed = rows.scrollHeight;
+    if (available > 0 && needed > available) {
+      rows.style.fontSize = `${Math.max(0.55, (available / needed) * 0.98).toFixed(3)}em`;
+    }
+  }
+  window.addEventListener("resize", () => fitToScreen());
+
   // FLIP: remember where each row was (First), re-order (Last), offset each row back (Invert)
   // and let CSS transition it to its new place (Play).
   function render(changedId = null) {
@@ -102,6 +121,7 @@ function initBoard(root) {
     const wanted = ranked.map(rowFor);
     rows.replaceChildren(...wanted);
     rows.classList.toggle("dense", wanted.length > 7);
+    fitToScreen();
     document.getElementById("board-empty").hidden = ranked.length > 0;
     const waitingBox = document.getElementById("waiting-box");
     const waitingList = document.getElementById("waiting");
@@ -158,20 +178,27 @@ function initBoard(root) {
     while (ticker.children.length > TICKER_MAX) ticker.lastElementChild.remove();
   }
 
+  // Returns whether the board now shows state.period's numbers.
   async function loadSnapshot() {
     const url = `/api/v1/boards/${scope}/${target}?period=${state.period}`;
-    const res = await fetch(url, { credentials: "same-origin", headers: headers() });
+    let res;
+    try {
+      res = await fetch(url, { credentials: "same-origin", headers: headers() });
+    } catch {
+      return false;
+    }
     if (res.status === 401 && token) {
       showRevoked();
-      return;
+      return false;
     }
-    if (!res.ok) return;
+    if (!res.ok) return false;
     const body = await res.json();
     state.min = body.min_responses;
     state.agents = new Map();
     for (const a of [...body.standings, ...body.not_ranked]) state.agents.set(a.agent_id, { ...a });
     for (const item of [...body.ticker].reverse()) addTicker(item, true);
     render();
+    return true;
   }
 
   function onEvent(event) {
@@ -203,11 +230,16 @@ function initBoard(root) {
 
   // Rotating today -> week -> month; each turn reloads that period's snapshot, which also
   // carries the board across midnight and the start of a week or month.
-  function rotate() {
+  async function rotate() {
     if (revoked) return;
+    const previous = state.period;
     state.period = PERIODS[(PERIODS.indexOf(state.period) + 1) % PERIODS.length];
     showPeriod();
-    loadSnapshot();
+    // Never label a period with another period's numbers: without its snapshot, stay put.
+    if (!(await loadSnapshot())) {
+      state.period = previous;
+      showPeriod();
+    }
   }
 
   function tickClock() {
