@@ -106,7 +106,8 @@ function initBoard(root) {
     const available = rows.clientHeight;
     const needed = rows.scrollHeight;
     if (available > 0 && needed > available) {
-      rows.style.fontSize = `${Math.max(0.55, (available / needed) * 0.98).toFixed(3)}em`;
+      const size = parseFloat(getComputedStyle(rows).fontSize);
+      rows.style.fontSize = `${(size * Math.max(0.55, (available / needed) * 0.97)).toFixed(2)}px`;
     }
   }
   window.addEventListener("resize", () => fitToScreen());
