@@ -92,8 +92,8 @@ def test_one_survey_answer_reaches_every_surface_within_a_second(
     expect(recovery.locator(".case .case-comment").first).to_have_text(HOSTILE, timeout=within)
     expect(tv.locator("#rows .row, #waiting").first).to_contain_text("Agent 0", timeout=within)
     elapsed = time.monotonic() - started
-    # The form round trip (POST, redirect, thank-you page) is inside that second too.
-    assert elapsed < 1.0 + TIMEOUT, elapsed
+    # Press "send" to every surface showing it, the form's own round trip included (~0.3 s here).
+    assert elapsed <= WITHIN_MS / 1000, f"surfaces took {elapsed:.3f}s"
 
     # Negative comments never reach the wallboard; customer text is never markup anywhere.
     assert "rude" not in tv.locator("body").inner_text()
