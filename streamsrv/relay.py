@@ -92,6 +92,8 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._last_cleanup = time.monotonic()
         self.published_total = 0
+        # SQLite: ids published but not yet marked sent (see _publish_batch_sqlite).
+        self._unmarked: list[int] = []
         # One advisory lock per Redis prefix: installations sharing a database stay independent.
         self.lock_key = int.from_bytes(hashlib.sha256(keys.prefix.encode()).digest()[:8], "big", signed=True)
 
@@ -104,6 +106,10 @@ class Relay:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
+        try:
+            self._flush_marks()
+        except Exception:  # noqa: BLE001 - unmarked events are republished (as no-ops) later
+            log.warning("relay: could not mark the last batch sent")
         self._redis.close()
 
     def wake(self) -> None:
@@ -140,33 +146,41 @@ class Relay:
             if not rows:
                 return 0
             self._publish(rows)
-            self._mark_sent(session, rows)
+            self._mark_sent(session, [r.id for r in rows])
         self._count(rows)
         return len(rows)
 
     def _publish_batch_sqlite(self) -> int:
         # The database is not held while Redis is called: SQLite has one writer, and a Redis that
-        # hangs must not stall every request. A crash between the two steps republishes the
-        # batch, which the publish script's per-event marker turns into a no-op.
+        # hangs must not stall every request. What was published is marked sent in the next
+        # claim's transaction (or within a poll interval, or on stop): one transaction per batch.
+        # A crash before the mark republishes those events, which the publish script's per-event
+        # marker turns into a no-op.
         with self.db.session() as session:
+            if self._unmarked:
+                self._mark_sent(session, self._unmarked)
             rows = self._claim(session)
+        self._unmarked = []
         if not rows:
             return 0
         self._publish(rows)
-        with self.db.session() as session:
-            self._mark_sent(session, rows)
+        self._unmarked = [r.id for r in rows]
         self._count(rows)
         return len(rows)
+
+    def _flush_marks(self) -> None:
+        if self._unmarked:
+            with self.db.session() as session:
+                self._mark_sent(session, self._unmarked)
+            self._unmarked = []
 
     def _publish(self, rows: list[Pending]) -> None:
         events = [to_outgoing(r) for r in rows]
         self._script(args=publish_args(self.keys, events, self.history_maxlen, self.history_ttl))
 
-    def _mark_sent(self, session: Session, rows: list[Pending]) -> None:
+    def _mark_sent(self, session: Session, ids: list[int]) -> None:
         session.exec(  # type: ignore[call-overload]
-            update(OutboxEvent)
-            .where(col(OutboxEvent.id).in_([r.id for r in rows]))
-            .values(sent_at=datetime.now(UTC))
+            update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(sent_at=datetime.now(UTC))
         )
 
     def _count(self, rows: list[Pending]) -> None:
