@@ -233,6 +233,10 @@ class Target:
         """What the publisher posts so that an event lands on each of ``streams``, in turn."""
         if self.proto == "socketio":
             return streams
+        if len(streams) == 1 and not streams[0].startswith("agent:"):
+            # One account-wide stream: the responses come from the whole floor, agent after
+            # agent, as in a contact center (not all from one agent).
+            return [[self.account_id, agent] for agent in self.agent_ids]
         out: list[Any] = []
         for s in streams:
             kind, _, ident = s.partition(":")
