@@ -501,35 +501,45 @@ async def ladder(
     target: Target, size: Sizes, clients: Clients, stream: str, steps: list[dict[str, Any]]
 ) -> None:
     """Offer ever more frames per second until p99 passes the limit or an event is lost."""
-    subs = size.broadcast_subs
     for offered in size.broadcast_ladder:
-        rate = offered / subs
-        count = max(2, round(rate * size.step_seconds))
-        await clients.all({"cmd": "reset"})
-        meter = Meter(target, clients)
-        start_ns = time.time_ns()
-        seqs, _ = await target.publish(clients.pub, [stream], count, rate, 8, size.step_seconds * 3 + 10)
-        expect = {stream: seqs}
-        got = merge(
-            await clients.all({"cmd": "collect", "expect": expect, "timeout": 30 + size.step_seconds})
-        )
-        span = max(1e-6, (got["last_ns"] - start_ns) / 1e9)
-        step = {
-            "offered_frames_per_s": offered,
-            "events_per_s": round(rate, 2),
-            "events": count,
-            "publish_failed": count - len(seqs),
-            "frames_per_s": round(got["events"] / span),
-            "lost": got["missing"],
-            "duplicates": got["duplicates"],
-            **{k: got[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
-            **meter.result(),
-        }
-        step["ok"] = step["lost"] == 0 and step["publish_failed"] == 0 and step["p99_ms"] <= P99_LIMIT_MS
-        log(f"  {target.name} broadcast step {offered}/s: {step}")
+        step = await ladder_step(target, size, clients, stream, offered)
+        if not step["ok"]:
+            # Low steps carry only a few events, so one slow event decides their p99: a step
+            # fails the ladder only if it fails twice in a row.
+            log(f"  {target.name} broadcast step {offered}/s failed once; measuring it again")
+            step = await ladder_step(target, size, clients, stream, offered)
         steps.append(step)
         if not step["ok"]:
             break
+
+
+async def ladder_step(
+    target: Target, size: Sizes, clients: Clients, stream: str, offered: int
+) -> dict[str, Any]:
+    subs = size.broadcast_subs
+    rate = offered / subs
+    count = max(2, round(rate * size.step_seconds))
+    await clients.all({"cmd": "reset"})
+    meter = Meter(target, clients)
+    start_ns = time.time_ns()
+    seqs, _ = await target.publish(clients.pub, [stream], count, rate, 8, size.step_seconds * 3 + 10)
+    expect = {stream: seqs}
+    got = merge(await clients.all({"cmd": "collect", "expect": expect, "timeout": 30 + size.step_seconds}))
+    span = max(1e-6, (got["last_ns"] - start_ns) / 1e9)
+    step = {
+        "offered_frames_per_s": offered,
+        "events_per_s": round(rate, 2),
+        "events": count,
+        "publish_failed": count - len(seqs),
+        "frames_per_s": round(got["events"] / span),
+        "lost": got["missing"],
+        "duplicates": got["duplicates"],
+        **{k: got[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")},
+        **meter.result(),
+    }
+    step["ok"] = step["lost"] == 0 and step["publish_failed"] == 0 and step["p99_ms"] <= P99_LIMIT_MS
+    log(f"  {target.name} broadcast step {offered}/s: {step}")
+    return step
 
 
 def summarize_ladder(subs: int, steps: list[dict[str, Any]]) -> dict[str, Any]:
