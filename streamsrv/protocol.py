@@ -92,7 +92,7 @@ class Unsub:
 
 @dataclass(frozen=True)
 class Ping:
-    pass
+    """``{"op": "ping"}``: answered with ``pong``."""
 
 
 ClientFrame = Sub | Unsub | Ping

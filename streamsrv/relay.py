@@ -121,8 +121,10 @@ class Relay:
             self._wake.wait(self.poll_interval)
             self._wake.clear()
             try:
-                while not self._stop.is_set() and self.publish_batch() == self.batch_size:
-                    pass
+                # A full batch means more may be waiting: keep going until one comes back short.
+                full = True
+                while full and not self._stop.is_set():
+                    full = self.publish_batch() == self.batch_size
                 self._maybe_cleanup()
                 backoff = 0.05
             except (redis.RedisError, OSError) as exc:

@@ -13,7 +13,7 @@ from streamsrv.security.passwords import hash_password
 
 
 class TenancyError(ValueError):
-    pass
+    """The organization cannot be created as asked (bad name or email, email taken)."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ def playwright_instance() -> Iterator[Playwright]:
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+        # Never a silent skip: the browser tests are part of the suite (scripts/test.sh installs it).
+        pytest.fail("Chromium is not installed: run `apt-get install -y chromium` (scripts/test.sh does)")
     instance = playwright_instance.chromium.launch(
         executable_path=str(path), headless=True, args=CHROMIUM_ARGS
     )
