@@ -516,7 +516,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             except ProtocolError as exc:
                 conn.send_frame(protocol.error(exc.code, exc.message, exc.stream))
     except WebSocketDisconnect:
-        pass
+        return  # the client left; the finally block below undoes everything
     except RuntimeError:
         # Raised by Starlette when receiving after the socket was closed by the slow-consumer path.
         if not conn.closed:
