@@ -660,7 +660,7 @@ def ratio(a: float, b: float) -> str:
 
 
 def judge(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """Each DESIGN.md target: what was measured, and whether it holds."""
+    """Each performance target (docs/benchmarks.md): what was measured, and whether it holds."""
     ours = res.get("streamsrv", {})
     peer = res.get("python-socketio", {})
     out: list[tuple[str, str, bool]] = []

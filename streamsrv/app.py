@@ -15,7 +15,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from streamsrv import api, health, metrics, openapi, pages, ws
+from streamsrv import api, health, hooks, metrics, openapi, pages, ws
+from streamsrv.boards import standings
+from streamsrv.coaching import alerts
 from streamsrv.config import Settings
 from streamsrv.context import AppContext
 from streamsrv.db import Database
@@ -24,6 +26,7 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.recovery import cases
 from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import STATIC_DIR, error_page, make_templates
@@ -67,6 +70,17 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, "internal error; it has been logged"))
 
 
+def wire_hooks() -> None:
+    """Connect each feature to the seams it reacts to; the order is the order they run in.
+
+    Recovery runs first: it is the one receiver that also handles follow-up answers, which the
+    others leave alone.
+    """
+    hooks.RESPONSE_STORED.connect("recovery.cases", cases.on_response)
+    hooks.RESPONSE_STORED.connect("coaching.alerts", alerts.on_response)
+    hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
+
+
 def build_routes() -> list[BaseRoute]:
     return [
         *health.routes,
@@ -81,6 +95,7 @@ def build_routes() -> list[BaseRoute]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    wire_hooks()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

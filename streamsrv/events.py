@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamsrv import stream_names
+
 FEEDBACK_RECEIVED = "feedback.received"
 FEEDBACK_UPDATED = "feedback.updated"
 REWARD_SUGGESTED = "reward.suggested"
@@ -20,10 +22,6 @@ class Event:
     type: str
     streams: list[str]
     payload: dict[str, Any] = field(default_factory=dict)
-
-
-def feedback_streams(account_id: int, team_id: int, agent_id: int) -> list[str]:
-    return [f"agent:{agent_id}", f"team:{team_id}", f"account:{account_id}"]
 
 
 def public_payload(response: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +52,7 @@ def response_events(
     ``previous_reward`` is the reward before an edit (None for a new response), so that editing a
     comment does not announce the same coffee twice.
     """
-    streams = feedback_streams(response["account_id"], response["team_id"], response["agent_id"])
+    streams = stream_names.feedback(response["account_id"], response["team_id"], response["agent_id"])
     events = [Event(FEEDBACK_RECEIVED if created else FEEDBACK_UPDATED, streams, public_payload(response))]
     reward = response.get("reward")
     if reward is not None and (created or reward != previous_reward):

@@ -15,16 +15,18 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, not_found
-from streamsrv.events import FEEDBACK_UPDATED, feedback_streams, public_payload
+from streamsrv.events import FEEDBACK_UPDATED, public_payload
+from streamsrv.ids import MAX_ID
 from streamsrv.models import Agent, AuditLog, Interaction, Response, Role
 from streamsrv.outbox import emit
-from streamsrv.survey.responses import agent_card, response_json
+from streamsrv.survey.cards import agent_card, response_json
+from streamsrv.timefmt import iso
 
 ACTION_HIDDEN = "comment.hidden"
 ACTION_SHOWN = "comment.shown"
-MAX_ID = 2**31 - 1
 
 
 def _no_nul(value: str) -> str:
@@ -100,7 +102,7 @@ def set_comment_hidden(
             session,
             identity.org_id,
             FEEDBACK_UPDATED,
-            feedback_streams(row.account_id, row.team_id, row.agent_id),
+            stream_names.feedback(row.account_id, row.team_id, row.agent_id),
             public_payload(payload),
         )
     return Moderated(payload, changed)
@@ -139,7 +141,7 @@ def audit_json(entry: AuditLog) -> dict[str, Any]:
         "action": entry.action,
         "target": entry.target,
         "details": entry.details,
-        "created_at": entry.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso(entry.created_at),
     }
 
 

@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+from streamsrv import stream_names
+from streamsrv.stream_names import StreamRef as StreamRef  # re-exported: frames carry it
+
 # Close codes. 1001/1012 are standard; 4xxx are ours and documented in docs/streams.md.
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
@@ -22,9 +25,6 @@ CLOSE_SLOW_CONSUMER = 4001  # fell behind: reconnect and resume with the last cu
 CLOSE_UNAUTHORIZED = 4401  # credentials missing, invalid, expired or revoked
 CLOSE_FORBIDDEN_ORIGIN = 4403
 
-STREAM_RE = re.compile(
-    r"^(agent|team|coach|recovery|account):([1-9][0-9]{0,17})$|^board:(team|account):([1-9][0-9]{0,17})$"
-)
 CURSOR_RE = re.compile(r"^([0-9a-z]{1,16})-([0-9]{1,20})-([0-9]{1,20})$")
 
 EntryId = tuple[int, int]
@@ -38,24 +38,13 @@ class ProtocolError(ValueError):
         self.stream = stream
 
 
-@dataclass(frozen=True)
-class StreamRef:
-    """A parsed stream name: ``kind`` is agent|team|coach|recovery|account|board:team|board:account."""
-
-    name: str
-    kind: str
-    id: int
-
-
 def parse_stream(name: object) -> StreamRef:
     if not isinstance(name, str):
         raise ProtocolError("bad_request", "stream must be a string")
-    m = STREAM_RE.match(name)
-    if m is None:
+    ref = stream_names.parse(name)
+    if ref is None:
         raise ProtocolError("bad_request", f"unknown stream name {name[:80]!r}", stream=name[:80])
-    if m.group(1):
-        return StreamRef(name=name, kind=m.group(1), id=int(m.group(2)))
-    return StreamRef(name=name, kind=f"board:{m.group(3)}", id=int(m.group(4)))
+    return ref
 
 
 @dataclass(frozen=True)

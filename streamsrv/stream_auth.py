@@ -1,4 +1,4 @@
-"""Who may subscribe to which stream (the table in DESIGN.md), decided server-side.
+"""Who may subscribe to which stream (the table in docs/streams.md), decided server-side.
 
 ``Reach`` is the identity's scope resolved once per connection to concrete accounts and teams;
 ``may_subscribe`` is then a pure function of the identity, its reach and the stream's owner.
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from streamsrv.auth import SERVICE_ROLE, Identity
 from streamsrv.models import Account, Agent, Role, Team
-from streamsrv.protocol import StreamRef
+from streamsrv.stream_names import TEAM_KINDS, StreamRef
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def resolve_owner(session: Session, org_id: int, ref: StreamRef) -> Owner | None
         if agent is None or agent.org_id != org_id:
             return None
         return Owner(account_id=agent.account_id, team_id=agent.team_id, agent_id=agent.id)
-    if ref.kind in ("team", "coach", "board:team"):
+    if ref.kind in TEAM_KINDS:
         team = session.get(Team, ref.id)
         if team is None or team.org_id != org_id:
             return None
@@ -65,7 +65,7 @@ def resolve_reach(session: Session, identity: Identity) -> Reach:
 
 
 def kind_is_board(ref: StreamRef) -> bool:
-    return ref.kind in ("board:team", "board:account")
+    return ref.is_board
 
 
 def may_subscribe(identity: Identity, reach: Reach, ref: StreamRef, owner: Owner) -> bool:

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from streamsrv import migrate
-from streamsrv.app import create_app
+from streamsrv.app import create_app, wire_hooks
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.embedded_redis import EmbeddedRedis
@@ -31,6 +31,10 @@ pytest_plugins = ["tests.browser"]
 
 PG_ADMIN_URL = os.environ.get("STREAMSRV_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
+
+# Tests that store responses straight through a session (the demo seed, property tests) need the
+# features connected just as the application connects them.
+wire_hooks()
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from streamsrv.auth import Identity
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError, field_error, not_found
+from streamsrv.ids import MAX_ID
 from streamsrv.models import Account, Agent, Role, Team
 
 R = TypeVar("R", bound=SQLModel)
@@ -31,9 +32,6 @@ def app_ctx(request: Request) -> AppContext:
     return ctx
 
 
-# Ids are 32-bit in the schema; a larger number in a path cannot name a row (and would overflow
-# SQLite's driver), so it is simply not found.
-MAX_ID = 2**31 - 1
 
 
 def path_id(request: Request, name: str) -> int:

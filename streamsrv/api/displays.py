@@ -15,13 +15,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from streamsrv import ws
-from streamsrv.api.admin_common import MAX_ID, app_ctx, path_id, require_writer
+from streamsrv.api.admin_common import app_ctx, path_id, require_writer
 from streamsrv.auth import Identity, authenticate
 from streamsrv.boards.displays import display_url
 from streamsrv.context import AppContext
 from streamsrv.errors import field_error, not_found
 from streamsrv.http import endpoint, json_response, read_json
+from streamsrv.ids import MAX_ID
 from streamsrv.models import Account, AuditLog, Display, Team, utcnow
+from streamsrv.timefmt import iso
 
 TAG = "displays"
 
@@ -63,7 +65,7 @@ def display_out(ctx: AppContext, display: Display, target_name: str) -> DisplayO
         target_id=display.target_id,
         target_name=target_name,
         url=display_url(ctx, display),
-        created_at=display.created_at.isoformat().replace("+00:00", "Z"),
+        created_at=iso(display.created_at),
     )
 
 

@@ -17,10 +17,7 @@ from streamsrv.survey.requests import IssuedRequest, record_interaction
 from streamsrv.survey.schemas import InteractionCreated
 from streamsrv.survey.txn import run_idempotent
 from streamsrv.survey.validation import InteractionIn
-
-
-def iso(value: Any) -> str:
-    return str(value.isoformat()).replace("+00:00", "Z")
+from streamsrv.timefmt import iso
 
 
 def issued_json(issued: IssuedRequest) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from streamsrv import stream_names
 from streamsrv.api.admin_common import app_ctx
 from streamsrv.auth import Identity, authenticate
 from streamsrv.boards.stats import agent_period_sums, sums_json
@@ -32,14 +33,11 @@ from streamsrv.models import (
 from streamsrv.models import (
     Response as ResponseRow,
 )
-from streamsrv.survey.responses import agent_card, response_json
+from streamsrv.survey.cards import agent_card, response_json
+from streamsrv.timefmt import iso
 
 RECENT_FEEDBACK = 30
 RECENT_EXTRAS = 20
-
-
-def iso(value: Any) -> str:
-    return str(value.isoformat().replace("+00:00", "Z"))
 
 
 def require_agent(identity: Identity) -> int:
@@ -125,7 +123,7 @@ def me_snapshot(session: Session, identity: Identity, agent_id: int) -> dict[str
             "team_id": agent.team_id,
             "account_id": agent.account_id,
         },
-        "stream": f"agent:{agent.id}",
+        "stream": stream_names.agent(agent.id),
         "stats": sums_json(agent_period_sums(session, agent.id, utcnow())),
         "feedback": recent_feedback(session, agent, account),
         "shoutouts": shoutouts(session, agent),

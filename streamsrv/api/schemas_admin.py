@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from streamsrv.ids import Id
 from streamsrv.models import Role
 from streamsrv.security.apikeys import SCOPES
 from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
@@ -40,7 +41,6 @@ Multiline = AfterValidator(_multiline)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Line]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 IdList = Annotated[list[Id], Field(max_length=200)]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.boards.periods import Period, period_start
 from streamsrv.boards.scoring import board_mean, rank
@@ -20,21 +21,18 @@ from streamsrv.boards.standings import HIGHLIGHT_RATING, first_name
 from streamsrv.boards.stats import BoardScope, board_totals
 from streamsrv.errors import ApiError, not_found
 from streamsrv.models import Account, Agent, Response, Shoutout, Team, User
-from streamsrv.protocol import StreamRef
 from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
+from streamsrv.stream_names import StreamRef
+from streamsrv.timefmt import iso
 
 TICKER_SIZE = 12
 # The ticker looks back a week at most: praise from last month is not news on the floor.
 TICKER_WINDOW = timedelta(days=7)
 
 
-def stream_name(scope: BoardScope, target_id: int) -> str:
-    return f"board:{scope}:{target_id}"
-
-
 def authorize_board(session: Session, identity: Identity, scope: BoardScope, target_id: int) -> None:
     """404 for a board outside the org, 403 for one the identity may not watch."""
-    ref = StreamRef(name=stream_name(scope, target_id), kind=f"board:{scope}", id=target_id)
+    ref = StreamRef(name=stream_names.board(scope, target_id), kind=f"board:{scope}", id=target_id)
     owner = resolve_owner(session, identity.org_id, ref)
     if owner is None:
         raise not_found(scope)
@@ -83,7 +81,7 @@ def ticker(
             "agent_id": r.agent_id,
             "agent_name": first_name(name),
             "comment": r.comment,
-            "at": r.created_at.isoformat().replace("+00:00", "Z"),
+            "at": iso(r.created_at),
         }
         for r, name in praise
     ]
@@ -104,7 +102,7 @@ def ticker(
             "agent_name": first_name(agent_name),
             "message": s.message,
             "author": first_name(author or ""),
-            "at": s.created_at.isoformat().replace("+00:00", "Z"),
+            "at": iso(s.created_at),
         }
         for s, agent_name, author in shouts
     )
@@ -124,10 +122,10 @@ def snapshot(
         "name": title,
         "account_id": account.id,
         "period": period,
-        "period_start": period_start(period, now).isoformat().replace("+00:00", "Z"),
+        "period_start": iso(period_start(period, now)),
         "min_responses": account.leaderboard_min_responses,
         "mean": round(float(board_mean(totals)), 4),
-        "stream": stream_name(scope, target_id),
+        "stream": stream_names.board(scope, target_id),
         "standings": [asdict(s) for s in standings if s.rank is not None],
         "not_ranked": [asdict(s) for s in standings if s.rank is None],
         "ticker": ticker(session, org_id, scope, target_id, now),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.models import Display
 from streamsrv.security.tokens import DISPLAY, TokenError
@@ -25,7 +26,7 @@ MAX_AGE = 10 * 365 * 24 * 3600
 
 
 def board_stream(display: Display) -> str:
-    return f"board:{display.scope}:{display.target_id}"
+    return stream_names.board(display.scope, display.target_id)  # type: ignore[arg-type]
 
 
 def issue_token(ctx: AppContext, display: Display) -> str:

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from streamsrv import stream_names
 from streamsrv.boards.stats import agent_period_sums, sums_json
+from streamsrv.hooks import ResponseChange
 from streamsrv.outbox import emit
-from streamsrv.reactions import ResponseChange
 
 STATS_UPDATED = "stats.updated"
 LEADERBOARD_UPDATED = "leaderboard.updated"
@@ -25,10 +26,6 @@ HIGHLIGHT_RATING = 5
 def first_name(name: str) -> str:
     parts = name.split()
     return parts[0] if parts else name
-
-
-def board_streams(team_id: int, account_id: int) -> list[str]:
-    return [f"board:team:{team_id}", f"board:account:{account_id}"]
 
 
 def highlight_of(change: ResponseChange) -> dict[str, Any] | None:
@@ -51,6 +48,8 @@ def highlight_of(change: ResponseChange) -> dict[str, Any] | None:
 
 
 def on_response(session: Session, change: ResponseChange) -> None:
+    if change.is_followup:
+        return  # a recovery follow-up answer never counts toward the agent's standings
     response = change.response
     periods = sums_json(agent_period_sums(session, response.agent_id, change.now))
     org_id = change.account.org_id
@@ -58,7 +57,7 @@ def on_response(session: Session, change: ResponseChange) -> None:
         session,
         org_id,
         STATS_UPDATED,
-        [f"agent:{response.agent_id}"],
+        [stream_names.agent(response.agent_id)],
         {"agent_id": response.agent_id, "periods": periods},
     )
     agent = change.payload.get("agent") or {}
@@ -71,4 +70,4 @@ def on_response(session: Session, change: ResponseChange) -> None:
     highlight = highlight_of(change)
     if highlight is not None:
         board["highlight"] = highlight
-    emit(session, org_id, LEADERBOARD_UPDATED, board_streams(response.team_id, response.account_id), board)
+    emit(session, org_id, LEADERBOARD_UPDATED, stream_names.boards(response.team_id, response.account_id), board)

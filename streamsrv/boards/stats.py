@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from streamsrv.boards.periods import PERIODS, Period, earliest_start, period_start
 from streamsrv.boards.scoring import Totals, average
 from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response, UTCDateTime
-from streamsrv.survey.responses import photo_url
+from streamsrv.survey.cards import photo_url
 
 BoardScope = Literal["team", "account"]
 

@@ -15,22 +15,16 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.coaching import rules
 from streamsrv.coaching.rules import RuleSettings
+from streamsrv.hooks import ResponseChange
 from streamsrv.models import FOLLOWUP_SOURCE, Account, Alert, Response, alert_rules_of
 from streamsrv.outbox import emit
-from streamsrv.reactions import ResponseChange
+from streamsrv.timefmt import iso_or_none
 
 RAISED = "alert.raised"
 ACKNOWLEDGED = "alert.acknowledged"
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def coach_stream(team_id: int) -> str:
-    return f"coach:{team_id}"
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,7 @@ def response_summary(response: Response) -> dict[str, Any]:
         "channel": response.channel,
         "reward": response.reward,
         "improvement_areas": list(response.improvement_areas),
-        "created_at": iso(response.created_at),
+        "created_at": iso_or_none(response.created_at),
     }
 
 
@@ -78,9 +72,9 @@ def alert_json(
         "agent": {"id": alert.agent_id, "name": agent_name},
         "response": response,
         "details": dict(alert.details),
-        "created_at": iso(alert.created_at),
+        "created_at": iso_or_none(alert.created_at),
         "acknowledged_by": acknowledged_by,
-        "acknowledged_at": iso(alert.acknowledged_at),
+        "acknowledged_at": iso_or_none(alert.acknowledged_at),
     }
 
 
@@ -191,6 +185,8 @@ def _already_raised(session: Session, response: Response) -> set[tuple[str, str]
 
 def on_response(session: Session, change: ResponseChange) -> None:
     """Raise this response's alerts and emit ``alert.raised`` for each, in this transaction."""
+    if change.is_followup:
+        return  # the follow-up belongs to its recovery case, not to the agent's coaching
     settings = RuleSettings.of(alert_rules_of(change.account))
     candidates = evaluate(session, change, settings)
     if not candidates:
@@ -219,6 +215,6 @@ def on_response(session: Session, change: ResponseChange) -> None:
             session,
             response.org_id,
             RAISED,
-            [coach_stream(response.team_id)],
+            [stream_names.coach(response.team_id)],
             alert_json(alert, agent_name, summary, None),
         )

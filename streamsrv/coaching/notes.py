@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.coaching.access import load_agent, require_person
-from streamsrv.coaching.alerts import coach_stream, iso
 from streamsrv.errors import ApiError, field_error, not_found
 from streamsrv.models import Agent, CoachingNote, Response, Role
 from streamsrv.outbox import emit
+from streamsrv.timefmt import iso
 
 NOTE_EVENT = "coaching.note"
 
@@ -70,9 +71,9 @@ def add_note(
     session.add(note)
     session.flush()
     payload = note_json(note, agent, identity.name)
-    streams = [coach_stream(agent.team_id)]
+    streams = [stream_names.coach(agent.team_id)]
     if shared:
-        streams.append(f"agent:{agent.id}")
+        streams.append(stream_names.agent(agent.id))
     emit(session, agent.org_id, NOTE_EVENT, streams, payload)
     return payload
 

@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import Integer, case, func, update
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person
-from streamsrv.coaching.alerts import ACKNOWLEDGED, alert_json, coach_stream, response_summary
+from streamsrv.coaching.alerts import ACKNOWLEDGED, alert_json, response_summary
 from streamsrv.errors import not_found
 from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Team, User
 from streamsrv.outbox import emit
 from streamsrv.survey.listing import FeedbackQuery, list_feedback
+from streamsrv.timefmt import iso
 
 SERIES_DAYS = 14
 RECENT_FEEDBACK = 30
@@ -174,7 +176,7 @@ def snapshot(session: Session, identity: Identity, team_id: int | None, now: dat
         "agents": [],
         "feedback": [],
         "alerts": {"open": [], "recent": []},
-        "generated_at": now.isoformat().replace("+00:00", "Z"),
+        "generated_at": iso(now),
     }
     if team_id is not None:
         team = load_team(session, identity, team_id)
@@ -222,5 +224,5 @@ def acknowledge(session: Session, identity: Identity, alert_id: int, now: dateti
     session.refresh(alert)
     payload = alerts_json(session, [alert])[0]
     if won:
-        emit(session, alert.org_id, ACKNOWLEDGED, [coach_stream(alert.team_id)], payload)
+        emit(session, alert.org_id, ACKNOWLEDGED, [stream_names.coach(alert.team_id)], payload)
     return payload

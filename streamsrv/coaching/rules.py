@@ -15,7 +15,6 @@ NEGATIVE_RATING = "negative_rating"
 LOW_STREAK = "low_streak"
 RECURRING_AREA = "recurring_area"
 GREAT_MOMENT = "great_moment"
-RULES = (NEGATIVE_RATING, LOW_STREAK, RECURRING_AREA, GREAT_MOMENT)
 
 # A "low" rating for streaks: anything short of good (the improvement areas are offered up to 3).
 LOW_RATING = 3

@@ -7,11 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from streamsrv.ids import Id, StrictId
 from streamsrv.survey.schemas import ResponseOut
-from streamsrv.survey.validation import Id
 
-# Query strings carry text: their ids are parsed leniently, body ids strictly.
-QueryId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 MAX_NOTE = 2000
 MAX_SHOUTOUT = 500
 
@@ -26,11 +24,11 @@ def _clean_text(value: str) -> str:
 
 
 class CoachQuery(BaseModel):
-    team_id: QueryId | None = Field(default=None, description="a team you coach; default: your first team")
+    team_id: Id | None = Field(default=None, description="a team you coach; default: your first team")
 
 
 class NotesQuery(BaseModel):
-    agent_id: QueryId
+    agent_id: Id
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
         default=None, description="next_cursor of the previous page"
@@ -40,8 +38,8 @@ class NotesQuery(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_id: Id
-    response_id: Id | None = None
+    agent_id: StrictId
+    response_id: StrictId | None = None
     text: Annotated[str, Field(min_length=1, max_length=MAX_NOTE)]
     shared: StrictBool = False
 
@@ -54,8 +52,8 @@ class NoteIn(BaseModel):
 class ShoutoutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_id: Id
-    response_id: Id | None = None
+    agent_id: StrictId
+    response_id: StrictId | None = None
     message: Annotated[str, Field(min_length=1, max_length=MAX_SHOUTOUT)]
 
     @field_validator("message")

@@ -11,22 +11,23 @@ from typing import Any
 
 from sqlmodel import Session
 
+from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.coaching.access import load_agent, require_person
-from streamsrv.coaching.alerts import coach_stream, iso
 from streamsrv.coaching.notes import response_of_agent
 from streamsrv.models import Agent, Shoutout
 from streamsrv.outbox import emit
+from streamsrv.timefmt import iso
 
 SHOUTOUT_EVENT = "shoutout.posted"
 
 
 def shoutout_streams(agent: Agent) -> list[str]:
+    assert agent.id is not None
     return [
-        f"board:team:{agent.team_id}",
-        f"board:account:{agent.account_id}",
-        f"agent:{agent.id}",
-        coach_stream(agent.team_id),
+        *stream_names.boards(agent.team_id, agent.account_id),
+        stream_names.agent(agent.id),
+        stream_names.coach(agent.team_id),
     ]
 
 

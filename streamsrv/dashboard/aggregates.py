@@ -36,6 +36,7 @@ from streamsrv.models import (
     Response,
     Team,
 )
+from streamsrv.timefmt import iso
 
 BreakdownBy = Literal["team", "agent", "channel"]
 # A breakdown is a table on a page; past this many rows it is an export, not a table.
@@ -210,10 +211,6 @@ def summary(session: Session, identity: Identity, query: DashboardQuery, period:
 
 def period_json(period: Period) -> dict[str, str]:
     return {"since": iso(period.since), "until": iso(period.until)}
-
-
-def iso(value: Any) -> str:
-    return str(value.isoformat()).replace("+00:00", "Z")
 
 
 def trend(session: Session, identity: Identity, query: DashboardQuery, period: Period) -> dict[str, Any]:

@@ -22,8 +22,8 @@ from sqlmodel import Session, col
 from streamsrv.auth import Identity
 from streamsrv.models import Account, Agent, Interaction, Response, Role, Team
 from streamsrv.survey.listing import FeedbackFilters, filter_clauses
+from streamsrv.timefmt import iso
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Rating = Annotated[int, Field(ge=1, le=5)]
 FETCH_ROWS = 1000
 CHUNK_ROWS = 500
@@ -106,10 +106,6 @@ def export_statement(identity: Identity, query: ExportQuery) -> Any:
     return stmt.order_by(col(Response.created_at), col(Response.id)).execution_options(yield_per=FETCH_ROWS)
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _flag(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
@@ -141,8 +137,8 @@ def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
     ) = row
     cells: list[Any] = [
         rid,
-        _iso(created),
-        _iso(updated),
+        iso(created),
+        iso(updated),
         account_id,
         account,
         team_id,

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from streamsrv.auth import ACCOUNT_ROLES, Identity
 from streamsrv.errors import ApiError, field_error
+from streamsrv.ids import Id
 from streamsrv.models import Channel, Role
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 DEFAULT_PERIOD = timedelta(days=30)
 MAX_PERIOD = timedelta(days=400)
 # Outside these years a timestamp is a typo, and date arithmetic near datetime.min overflows.

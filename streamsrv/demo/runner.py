@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from streamsrv import migrate
+from streamsrv.app import create_app, wire_hooks
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.demo.feedback import AgentTarget
@@ -85,6 +86,7 @@ def display_host(host: str) -> str:
 
 def prepare_database(settings: Settings) -> tuple[SeedResult, str | None, list[AgentTarget]]:
     """Migrate and seed; unless only seeding, also mint this run's traffic key and list the agents."""
+    wire_hooks()  # the seed stores responses: their recovery cases, alerts and standings too
     db = Database(settings.database_url)
     try:
         migrate.upgrade(db.engine)
@@ -212,8 +214,6 @@ async def serve_and_simulate(
     targets: list[AgentTarget],
     logins: list[Login],
 ) -> int:
-    from streamsrv.app import create_app
-
     config = uvicorn.Config(
         create_app(settings),
         host=host,

@@ -17,11 +17,10 @@ from starlette.routing import BaseRoute, Route
 
 from streamsrv.auth import user_identity
 from streamsrv.coaching.access import COACH_ROLES, coachable_teams
+from streamsrv.ids import MAX_ID
 from streamsrv.models import User
 from streamsrv.pages.home import current_user
 from streamsrv.templating import error_page, render
-
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

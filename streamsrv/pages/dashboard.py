@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import stream_names
 from streamsrv.models import Account, Agent, Channel, Role, Team, User
 from streamsrv.pages.home import current_user
 from streamsrv.templating import error_page, render
@@ -39,7 +40,7 @@ class Scope:
 
     @property
     def streams(self) -> list[str]:
-        return [f"account:{a.id}" for a in self.accounts]
+        return [stream_names.account(a.id) for a in self.accounts]
 
 
 def dashboard_scope(session: Session, user: User) -> Scope:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import stream_names
 from streamsrv.models import Account, Role, User
 from streamsrv.pages.home import current_user
 from streamsrv.templating import render
@@ -24,15 +25,15 @@ def live_streams(session: Session, user: User) -> list[str]:
         ids = session.exec(
             select(Account.id).where(Account.org_id == user.org_id).order_by(col(Account.id))
         ).all()
-        return [f"account:{i}" for i in ids]
+        return [stream_names.account(i) for i in ids if i is not None]
     if user.role in (Role.admin, Role.manager, Role.client_viewer):
-        return [f"account:{i}" for i in sorted(user.account_ids)]
+        return [stream_names.account(i) for i in sorted(user.account_ids)]
     if user.role == Role.team_leader:
-        return [f"team:{i}" for i in sorted(user.team_ids)]
+        return [stream_names.team(i) for i in sorted(user.team_ids)]
     if user.role == Role.recovery:
-        return [f"recovery:{i}" for i in sorted(user.account_ids)]
+        return [stream_names.recovery(i) for i in sorted(user.account_ids)]
     if user.role == Role.agent and user.agent_id is not None:
-        return [f"agent:{user.agent_id}"]
+        return [stream_names.agent(user.agent_id)]
     return []
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import stream_names
 from streamsrv.models import Role
 from streamsrv.pages.home import current_user
 from streamsrv.templating import error_page, render
@@ -28,7 +29,7 @@ async def me_page(request: Request) -> Response:
             "This page is for agents",
             "My feedback shows an agent's own ratings; your role has its own pages.",
         )
-    return render(request, "me.html", {"agent_stream": f"agent:{user.agent_id}"})
+    return render(request, "me.html", {"agent_stream": stream_names.agent(user.agent_id)})
 
 
 routes: list[BaseRoute] = [Route("/me", me_page, methods=["GET"], name="me")]

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import stream_names
 from streamsrv.models import Account, Role, User
 from streamsrv.pages.home import current_user
 from streamsrv.recovery.service import QUEUE_ROLES, SUPERVISORS
@@ -49,7 +50,7 @@ async def recovery_page(request: Request) -> Response:
         "recovery.html",
         {
             "accounts": accounts,
-            "streams": " ".join(f"recovery:{a.id}" for a in accounts),
+            "streams": " ".join(stream_names.recovery(a.id) for a in accounts),
             "supervisor": user.role in SUPERVISORS,
         },
     )

@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv.api.admin_common import MAX_ID
 from streamsrv.auth import Identity, user_identity
 from streamsrv.boards import board
 from streamsrv.boards.displays import load_display
 from streamsrv.boards.stats import BoardScope
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError
+from streamsrv.ids import MAX_ID
 from streamsrv.models import Account, Role, Team, User
 from streamsrv.pages.home import current_user
 from streamsrv.stream_auth import resolve_reach

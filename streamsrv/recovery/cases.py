@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from streamsrv.hooks import ResponseChange
 from streamsrv.models import (
     CaseStatus,
     Interaction,
@@ -17,7 +18,6 @@ from streamsrv.models import (
     Response,
 )
 from streamsrv.outbox import emit
-from streamsrv.reactions import ResponseChange
 from streamsrv.recovery.views import (
     CASE_OPENED,
     CASE_UPDATED,

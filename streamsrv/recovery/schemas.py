@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from streamsrv.ids import Id
 from streamsrv.recovery.workflow import ContactOutcome
 from streamsrv.survey.listing import Cursor
 from streamsrv.survey.validation import Text
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 CaseFilter = Literal["open", "claimed", "resolved", "active"]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import stream_names
 from streamsrv.models import (
     Account,
     Agent,
@@ -25,6 +26,7 @@ from streamsrv.models import (
     Response,
     User,
 )
+from streamsrv.timefmt import iso_or_none
 
 CASE_OPENED = "case.opened"
 CASE_CLAIMED = "case.claimed"
@@ -32,12 +34,8 @@ CASE_UPDATED = "case.updated"
 CASE_RESOLVED = "case.resolved"
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def recovery_stream(account_id: int) -> str:
-    return f"recovery:{account_id}"
+    return stream_names.recovery(account_id)
 
 
 def sla_due(case: RecoveryCase, sla_minutes: int) -> datetime:
@@ -77,7 +75,7 @@ def _response_part(response: Response | None, interaction: Interaction | None) -
         "improvement_areas": list(response.improvement_areas),
         "channel": response.channel,
         "external_id": interaction.external_id if interaction else None,
-        "created_at": iso(response.created_at),
+        "created_at": iso_or_none(response.created_at),
     }
 
 
@@ -99,8 +97,8 @@ def _followup_part(ctx: CaseContext, case: RecoveryCase) -> dict[str, Any] | Non
         "status": request.status,
         "answered": request.status == RequestStatus.responded,
         "url": ctx.followup_urls.get(case.followup_request_id),
-        "sent_at": iso(request.created_at),
-        "expires_at": iso(request.expires_at),
+        "sent_at": iso_or_none(request.created_at),
+        "expires_at": iso_or_none(request.expires_at),
     }
 
 
@@ -125,13 +123,13 @@ def case_json(case: RecoveryCase, ctx: CaseContext) -> dict[str, Any]:
         },
         "before_rating": case.before_rating,
         "after_rating": case.after_rating,
-        "opened_at": iso(case.opened_at),
+        "opened_at": iso_or_none(case.opened_at),
         "sla_minutes": sla,
-        "sla_due_at": iso(sla_due(case, sla)),
+        "sla_due_at": iso_or_none(sla_due(case, sla)),
         "claimed_by": _person(ctx.users, case.claimed_by),
-        "claimed_at": iso(case.claimed_at),
+        "claimed_at": iso_or_none(case.claimed_at),
         "resolved_by": _person(ctx.users, case.resolved_by),
-        "resolved_at": iso(case.resolved_at),
+        "resolved_at": iso_or_none(case.resolved_at),
         "contact_outcome": case.contact_outcome,
         "resolution": case.resolution,
         "followup": followup,
@@ -140,11 +138,11 @@ def case_json(case: RecoveryCase, ctx: CaseContext) -> dict[str, Any]:
                 "id": note.id,
                 "author": _person(ctx.users, note.author_id),
                 "text": note.text,
-                "created_at": iso(note.created_at),
+                "created_at": iso_or_none(note.created_at),
             }
             for note in ctx.notes.get(case.id, [])
         ],
-        "updated_at": iso(case.updated_at),
+        "updated_at": iso_or_none(case.updated_at),
     }
 
 

@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 
 from streamsrv.auth import Identity
 from streamsrv.events import public_payload
+from streamsrv.ids import Id
 from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role
-from streamsrv.survey.responses import AgentCard, photo_url, response_json
+from streamsrv.survey.cards import AgentCard, photo_url, response_json
 
 MODERATORS = (Role.admin, Role.manager)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Rating = Annotated[int, Field(ge=1, le=5)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 @dataclass(frozen=True)

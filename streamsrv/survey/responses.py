@@ -17,11 +17,11 @@ from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.errors import ApiError, field_error
 from streamsrv.events import response_events
+from streamsrv.hooks import RESPONSE_STORED, ResponseChange
 from streamsrv.models import (
     FOLLOWUP_SOURCE,
     Account,
     Agent,
-    AgentPhoto,
     FeedbackRequest,
     Interaction,
     RequestKind,
@@ -29,8 +29,8 @@ from streamsrv.models import (
     Response,
 )
 from streamsrv.outbox import emit
-from streamsrv.reactions import ResponseChange, react
 from streamsrv.security.tokens import Signer, token_hash
+from streamsrv.survey.cards import AgentCard, agent_card, response_json
 from streamsrv.survey.requests import (
     existing_interaction,
     latest_request,
@@ -45,63 +45,6 @@ from streamsrv.survey.validation import FeedbackIn, ResponseIn, SurveyRules, che
 MAX_TOKEN_LENGTH = 100
 # Clocks of integrating systems drift; a rating "from the future" beyond this is a client bug.
 RESPONDED_AT_SKEW = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class AgentCard:
-    id: int
-    name: str
-    photo: str | None
-
-
-def photo_url(agent_id: int, url: str | None, has_upload: bool) -> str | None:
-    """Uploaded photo first, then a configured URL (only web URLs: it lands in an ``src``)."""
-    if has_upload:
-        return f"/media/agents/{agent_id}/photo"
-    if url and url.startswith(("https://", "http://", "/")) and not url.startswith("//"):
-        return url
-    return None
-
-
-def has_uploaded_photo(session: Session, agent_id: int) -> bool:
-    # Select the key only: the photo blob itself is never loaded here.
-    return (
-        session.exec(select(AgentPhoto.agent_id).where(AgentPhoto.agent_id == agent_id)).first() is not None
-    )
-
-
-def agent_card(session: Session, agent: Agent) -> AgentCard:
-    assert agent.id is not None
-    return AgentCard(
-        agent.id, agent.name, photo_url(agent.id, agent.photo_url, has_uploaded_photo(session, agent.id))
-    )
-
-
-def response_json(response: Response, external_id: str, agent: AgentCard) -> dict[str, Any]:
-    """The public shape of a response (API answers, listings and event payloads)."""
-    return {
-        "id": response.id,
-        "account_id": response.account_id,
-        "team_id": response.team_id,
-        "agent_id": response.agent_id,
-        "agent": {"id": agent.id, "name": agent.name, "photo": agent.photo},
-        "interaction_id": response.interaction_id,
-        "external_id": external_id,
-        "request_id": response.request_id,
-        "channel": response.channel,
-        "rating": response.rating,
-        "comment": response.comment or None,
-        "comment_hidden": response.comment_hidden,
-        "reward": response.reward,
-        "improvement_areas": list(response.improvement_areas),
-        "csat": response.csat,
-        "nps": response.nps,
-        "fcr": response.fcr,
-        "source": response.source,
-        "edit_count": response.edit_count,
-        "created_at": response.created_at.isoformat().replace("+00:00", "Z"),
-        "updated_at": response.updated_at.isoformat().replace("+00:00", "Z"),
-    }
 
 
 @dataclass(frozen=True)
@@ -167,7 +110,7 @@ def store_response(
         payload, created=existing is None, previous_reward=previous_reward, catalogue=account.reward_catalogue
     ):
         emit(session, account.org_id, event.type, event.streams, event.payload)
-    react(
+    RESPONSE_STORED.fire(
         session,
         ResponseChange(
             account=account,
@@ -177,6 +120,7 @@ def store_response(
             created=existing is None,
             previous_rating=previous_rating,
             now=now,
+            previous_reward=previous_reward,
         ),
     )
     return Stored(payload, existing is None)

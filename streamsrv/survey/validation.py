@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, f
 
 from streamsrv.errors import ApiError
 from streamsrv.http import parse_model
+from streamsrv.ids import StrictId
 from streamsrv.models import Account, Channel
 
 MAX_COMMENT = 2000
@@ -32,7 +33,6 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-Id = Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
 
 
 def _aware(value: datetime) -> datetime:
@@ -81,8 +81,8 @@ class InteractionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    account_id: Id
-    agent_id: Id | None = None
+    account_id: StrictId
+    agent_id: StrictId | None = None
     agent_external_id: ExternalAgentRef | None = None
     channel: Channel
     external_id: Annotated[Text, Field(min_length=1, max_length=200)]

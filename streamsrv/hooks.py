@@ -1,0 +1,82 @@
+"""The seams where features attach to the core: "a response was stored", and more to come.
+
+The survey flow fires :data:`RESPONSE_STORED` inside the transaction that stores a response;
+every feature that derives rows or events from it (recovery cases, coaching alerts, board
+standings, and next deliveries and the reward ledger) connects a receiver here. ``app.py``
+decides which features are connected (``streamsrv.app.wire_hooks``), so the survey flow imports
+no feature and no feature imports another: the shared types live in this low-level module.
+
+Receivers run synchronously in the caller's database session: what they write commits with the
+response or not at all. They must stay cheap on the common path; ingest pays for each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlmodel import Session
+
+from streamsrv.models import FOLLOWUP_SOURCE, Account, FeedbackRequest, Response
+
+T = TypeVar("T")
+Receiver = Callable[[Session, T], None]
+
+
+class HooksNotWired(RuntimeError):
+    """A hook fired before the application connected its receivers: features would silently
+    miss the event, so this fails loudly instead."""
+
+
+class Hook(Generic[T]):
+    """A named event with receivers in connection order. ``connect`` is idempotent per name,
+    so wiring twice (a test building several apps in one process) does not run a receiver twice."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._receivers: dict[str, Receiver[T]] = {}
+        self.wired = False
+
+    def connect(self, name: str, receiver: Receiver[T]) -> None:
+        self._receivers[name] = receiver
+        self.wired = True
+
+    def disconnect(self, name: str) -> None:
+        self._receivers.pop(name, None)
+
+    @property
+    def receivers(self) -> tuple[str, ...]:
+        return tuple(self._receivers)
+
+    def fire(self, session: Session, payload: T) -> None:
+        if not self.wired:
+            raise HooksNotWired(f"hook {self.name!r} fired before any receiver was connected")
+        for receiver in self._receivers.values():
+            receiver(session, payload)
+
+
+@dataclass(frozen=True)
+class ResponseChange:
+    """What a receiver of :data:`RESPONSE_STORED` learns about one stored response."""
+
+    account: Account
+    request: FeedbackRequest
+    response: Response
+    # The response's public JSON (as carried by feedback.received).
+    payload: dict[str, Any]
+    created: bool
+    previous_rating: int | None
+    now: datetime
+    # The reward before an edit (None for a new response or none before).
+    previous_reward: str | None = None
+
+    @property
+    def is_followup(self) -> bool:
+        """A customer's second opinion after service recovery: it belongs to the recovery case,
+        never to the agent's standings, alerts or pay."""
+        return self.response.source == FOLLOWUP_SOURCE
+
+
+RESPONSE_STORED: Hook[ResponseChange] = Hook("response.stored")
