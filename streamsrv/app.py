@@ -24,9 +24,10 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.paths import STATIC_DIR
 from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
-from streamsrv.templating import STATIC_DIR, error_page, make_templates
+from streamsrv.templating import error_page, make_templates
 from streamsrv.ws import SocketRegistry
 
 log = logging.getLogger("streamsrv")
@@ -75,7 +76,7 @@ def build_routes() -> list[BaseRoute]:
         *openapi.routes,
         *api.routes,
         *pages.routes,
-        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 

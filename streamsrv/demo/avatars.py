@@ -10,7 +10,7 @@ import random
 from html import escape
 from pathlib import Path
 
-from streamsrv.templating import STATIC_DIR
+from streamsrv.paths import STATIC_DIR
 
 AVATAR_DIR = STATIC_DIR / "img" / "avatars"
 AVATAR_URL_PREFIX = "/static/img/avatars/"
