@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from streamsrv.config import Settings
+from streamsrv.config import ConfigError, Settings
 
 
 def _migrate(settings: Settings) -> None:
@@ -139,7 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.fn(args))
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        # A bad STREAMSRV_* value: one line naming it, not a traceback.
+        print(f"streamsrv: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

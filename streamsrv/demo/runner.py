@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
 import time
@@ -70,10 +69,10 @@ def demo_settings(host: str, port: int) -> Settings:
     settings = Settings.from_env()
     # The login page of the demo lists the demo logins (never shown outside `streamsrv demo`).
     changes: dict[str, object] = {"demo": True}
-    if not os.environ.get("STREAMSRV_PUBLIC_URL"):
+    if "public_url" not in settings.model_fields_set:
         # Survey links in API answers must point at this very server.
         changes["public_url"] = f"http://{display_host(host)}:{port}"
-    if not os.environ.get("STREAMSRV_LOG_LEVEL"):
+    if "log_level" not in settings.model_fields_set:
         # Access logs for every simulated post would bury the banner and the progress lines.
         changes["log_level"] = "warning"
     return settings.replace(**changes)
