@@ -24,7 +24,7 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
-from streamsrv.paths import STATIC_DIR
+from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
@@ -68,7 +68,14 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, "internal error; it has been logged"))
 
 
-def build_routes() -> list[BaseRoute]:
+class DataFiles(StaticFiles):
+    """Files the server wrote into the data directory; a folder not made yet serves 404s."""
+
+    async def check_config(self) -> None:
+        return None
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
         *health.routes,
         *metrics.routes,
@@ -76,6 +83,13 @@ def build_routes() -> list[BaseRoute]:
         *openapi.routes,
         *api.routes,
         *pages.routes,
+        # Demo avatars are written at run time, so they live in the data directory, not the
+        # package; their URLs stay under /static (this mount comes first).
+        Mount(
+            AVATARS_URL_PREFIX.rstrip("/"),
+            app=DataFiles(directory=settings.avatars_dir, check_dir=False),
+            name="avatars",
+        ),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -89,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
         if not redis_url:
-            embedded = EmbeddedRedis().start()
+            embedded = EmbeddedRedis(workdir=settings.redis_dir).start()
             redis_url = embedded.url
         redis = Redis.from_url(redis_url)
         ctx = AppContext(
@@ -136,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
     ]
     return Starlette(
-        routes=build_routes(),
+        routes=build_routes(settings),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
