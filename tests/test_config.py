@@ -143,3 +143,9 @@ def test_the_cli_reports_a_bad_value_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("streamsrv: invalid configuration: STREAMSRV_MAX_BODY_BYTES='abc'")
     assert "integer" in lines[0]
+
+
+def test_the_docs_list_every_variable() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`STREAMSRV_{name.upper()}`" not in docs]
+    assert not missing, f"docs/configuration.md does not list {missing}"
