@@ -70,7 +70,12 @@ class Running:
         return psutil.Process(self.proc.pid).children(recursive=True)
 
     def stop(self, sig: signal.Signals, timeout: float = TIMEOUT * 6) -> int:
-        self.proc.send_signal(sig)
+        """SIGINT goes to the whole process group, as Ctrl-C in a terminal does; others to the
+        process only, as from ``kill`` or a service manager."""
+        if sig == signal.SIGINT:
+            os.killpg(self.proc.pid, sig)
+        else:
+            self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -85,8 +90,14 @@ def running(
     port = port or free_port()
     log = cwd / f"streamsrv-{port}.log"
     with log.open("wb") as out:
+        # A process group of its own, so a Ctrl-C-like SIGINT reaches it and its workers only.
         proc = subprocess.Popen(
-            [*args, "--port", str(port)], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            [*args, "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     run = Running(proc, port, log)
     seen: list[psutil.Process] = []

@@ -58,7 +58,8 @@ def test_serve_stops_its_embedded_redis(tmp_path: Path, sig: signal.Signals) -> 
     assert (data / "redis").is_dir()
 
 
-def test_serve_with_workers_stops_every_child(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", STOP_SIGNALS, ids=lambda s: s.name)
+def test_serve_with_workers_stops_every_child(tmp_path: Path, sig: signal.Signals) -> None:
     data = tmp_path / "data"
     with running([*streamsrv_command(), "serve", "--workers", "2"], tmp_path, clean_env(data)) as server:
         server.wait_healthy()
@@ -70,12 +71,12 @@ def test_serve_with_workers_stops_every_child(tmp_path: Path) -> None:
         )
         children = server.descendants()
         assert redis_children(children)
-        code = server.stop(signal.SIGTERM)
+        code = server.stop(sig)
         output = server.output()
         assert code == 0, output
         assert "Traceback" not in output, output
         left = alive(children)
-        assert not left, f"left running: {describe(left)}\n{output}"
+        assert not left, f"left running after {sig.name}: {describe(left)}\n{output}"
 
 
 @pytest.mark.parametrize("sig", STOP_SIGNALS, ids=lambda s: s.name)
