@@ -26,10 +26,11 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases
 from streamsrv.relay import Relay
 from streamsrv.security.tokens import Signer
-from streamsrv.templating import STATIC_DIR, error_page, make_templates
+from streamsrv.templating import error_page, make_templates
 from streamsrv.ws import SocketRegistry
 
 log = logging.getLogger("streamsrv")
@@ -81,7 +82,14 @@ def wire_hooks() -> None:
     hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
 
 
-def build_routes() -> list[BaseRoute]:
+class DataFiles(StaticFiles):
+    """Files the server wrote into the data directory; a folder not made yet serves 404s."""
+
+    async def check_config(self) -> None:
+        return None
+
+
+def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
         *health.routes,
         *metrics.routes,
@@ -89,7 +97,14 @@ def build_routes() -> list[BaseRoute]:
         *openapi.routes,
         *api.routes,
         *pages.routes,
-        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
+        # Demo avatars are written at run time, so they live in the data directory, not the
+        # package; their URLs stay under /static (this mount comes first).
+        Mount(
+            AVATARS_URL_PREFIX.rstrip("/"),
+            app=DataFiles(directory=settings.avatars_dir, check_dir=False),
+            name="avatars",
+        ),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 
@@ -103,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
         if not redis_url:
-            embedded = EmbeddedRedis().start()
+            embedded = EmbeddedRedis(workdir=settings.redis_dir).start()
             redis_url = embedded.url
         redis = Redis.from_url(redis_url)
         ctx = AppContext(
@@ -150,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
     ]
     return Starlette(
-        routes=build_routes(),
+        routes=build_routes(settings),
         middleware=middleware,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from streamsrv.config import Settings
+from streamsrv.config import ConfigError, Settings
 
 
 def _migrate(settings: Settings) -> None:
@@ -30,43 +30,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from streamsrv.embedded_redis import ensure_redis_url
-    from streamsrv.logs import log_config
+    from streamsrv.embedded_redis import EmbeddedRedis, embedded_for
+    from streamsrv.shutdown import StopRequested, signals_deferred, stop_on_signals
 
     settings = Settings.from_env()
-    if not args.no_migrate:
-        _migrate(settings)
-    # Workers are separate processes: they must share one Redis and one secret, so both are
-    # settled here, before any worker starts.
-    os.environ["STREAMSRV_SECRET_KEY"] = settings.secret_key
-    redis_url, embedded = ensure_redis_url()
-    os.environ["STREAMSRV_REDIS_URL"] = redis_url
-    try:
-        uvicorn.run(
-            "streamsrv.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=settings.log_level,
-            log_config=log_config(settings.log_format, settings.log_level) or uvicorn.config.LOGGING_CONFIG,
-            proxy_headers=args.proxy_headers,
-            ws_max_size=settings.ws_max_frame_bytes,
-            # Compression would cost CPU per frame and memory per socket; events are small.
-            ws_per_message_deflate=False,
-            # The sans-I/O websocket implementation frames in memory and writes to the transport
-            # synchronously, which is what lets the hub write pre-encoded frames (docs/benchmarks.md).
-            ws=args.ws,
-            loop=args.loop,
-            http=args.http,
-            backlog=args.backlog,
-        )
-    finally:
-        if embedded is not None:
-            embedded.close()
+    embedded: EmbeddedRedis | None = None
+    # Whatever this starts, it stops: on SIGINT and SIGTERM too (streamsrv/shutdown.py), and
+    # with --workers, where the workers are uvicorn's children and Redis is ours.
+    with signals_deferred():
+        try:
+            with stop_on_signals():
+                if not args.no_migrate:
+                    _migrate(settings)
+                # Workers are separate processes: they must share one Redis and one secret, so
+                # both are settled here, before any worker starts.
+                os.environ["STREAMSRV_SECRET_KEY"] = settings.secret_key
+                embedded = embedded_for(settings)
+                if embedded is not None:
+                    embedded.start()
+                    os.environ["STREAMSRV_REDIS_URL"] = embedded.url
+                _run_uvicorn(args, settings)
+        except StopRequested:
+            # uvicorn has shut down (it re-raises the signal it handled), or the signal came
+            # before it started: either way a requested, clean stop.
+            pass
+        finally:
+            if embedded is not None:
+                embedded.close()
     return 0
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from streamsrv.logs import log_config
+
+    uvicorn.run(
+        "streamsrv.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        log_config=log_config(settings.log_format, settings.log_level) or uvicorn.config.LOGGING_CONFIG,
+        proxy_headers=args.proxy_headers,
+        ws_max_size=settings.ws_max_frame_bytes,
+        # Compression would cost CPU per frame and memory per socket; events are small.
+        ws_per_message_deflate=False,
+        # The sans-I/O websocket implementation frames in memory and writes to the transport
+        # synchronously, which is what lets the hub write pre-encoded frames (docs/benchmarks.md).
+        ws=args.ws,
+        loop=args.loop,
+        http=args.http,
+        backlog=args.backlog,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -139,7 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.fn(args))
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        # A bad STREAMSRV_* value: one line naming it, not a traceback.
+        print(f"streamsrv: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,62 +1,84 @@
-"""Settings read from ``STREAMSRV_*`` environment variables.
+"""Settings read from ``STREAMSRV_*`` environment variables (pydantic-settings).
 
 Every setting has a default that works on a laptop with nothing installed: a SQLite file under
-``./var`` and a private embedded Redis that the server starts and stops itself.
+``./var`` and a private embedded Redis that the server starts and stops itself. Every field is
+read from ``STREAMSRV_<FIELD NAME>`` the same way; docs/configuration.md lists them.
+
+Everything the server writes at run time goes under ``data_dir`` (``STREAMSRV_DATA_DIR``):
+
+- ``streamsrv.sqlite3``: the default database (unless ``STREAMSRV_DATABASE_URL`` is set)
+- ``secret_key``: the generated secret (unless ``STREAMSRV_SECRET_KEY`` is set)
+- ``avatars/``: the demo agents' pictures, served at ``/static/img/avatars/``
+- ``redis/``: the working folder of the embedded ``redis-server``
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from streamsrv.paths import AVATARS_DIR, DEFAULT_DATA_DIR, REDIS_DIR, SECRET_KEY_FILE, SQLITE_FILE
 
 ENV_PREFIX = "STREAMSRV_"
-DEFAULT_DATA_DIR = Path("var")
+
+__all__ = ["DEFAULT_DATA_DIR", "ENV_PREFIX", "ConfigError", "Settings"]
+
+# True only inside Settings.from_env(): a directly constructed Settings(...) never reads the
+# environment, so what a test or a script passes is all there is.
+_reading_env: ContextVar[bool] = ContextVar("streamsrv_reading_env", default=False)
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(ENV_PREFIX + name, default)
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(ENV_PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SystemExit(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from None
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(ENV_PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+class ConfigError(ValueError):
+    """A ``STREAMSRV_*`` variable has a value that cannot be used; the message is one line."""
 
 
 def _load_or_create_secret(data_dir: Path) -> str:
     """A stable per-installation secret so that sessions survive a restart of the demo."""
-    path = data_dir / "secret_key"
+    path = data_dir / SECRET_KEY_FILE
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        # Created private from the start; O_EXCL: of two processes starting at once, one writes.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
     return key
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Runtime configuration. Build it with :meth:`from_env`; tests construct it directly."""
+class Settings(BaseSettings):
+    """Runtime configuration. Build it with :meth:`from_env`; tests construct it directly.
 
-    database_url: str
-    # Empty means: start a private embedded Redis (see ``streamsrv.embedded_redis``).
-    redis_url: str
-    secret_key: str
+    ``Settings.from_env()`` reads every field from ``STREAMSRV_<FIELD>``; ``Settings(...)`` takes
+    its keyword arguments and the defaults only, whatever the environment holds. The instance is
+    frozen: :meth:`replace` returns a changed copy.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        # An empty variable means "not set", as the defaults of an unset one.
+        env_ignore_empty=True,
+        frozen=True,
+        # A misspelt keyword argument is an error, not a silently ignored setting.
+        extra="forbid",
+    )
+
     data_dir: Path = DEFAULT_DATA_DIR
+    # Empty: a SQLite file in the data directory.
+    database_url: str = ""
+    # Empty means: start a private embedded Redis (see ``streamsrv.embedded_redis``).
+    redis_url: str = ""
+    # Empty: generated once into the data directory and read from there on later starts.
+    secret_key: str = ""
     # Public base URL used to build survey links in API answers and emails.
     public_url: str = "http://127.0.0.1:8000"
     # Prefix of every Redis key and channel, so several installations can share one Redis.
@@ -78,38 +100,68 @@ class Settings:
     log_format: str = "json"
     # Bearer token for /metrics; without one, only loopback clients may scrape.
     metrics_token: str = ""
-    # Set by `streamsrv demo` only: the login page then lists the demo logins.
+    # Set by `streamsrv demo`: the login page then lists the demo logins.
     demo: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings) if _reading_env.get() else (init_settings,)
+
+    @field_validator("public_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _defaults_in_data_dir(self) -> Settings:
+        # Derived defaults; set in place because the instance is frozen once built.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / SQLITE_FILE}")
+        if not self.secret_key:
+            object.__setattr__(self, "secret_key", _load_or_create_secret(self.data_dir))
+        return self
+
+    @property
+    def avatars_dir(self) -> Path:
+        return self.data_dir / AVATARS_DIR
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / REDIS_DIR
 
     @classmethod
     def from_env(cls) -> Settings:
-        data_dir = Path(_env("DATA_DIR", str(DEFAULT_DATA_DIR)))
-        database_url = _env("DATABASE_URL", "") or f"sqlite:///{data_dir / 'streamsrv.sqlite3'}"
-        secret = _env("SECRET_KEY", "") or _load_or_create_secret(data_dir)
-        return cls(
-            database_url=database_url,
-            redis_url=_env("REDIS_URL", ""),
-            secret_key=secret,
-            data_dir=data_dir,
-            public_url=_env("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            redis_prefix=_env("REDIS_PREFIX", "streamsrv"),
-            session_max_age=_env_int("SESSION_MAX_AGE", 12 * 3600),
-            cookie_secure=_env_bool("COOKIE_SECURE", False),
-            max_body_bytes=_env_int("MAX_BODY_BYTES", 64 * 1024),
-            max_upload_bytes=_env_int("MAX_UPLOAD_BYTES", 2 * 1024 * 1024),
-            stream_token_max_ttl=_env_int("STREAM_TOKEN_MAX_TTL", 24 * 3600),
-            stream_history_maxlen=_env_int("STREAM_HISTORY_MAXLEN", 10_000),
-            stream_history_ttl=_env_int("STREAM_HISTORY_TTL", 7 * 24 * 3600),
-            relay_batch_size=_env_int("RELAY_BATCH_SIZE", 500),
-            ws_send_buffer_bytes=_env_int("WS_SEND_BUFFER_BYTES", 1024 * 1024),
-            ws_max_frame_bytes=_env_int("WS_MAX_FRAME_BYTES", 16 * 1024),
-            log_level=_env("LOG_LEVEL", "info"),
-            log_format=_env("LOG_FORMAT", "json"),
-            metrics_token=_env("METRICS_TOKEN", ""),
-        )
+        """The settings from ``STREAMSRV_*``; a bad value raises :class:`ConfigError`."""
+        token = _reading_env.set(True)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise ConfigError(describe(exc)) from None
+        finally:
+            _reading_env.reset(token)
 
-    def replace(self, **changes: object) -> Settings:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Settings(**values)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated (the environment is not read again)."""
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(unknown)}")
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+def describe(exc: ValidationError) -> str:
+    """One line naming each bad variable, its value and what was expected."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        name = ENV_PREFIX + field.upper()
+        raw = os.environ.get(name)
+        got = f"={raw!r}" if raw is not None else ""
+        problems.append(f"{name}{got}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)

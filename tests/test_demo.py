@@ -30,8 +30,6 @@ from streamsrv.models import Account, Agent, Interaction, Organization, Response
 from tests.conftest import make_settings
 from tests.support import TIMEOUT, LiveServer, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def count(session: Session, model: type, org_id: int) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(model.org_id == org_id)).one())
@@ -72,7 +70,8 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
         for agent in agents:
             assert agent.bio and agent.hobbies
             assert agent.photo_url and agent.photo_url.startswith("/static/img/avatars/")
-            assert (ROOT / agent.photo_url.lstrip("/")).is_file()
+            # Written into the data directory (served from there), never into the package.
+            assert (settings.avatars_dir / agent.photo_url.rsplit("/", 1)[1]).is_file()
         users = session.exec(select(User).where(User.org_id == org_id)).all()
         assert {u.role for u in users} == {str(r) for r in Role}
         by_role = {u.role: u for u in users}

@@ -1,6 +1,8 @@
 """Small illustrated SVG avatars for the demo agents, drawn from a seed so they never change.
 
 Generated rather than downloaded: the demo must work offline and contain no real person's face.
+Written at run time into the data directory (``<data dir>/avatars``, never into the installed
+package) and served from there under ``/static/img/avatars/`` (see ``streamsrv.app``).
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ import random
 from html import escape
 from pathlib import Path
 
-from streamsrv.templating import STATIC_DIR
+from streamsrv.paths import AVATARS_URL_PREFIX
 
-AVATAR_DIR = STATIC_DIR / "img" / "avatars"
-AVATAR_URL_PREFIX = "/static/img/avatars/"
+AVATAR_URL_PREFIX = AVATARS_URL_PREFIX
 
 BACKGROUNDS = ["#8ecae6", "#ffb703", "#90be6d", "#f4a6c1", "#b8c0ff", "#ffd6a5", "#a0e7e5", "#cdb4db"]
 SKIN_TONES = ["#f6d2b8", "#eabb99", "#d39c74", "#b27a55", "#8d5a3b", "#6b4229"]
@@ -88,8 +89,13 @@ def avatar_svg(name: str) -> str:
     return "".join(parts)
 
 
-def ensure_avatar(name: str, directory: Path = AVATAR_DIR) -> str:
-    """Write the avatar file if it is missing and return its URL path."""
+def avatar_url(name: str) -> str:
+    return f"{AVATAR_URL_PREFIX}{slug(name)}.svg"
+
+
+def ensure_avatar(name: str, directory: Path) -> str:
+    """Write the avatar file into ``directory`` (the data directory's avatars/) if it is missing
+    and return its URL path."""
     filename = f"{slug(name)}.svg"
     path = directory / filename
     if not path.exists():

@@ -1,14 +1,14 @@
 """``streamsrv demo``: migrate, seed, serve in-process and simulate live traffic until Ctrl-C.
 
-Everything runs in one process with embedded defaults (a SQLite file under ``./var`` and a
-private Redis), unless ``STREAMSRV_DATABASE_URL`` / ``STREAMSRV_REDIS_URL`` point elsewhere.
+Everything runs in one process with embedded defaults (a SQLite file in the data directory,
+``./var`` unless ``STREAMSRV_DATA_DIR`` says otherwise, and a private Redis), unless
+``STREAMSRV_DATABASE_URL`` / ``STREAMSRV_REDIS_URL`` point elsewhere.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
 import time
@@ -34,7 +34,8 @@ from streamsrv.demo.traffic import (
     create_request,
     run_traffic,
 )
-from streamsrv.embedded_redis import EmbeddedRedis
+from streamsrv.embedded_redis import EmbeddedRedis, embedded_for
+from streamsrv.shutdown import STOP_SIGNALS, StopRequested, signals_deferred, stop_on_signals
 
 READY_TIMEOUT = 60.0
 # One progress line per this many simulated responses.
@@ -71,10 +72,10 @@ def demo_settings(host: str, port: int) -> Settings:
     settings = Settings.from_env()
     # The login page of the demo lists the demo logins (never shown outside `streamsrv demo`).
     changes: dict[str, object] = {"demo": True}
-    if not os.environ.get("STREAMSRV_PUBLIC_URL"):
+    if "public_url" not in settings.model_fields_set:
         # Survey links in API answers must point at this very server.
         changes["public_url"] = f"http://{display_host(host)}:{port}"
-    if not os.environ.get("STREAMSRV_LOG_LEVEL"):
+    if "log_level" not in settings.model_fields_set:
         # Access logs for every simulated post would bury the banner and the progress lines.
         changes["log_level"] = "warning"
     return settings.replace(**changes)
@@ -226,7 +227,10 @@ async def serve_and_simulate(
     server = DemoServer(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # The loop's handlers replace the caller's for the run; removing them resets the signals to
+    # their defaults, so the caller's are put back by hand (run_demo still has cleanup to do).
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     serving = asyncio.create_task(server.serve_until_stopped(), name="demo-server")
     traffic: asyncio.Task[TrafficStats] | None = None
@@ -257,8 +261,9 @@ async def serve_and_simulate(
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await serving
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
+            signal.signal(sig, previous[sig])
 
 
 def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
@@ -266,24 +271,34 @@ def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
         print("--rate must be positive")
         return 2
     settings = demo_settings(host, port)
-    result, api_key, targets = prepare_database(settings)
-    print_seed_summary(result, settings)
-    if seed_only:
-        print(f"\nLogins (every password is {DEMO_PASSWORD}):")
-        print_logins(result.logins)
-        return 0
-    assert api_key is not None
     embedded: EmbeddedRedis | None = None
-    if not settings.redis_url:
-        embedded = EmbeddedRedis().start()
-        settings = settings.replace(redis_url=embedded.url)
-    try:
-        code = asyncio.run(serve_and_simulate(settings, host, port, rate, api_key, targets, result.logins))
-    except RuntimeError as exc:
-        print(f"streamsrv demo could not start: {exc}", flush=True)
-        return 1
-    finally:
-        if embedded is not None:
-            embedded.close()
+    # Whatever the demo starts, it stops, on SIGINT and SIGTERM too (streamsrv/shutdown.py).
+    with signals_deferred():
+        try:
+            with stop_on_signals():
+                result, api_key, targets = prepare_database(settings)
+                print_seed_summary(result, settings)
+                if seed_only:
+                    print(f"\nLogins (every password is {DEMO_PASSWORD}):")
+                    print_logins(result.logins)
+                    return 0
+                assert api_key is not None
+                embedded = embedded_for(settings)
+                if embedded is not None:
+                    embedded.start()
+                    settings = settings.replace(redis_url=embedded.url)
+                code = asyncio.run(
+                    serve_and_simulate(settings, host, port, rate, api_key, targets, result.logins)
+                )
+        except StopRequested as stopped:
+            # Before or after the server ran (while it runs, the event loop handles the signal).
+            print(f"\nStopping on {stopped.name} ...", flush=True)
+            code = 0
+        except RuntimeError as exc:
+            print(f"streamsrv demo could not start: {exc}", flush=True)
+            return 1
+        finally:
+            if embedded is not None:
+                embedded.close()
     print("Stopped cleanly.", flush=True)
     return code

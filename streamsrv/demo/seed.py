@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
@@ -94,7 +95,9 @@ def _add_account(session: Session, org_id: int, spec: AccountSpec) -> Account:
     return account
 
 
-def _add_structure(session: Session, org_id: int) -> tuple[list[Account], list[Team], list[Agent]]:
+def _add_structure(
+    session: Session, org_id: int, avatars_dir: Path
+) -> tuple[list[Account], list[Team], list[Agent]]:
     accounts: list[Account] = []
     teams: list[Team] = []
     agents: list[Agent] = []
@@ -116,7 +119,7 @@ def _add_structure(session: Session, org_id: int) -> tuple[list[Account], list[T
                     name=person.name,
                     bio=person.bio,
                     hobbies=list(person.hobbies),
-                    photo_url=avatars.ensure_avatar(person.name),
+                    photo_url=avatars.ensure_avatar(person.name, avatars_dir),
                     external_ids={"zendesk": f"{team.id}{n:03d}", "freshdesk": avatars.slug(person.name)},
                 )
                 session.add(agent)
@@ -276,18 +279,27 @@ def backfill(
     return written
 
 
+def _restore_avatars(session: Session, org_id: int, avatars_dir: Path) -> None:
+    """Pictures are files in the data directory: a database seeded elsewhere (or by an older
+    version, which kept them in the package) gets them back, so its agents keep their faces."""
+    for agent in session.exec(select(Agent).where(Agent.org_id == org_id)).all():
+        if agent.photo_url == avatars.avatar_url(agent.name):
+            avatars.ensure_avatar(agent.name, avatars_dir)
+
+
 def seed_demo(
     session: Session, settings: Settings, *, with_history: bool = True, rng: random.Random | None = None
 ) -> SeedResult:
     """Create the demo organization unless it exists; returns its id and the logins."""
     existing = find_demo_org(session)
     if existing is not None and existing.id is not None:
+        _restore_avatars(session, existing.id, settings.avatars_dir)
         return SeedResult(org_id=existing.id, created=False, logins=demo_logins())
     org = Organization(name=ORG_NAME)
     session.add(org)
     session.flush()
     assert org.id is not None
-    accounts, teams, agents = _add_structure(session, org.id)
+    accounts, teams, agents = _add_structure(session, org.id, settings.avatars_dir)
     logins = _add_users(session, org.id, accounts, teams, agents)
     _, ingest_key = new_api_key(session, org.id, "demo ingest", ["ingest", "read"])
     written = backfill(session, settings, org.id, rng=rng) if with_history else 0
