@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from streamsrv import metrics, protocol
 from streamsrv.history import Entry, History, Keys
-from streamsrv.protocol import Cursor, EntryId, Frame
+from streamsrv.protocol import Cursor, EntryId, Frame, cursor_text
 
 log = logging.getLogger("streamsrv.hub")
 
@@ -173,7 +173,7 @@ class Hub:
                 entries = await self.history.read_after(stream, since)
                 recovered = entries is not None
                 for entry in entries or ():
-                    cursor = _cursor(since.epoch, entry.entry)
+                    cursor = cursor_text(since.epoch, entry.entry)
                     replay.append(
                         (since.epoch, entry.entry, Frame(protocol.event_frame(stream, cursor, entry.tail)))
                     )
@@ -335,7 +335,7 @@ class Hub:
         channel.epoch, channel.last = epoch, entry
         metrics.EVENTS_RECEIVED.inc()
         # One Frame for every subscriber: its websocket bytes are built once, by the first writer.
-        frame = Frame(protocol.event_frame(stream, _cursor(epoch, entry), tail))
+        frame = Frame(protocol.event_frame(stream, cursor_text(epoch, entry), tail))
         for sub in channel.subscribers:
             sub.offer(epoch, entry, frame)
         # The entry id's first half is Redis's clock at XADD: publish-to-hand-off, per event.
@@ -370,7 +370,3 @@ class Hub:
                 self._dispatch(channel, stream, epoch, entry.entry, entry.event_id, entry.tail)
         for item in held:
             self._dispatch(channel, stream, *item)
-
-
-def _cursor(epoch: str, entry: EntryId) -> str:
-    return f"{epoch}-{entry[0]}-{entry[1]}"

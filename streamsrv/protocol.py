@@ -58,13 +58,18 @@ def parse_stream(name: object) -> StreamRef:
     return StreamRef(name=name, kind=f"board:{m.group(3)}", id=int(m.group(4)))
 
 
+def cursor_text(epoch: str, entry: EntryId) -> str:
+    """The wire form of a cursor; ``CURSOR_RE`` and ``parse_cursor`` read it back."""
+    return f"{epoch}-{entry[0]}-{entry[1]}"
+
+
 @dataclass(frozen=True)
 class Cursor:
     epoch: str
     entry: EntryId
 
     def __str__(self) -> str:
-        return f"{self.epoch}-{self.entry[0]}-{self.entry[1]}"
+        return cursor_text(self.epoch, self.entry)
 
 
 def parse_cursor(raw: object) -> Cursor:
