@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -33,6 +33,7 @@ from streamsrv.auth import (
     session_user,
     user_identity,
 )
+from streamsrv.cache import TTLCache
 from streamsrv.hub import Hub, Subscription
 from streamsrv.protocol import Frame, ProtocolError
 from streamsrv.stream_auth import Owner, Reach, may_subscribe, resolve_owner, resolve_reach
@@ -42,9 +43,6 @@ if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 log = logging.getLogger("streamsrv.ws")
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 MAX_SUBSCRIPTIONS = 64
 # Token bucket for client frames: a burst of 40, then 20 per second; far beyond what a client
@@ -371,30 +369,11 @@ async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | N
     return None
 
 
-class TTLCache(Generic[K, V]):
-    """A few seconds of memory for authorisation lookups, so that thousands of clients
-    reconnecting at once (a node restart, a network blip) do not each cost database round trips.
-    Scope changes reach live sockets through ``drop_credential``, which makes them reconnect."""
-
-    def __init__(self, ttl: float = 5.0, size: int = 50_000) -> None:
-        self.ttl = ttl
-        self.size = size
-        self._entries: dict[K, tuple[float, V]] = {}
-
-    def get(self, key: K, default: Any = None) -> Any:
-        hit = self._entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
-            return default
-        return hit[1]
-
-    def put(self, key: K, value: V) -> None:
-        if len(self._entries) >= self.size:
-            self._entries.clear()
-        self._entries[key] = (time.monotonic() + self.ttl, value)
-
-
 MISSING: Any = object()
-# Where a stream's subject sits (agent -> team -> account) rarely changes; 5 s is safe.
+# A few seconds of memory for authorisation lookups, so that thousands of clients reconnecting at
+# once (a node restart, a network blip) do not each cost database round trips. Scope changes
+# reach live sockets through ``drop_credential``, which makes them reconnect. Where a stream's
+# subject sits (agent -> team -> account) rarely changes; 5 s is safe.
 OWNER_CACHE: TTLCache[tuple[int, str], Owner] = TTLCache()
 REACH_CACHE: TTLCache[Identity, Reach] = TTLCache()
 
