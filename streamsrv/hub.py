@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import secrets
 import time
 from collections import deque
@@ -27,6 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from streamsrv import metrics, protocol
+from streamsrv.backoff import Backoff
 from streamsrv.history import Entry, History, Keys
 from streamsrv.protocol import Cursor, EntryId, Frame, cursor_text
 
@@ -250,7 +250,7 @@ class Hub:
     # the reader ------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff(first=0.05, cap=2.0, jitter=0.2)
         first = True
         while not self._stopping:
             pubsub = self.redis.pubsub()
@@ -269,7 +269,7 @@ class Hub:
                         channel.catching_up = True
                     self._catch_up_task = asyncio.create_task(self._catch_up_all())
                 first = False
-                backoff = 0.05
+                backoff.reset()
                 await self._read(pubsub)
             except asyncio.CancelledError:
                 raise
@@ -281,8 +281,7 @@ class Hub:
                     channel.ready.clear()
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
+                await asyncio.sleep(backoff.next())
 
     async def _read(self, pubsub: Any) -> None:
         prefix = self._prefix

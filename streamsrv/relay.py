@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy import delete, text, update
 from sqlmodel import Session, col, select
 
 from streamsrv import metrics, outbox
+from streamsrv.backoff import Backoff
 from streamsrv.db import Database
 from streamsrv.history import PUBLISH_SCRIPT, Keys, OutgoingEvent, publish_args
 from streamsrv.models import OutboxEvent
@@ -116,7 +116,7 @@ class Relay:
         self._wake.set()
 
     def _run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff(first=0.05, cap=2.0, jitter=0.2)
         while not self._stop.is_set():
             self._wake.wait(self.poll_interval)
             self._wake.clear()
@@ -126,12 +126,12 @@ class Relay:
                 while full and not self._stop.is_set():
                     full = self.publish_batch() == self.batch_size
                 self._maybe_cleanup()
-                backoff = 0.05
+                backoff.reset()
             except (redis.RedisError, OSError) as exc:
                 metrics.RELAY_ERRORS.inc()
-                log.warning("relay: Redis unavailable (%s); retrying in %.2fs", exc, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
+                delay = backoff.next()
+                log.warning("relay: Redis unavailable (%s); retrying in %.2fs", exc, delay)
+                self._stop.wait(delay)
                 self._wake.set()
             except Exception:
                 metrics.RELAY_ERRORS.inc()
