@@ -112,13 +112,7 @@ class History:
         self.keys = keys
         self.maxlen = maxlen
         self.ttl = ttl
-        self._script = redis.register_script(PUBLISH_SCRIPT)
         self._readers = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def publish(self, events: Sequence[OutgoingEvent]) -> int:
-        if not events:
-            return 0
-        return int(await self._script(args=publish_args(self.keys, events, self.maxlen, self.ttl)))
 
     async def epoch(self, stream: str) -> str | None:
         raw = await self.redis.get(self.keys.epoch(stream))

@@ -19,7 +19,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -213,23 +213,9 @@ class Hub:
         metrics.REDIS_CHANNELS.set(len(self._channels))
         return sub.stream
 
-    @contextlib.asynccontextmanager
-    async def subscribe(
-        self, stream: str, sink: Sink, since: Cursor | None = None
-    ) -> AsyncIterator[tuple[Subscription, bool | None]]:
-        sub, recovered, replay = await self.attach(stream, sink, since)
-        try:
-            self.release(sub, replay)
-            yield sub, recovered
-        finally:
-            await self.detach(sub)
-
     async def broadcast(self, message: str) -> None:
         """Send a control message to every node's hub (this one included)."""
         await self.redis.publish(self._broadcast, message.encode())
-
-    def channel_count(self) -> int:
-        return len(self._channels)
 
     # readiness -------------------------------------------------------------------------------
 

@@ -91,7 +91,6 @@ class Relay:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._last_cleanup = time.monotonic()
-        self.published_total = 0
         # SQLite: ids published but not yet marked sent (see _publish_batch_sqlite).
         self._unmarked: list[int] = []
         # One advisory lock per Redis prefix: installations sharing a database stay independent.
@@ -190,7 +189,6 @@ class Relay:
         for r in rows:
             metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
         metrics.EVENTS_PUBLISHED.inc(len(rows))
-        self.published_total += len(rows)
 
     def _claim(self, session: Session) -> list[Pending]:
         query: Any = (
