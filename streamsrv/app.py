@@ -25,9 +25,10 @@ from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.relay import Relay
+from streamsrv.revocation import SocketRegistry
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import STATIC_DIR, error_page, make_templates
-from streamsrv.ws import SocketRegistry
+from streamsrv.ws.fastpath import FastPath
 
 log = logging.getLogger("streamsrv")
 
@@ -81,6 +82,7 @@ def build_routes() -> list[BaseRoute]:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    fastpath = FastPath(settings.ws_fastpath)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,8 +112,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             history_maxlen=settings.stream_history_maxlen,
             history_ttl=settings.stream_history_ttl,
         )
-        ctx.services.update(hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub))
+        ctx.services.update(
+            hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub), fastpath=fastpath
+        )
         app.state.ctx = ctx
+        fastpath.log_startup()
         await hub.start()
         relay.start()
         try:

@@ -43,6 +43,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["STREAMSRV_SECRET_KEY"] = settings.secret_key
     redis_url, embedded = ensure_redis_url()
     os.environ["STREAMSRV_REDIS_URL"] = redis_url
+    if args.ws_fastpath is not None:
+        os.environ["STREAMSRV_WS_FASTPATH"] = args.ws_fastpath
     try:
         uvicorn.run(
             "streamsrv.app:create_app",
@@ -111,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="websockets-sansio",
         choices=["websockets-sansio", "websockets", "wsproto", "auto"],
         help="uvicorn websocket implementation (default: websockets-sansio, the fastest here)",
+    )
+    serve.add_argument(
+        "--ws-fastpath",
+        default=None,
+        choices=["auto", "off"],
+        help="auto: write frames straight to uvicorn's transport when --ws allows it (websockets-sansio,"
+        " websockets); off: plain ASGI sends (default: STREAMSRV_WS_FASTPATH, else auto)",
     )
     serve.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="event loop")
     serve.add_argument("--http", default="auto", choices=["auto", "httptools", "h11"], help="HTTP parser")

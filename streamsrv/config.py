@@ -73,6 +73,8 @@ class Settings:
     relay_poll_interval: float = 1.0
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
+    # "auto": write frames straight to uvicorn's transport where possible; "off": ASGI sends.
+    ws_fastpath: str = "auto"
     log_level: str = "info"
     # "json" (one object per line, for log pipelines) or "text".
     log_format: str = "json"
@@ -104,6 +106,7 @@ class Settings:
             relay_batch_size=_env_int("RELAY_BATCH_SIZE", 500),
             ws_send_buffer_bytes=_env_int("WS_SEND_BUFFER_BYTES", 1024 * 1024),
             ws_max_frame_bytes=_env_int("WS_MAX_FRAME_BYTES", 16 * 1024),
+            ws_fastpath=_env("WS_FASTPATH", "auto"),
             log_level=_env("LOG_LEVEL", "info"),
             log_format=_env("LOG_FORMAT", "json"),
             metrics_token=_env("METRICS_TOKEN", ""),

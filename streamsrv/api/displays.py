@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv import ws
 from streamsrv.api.admin_common import MAX_ID, app_ctx, path_id, require_writer
 from streamsrv.auth import Identity, authenticate
 from streamsrv.boards.displays import display_url
@@ -22,6 +21,7 @@ from streamsrv.context import AppContext
 from streamsrv.errors import field_error, not_found
 from streamsrv.http import endpoint, json_response, read_json
 from streamsrv.models import Account, AuditLog, Display, Team, utcnow
+from streamsrv.revocation import drop_credential
 
 TAG = "displays"
 
@@ -187,7 +187,7 @@ async def revoke_display(request: Request) -> Response:
 
     await ctx.db.run(revoke)
     # After the commit: a socket that reconnects now is refused, so dropping it is final.
-    await ws.drop_credential(ctx, f"display:{display_id}")
+    await drop_credential(ctx, f"display:{display_id}")
     return Response(status_code=204)
 
 
