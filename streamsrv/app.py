@@ -23,6 +23,7 @@ from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
+from streamsrv.hub_redis import RedisBackend
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.relay import Relay
 from streamsrv.revocation import SocketRegistry
@@ -102,7 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         keys = Keys(settings.redis_prefix)
         history = History(redis, keys, settings.stream_history_maxlen, settings.stream_history_ttl)
-        hub = Hub(Redis.from_url(redis_url), history, keys)
+        hub_redis = Redis.from_url(redis_url)
+        hub = Hub(RedisBackend(hub_redis, history, keys))
         relay = Relay(
             db,
             redis_url,
@@ -124,7 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             relay.stop()
             await hub.stop()
-            await hub.redis.aclose()
+            await hub_redis.aclose()
             await redis.aclose()
             db.dispose()
             if embedded is not None:

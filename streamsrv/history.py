@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from streamsrv.hub import Entry
 from streamsrv.protocol import Cursor, EntryId, parse_entry_id
 
 PUBLISH_SCRIPT = """
@@ -88,13 +89,6 @@ class OutgoingEvent:
     event_id: int
     tail: bytes
     streams: Sequence[str]
-
-
-@dataclass(frozen=True)
-class Entry:
-    entry: EntryId
-    event_id: int
-    tail: str
 
 
 def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: int) -> list[Any]:
