@@ -50,7 +50,8 @@ class StreamRef:
 def parse_stream(name: object) -> StreamRef:
     if not isinstance(name, str):
         raise ProtocolError("bad_request", "stream must be a string")
-    m = STREAM_RE.match(name)
+    # fullmatch: ``$`` alone also matches before a trailing newline.
+    m = STREAM_RE.fullmatch(name)
     if m is None:
         raise ProtocolError("bad_request", f"unknown stream name {name[:80]!r}", stream=name[:80])
     if m.group(1):
@@ -73,7 +74,7 @@ class Cursor:
 
 
 def parse_cursor(raw: object) -> Cursor:
-    if not isinstance(raw, str) or (m := CURSOR_RE.match(raw)) is None:
+    if not isinstance(raw, str) or (m := CURSOR_RE.fullmatch(raw)) is None:
         raise ProtocolError("bad_request", "since must be a cursor received from this server")
     return Cursor(epoch=m.group(1), entry=(int(m.group(2)), int(m.group(3))))
 
