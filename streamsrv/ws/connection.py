@@ -14,10 +14,16 @@ from starlette.websockets import WebSocket
 
 from streamsrv import metrics, protocol
 from streamsrv.protocol import Frame
-from streamsrv.ws.fastpath import RawSocket, delivered
+from streamsrv.ws import fastpath
+from streamsrv.ws.fastpath import RawSocket
 
 # How long a slow consumer's close frame may wait behind its full buffer before the socket is cut.
 OVERFLOW_CLOSE_GRACE = 30.0
+
+# A module-level name of its own, not the imported one: CPython 3.11 does not compile
+# ``imported_name.method()`` as a method call, so each call would allocate a bound method, and
+# this runs once per frame per subscriber.
+_delivered = fastpath.delivered
 
 
 class Connection:
@@ -69,7 +75,7 @@ class Connection:
                 return  # the receive loop sees the disconnect and cleans up
             transport = raw.transport
             transport.write(frame.wire)
-            delivered.add()
+            _delivered.add()
             if transport.get_write_buffer_size() > self.limit:
                 self._overflow()
             return
