@@ -168,7 +168,7 @@ class Hub:
     async def stop(self) -> None:
         if self._catch_up_task is not None:
             self._catch_up_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._catch_up_task
         await self.backend.stop()
 
