@@ -25,13 +25,15 @@ from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
+from streamsrv.hub_redis import RedisBackend
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases
 from streamsrv.relay import Relay
+from streamsrv.revocation import SocketRegistry
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
-from streamsrv.ws import SocketRegistry
+from streamsrv.ws.fastpath import FastPath
 
 log = logging.getLogger("streamsrv")
 
@@ -111,6 +113,7 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     wire_hooks()
+    fastpath = FastPath(settings.ws_fastpath)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -130,7 +133,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         keys = Keys(settings.redis_prefix)
         history = History(redis, keys, settings.stream_history_maxlen, settings.stream_history_ttl)
-        hub = Hub(Redis.from_url(redis_url), history, keys)
+        hub_redis = Redis.from_url(redis_url)
+        hub = Hub(RedisBackend(hub_redis, history, keys))
         relay = Relay(
             db,
             redis_url,
@@ -140,8 +144,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             history_maxlen=settings.stream_history_maxlen,
             history_ttl=settings.stream_history_ttl,
         )
-        ctx.services.update(hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub))
+        ctx.services.update(
+            hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub), fastpath=fastpath
+        )
         app.state.ctx = ctx
+        fastpath.log_startup()
         await hub.start()
         relay.start()
         try:
@@ -149,7 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             relay.stop()
             await hub.stop()
-            await hub.redis.aclose()
+            await hub_redis.aclose()
             await redis.aclose()
             db.dispose()
             if embedded is not None:

@@ -7,7 +7,6 @@ the scope helpers here, by the caller's accounts, teams or agent.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from sqlalchemy import false
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
+from streamsrv.cache import TTLCache
 from streamsrv.errors import ApiError
 from streamsrv.models import ApiKey, Role, User, utcnow
 from streamsrv.security import apikeys
@@ -180,33 +180,23 @@ def _bearer(conn: HTTPConnection) -> str | None:
 class KeyCache:
     """API-key identities for a few seconds, so a busy integration does not cost a database
     round trip per call. Revoking a key clears it here at once and, through the control
-    broadcast (``streamsrv.ws.drop_credential``), on every other node."""
+    broadcast (``streamsrv.revocation.drop_credential``), on every other node. Entries are
+    keyed by the key's hash: plaintext keys are not kept in memory."""
 
     TTL = 5.0
     MAX = 10_000
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Identity]] = {}
+        self._cache: TTLCache[str, Identity] = TTLCache(ttl=self.TTL, size=self.MAX)
 
     def get(self, key_text: str) -> Identity | None:
-        digest = apikeys.hash_key(key_text)
-        hit = self._entries.get(digest)
-        if hit is None:
-            return None
-        if hit[0] < time.monotonic():
-            self._entries.pop(digest, None)
-            return None
-        return hit[1]
+        return self._cache.get(apikeys.hash_key(key_text))
 
     def put(self, key_text: str, identity: Identity) -> None:
-        if len(self._entries) >= self.MAX:
-            self._entries.clear()
-        self._entries[apikeys.hash_key(key_text)] = (time.monotonic() + self.TTL, identity)
+        self._cache.put(apikeys.hash_key(key_text), identity)
 
     def forget_key(self, api_key_id: int) -> None:
-        for digest, (_, identity) in list(self._entries.items()):
-            if identity.api_key_id == api_key_id:
-                self._entries.pop(digest, None)
+        self._cache.discard_where(lambda identity: identity.api_key_id == api_key_id)
 
 
 KEY_CACHE = KeyCache()

@@ -45,6 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 # Workers are separate processes: they must share one Redis and one secret, so
                 # both are settled here, before any worker starts.
                 os.environ["STREAMSRV_SECRET_KEY"] = settings.secret_key
+                if args.ws_fastpath is not None:
+                    os.environ["STREAMSRV_WS_FASTPATH"] = args.ws_fastpath
                 embedded = embedded_for(settings)
                 if embedded is not None:
                     embedded.start()
@@ -128,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="websockets-sansio",
         choices=["websockets-sansio", "websockets", "wsproto", "auto"],
         help="uvicorn websocket implementation (default: websockets-sansio, the fastest here)",
+    )
+    serve.add_argument(
+        "--ws-fastpath",
+        default=None,
+        choices=["auto", "off"],
+        help="auto: write frames straight to uvicorn's transport when --ws allows it (websockets-sansio,"
+        " websockets); off: plain ASGI sends (default: STREAMSRV_WS_FASTPATH, else auto)",
     )
     serve.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="event loop")
     serve.add_argument("--http", default="auto", choices=["auto", "httptools", "h11"], help="HTTP parser")

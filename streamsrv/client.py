@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,8 @@ from urllib.parse import urlencode
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from streamsrv.backoff import Backoff
 
 # Close codes after which retrying with the same credentials cannot help.
 FATAL_CLOSE_CODES = {4401, 4403}
@@ -166,7 +167,7 @@ class StreamClient:
         await ws.send(orjson.dumps(frame).decode())
 
     async def _run(self) -> None:
-        backoff = self.min_backoff
+        backoff = Backoff(first=self.min_backoff, cap=self.max_backoff, jitter=0.5)
         while True:
             code: int | None = None
             try:
@@ -186,7 +187,7 @@ class StreamClient:
                         await self._send_sub(ws, stream)
                     async for raw in ws:
                         self._on_frame(raw)
-                        backoff = self.min_backoff
+                        backoff.reset()
                 code = ws.close_code
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd is not None else None
@@ -202,8 +203,7 @@ class StreamClient:
                 await self._queue.put(Status("closed", code))
                 return
             await self._queue.put(Status("reconnecting", code))
-            await asyncio.sleep(backoff * (0.5 + random.random()))
-            backoff = min(backoff * 2, self.max_backoff)
+            await asyncio.sleep(backoff.next())
 
     def _on_frame(self, raw: str | bytes) -> None:
         msg = orjson.loads(raw)

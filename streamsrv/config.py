@@ -18,7 +18,7 @@ import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     relay_poll_interval: float = 1.0
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
+    # "auto": write frames straight to uvicorn's transport where possible; "off": ASGI sends.
+    ws_fastpath: Literal["auto", "off"] = "auto"
     log_level: str = "info"
     # "json" (one object per line, for log pipelines) or "text".
     log_format: str = "json"

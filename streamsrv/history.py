@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from streamsrv.hub import Entry
 from streamsrv.protocol import Cursor, EntryId, parse_entry_id
 
 PUBLISH_SCRIPT = """
@@ -90,13 +91,6 @@ class OutgoingEvent:
     streams: Sequence[str]
 
 
-@dataclass(frozen=True)
-class Entry:
-    entry: EntryId
-    event_id: int
-    tail: str
-
-
 def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: int) -> list[Any]:
     args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, len(events)]
     for ev in events:
@@ -112,13 +106,7 @@ class History:
         self.keys = keys
         self.maxlen = maxlen
         self.ttl = ttl
-        self._script = redis.register_script(PUBLISH_SCRIPT)
         self._readers = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def publish(self, events: Sequence[OutgoingEvent]) -> int:
-        if not events:
-            return 0
-        return int(await self._script(args=publish_args(self.keys, events, self.maxlen, self.ttl)))
 
     async def epoch(self, stream: str) -> str | None:
         raw = await self.redis.get(self.keys.epoch(stream))

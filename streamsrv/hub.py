@@ -1,14 +1,20 @@
-"""The fan-out hub: one Redis subscriber per process, many local subscribers per stream.
+"""The fan-out hub: one backend subscription per stream and process, many local subscribers.
 
-- Redis subscriptions are reference-counted by local interest: the first local subscriber of a
-  stream subscribes its channel, the last one to leave unsubscribes it.
+This module is the ordering core and does no I/O of its own. It talks to a ``Backend`` (the
+message bus with per-stream history: ``streamsrv.hub_redis.RedisBackend`` in production,
+``streamsrv.hub_memory.MemoryBackend`` in unit tests), which calls back into the hub with live
+events, confirmations and connection changes.
+
+- Backend subscriptions are reference-counted by local interest: the first local subscriber of a
+  stream subscribes it, the last one to leave unsubscribes it.
 - Each event is turned into a frame once; the same ``Frame`` (JSON text and complete websocket
   bytes, both built once) goes to every subscriber's sink.
 - Exactly once, in order: every subscription remembers the last entry it passed on and drops
   anything not newer. While a subscription replays history (``since``), or the hub catches a
-  stream up after losing Redis, live events for it are held back and released afterwards.
-- Losing Redis keeps subscribers attached: the hub reconnects with backoff, resubscribes, and
-  replays each stream from the last entry it had seen.
+  stream up after the backend reconnected, live events for it are held back and released
+  afterwards. An outbox event published again under a new entry id is passed on only once.
+- Losing the backend keeps subscribers attached: when it is back, each stream is replayed from
+  the last entry the hub had seen, or from the start of a new epoch.
 """
 
 from __future__ import annotations
@@ -16,28 +22,77 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from streamsrv import metrics, protocol
-from streamsrv.history import Entry, History, Keys
-from streamsrv.protocol import Cursor, EntryId, Frame
+from streamsrv.protocol import Cursor, EntryId, Frame, cursor_text
 
 log = logging.getLogger("streamsrv.hub")
 
 RECENT_EVENT_IDS = 4096
 SUBSCRIBE_TIMEOUT = 5.0
-# How long a new subscription waits for Redis to confirm its channel before replaying history.
-# Replaying before the confirmation could miss an event published in between, so this is long:
-# only an overloaded node gets near it. (With Redis down, the reconnect catch-up covers it.)
+# How long a new subscription waits for the backend to confirm its stream before replaying
+# history. Replaying before the confirmation could miss an event published in between, so this
+# is long: only an overloaded node gets near it. (With the backend down, the reconnect catch-up
+# covers it.)
 READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event in a stream's history: its entry id, its outbox id, and its frame tail."""
+
+    entry: EntryId
+    event_id: int
+    tail: str
+
+
+class BackendError(Exception):
+    """The backend could not answer now (unreachable, a read failed); it may later."""
+
+
+class Backend(Protocol):
+    """A message bus with per-stream history, as the hub needs it.
+
+    Live events reach the hub through ``Hub.on_event``; ``subscribe`` is confirmed through
+    ``Hub.on_ready``; a lost and regained connection through ``Hub.on_disconnect`` and
+    ``Hub.on_connect``; control messages through ``Hub.on_control``. On every (re)connection the
+    backend subscribes ``Hub.streams()``.
+    """
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def start(self, hub: Hub) -> None:
+        """Begin delivering to ``hub``; returns once connected, or after a short wait."""
+
+    async def stop(self) -> None: ...
+
+    async def subscribe(self, stream: str) -> None:
+        """Receive ``stream``'s live events from now on; never raises (a reconnection resubscribes)."""
+
+    async def unsubscribe(self, stream: str) -> None: ...
+
+    async def epoch(self, stream: str) -> str | None:
+        """The epoch of the stream's current history, None when it has none (raises BackendError)."""
+
+    async def read_after(self, stream: str, since: Cursor) -> list[Entry] | None:
+        """Every entry after ``since``, or None when history cannot prove it is complete (a
+        different epoch, or trimmed past the cursor). Raises BackendError."""
+
+    async def read_range(self, stream: str, after: EntryId | None) -> list[Entry]:
+        """Entries of the current epoch strictly after ``after`` (all when None), oldest first.
+        Raises BackendError."""
+
+    async def publish_control(self, message: str) -> None:
+        """Deliver ``message`` to every node's ``Hub.on_control``, this one included."""
+
+    async def round_trip(self, timeout: float) -> float:
+        """Milliseconds for a message to travel to this node's own reader and back."""
 
 
 class Sink(Protocol):
@@ -91,51 +146,35 @@ class _Channel:
         self.last: EntryId | None = None
         self.catching_up = False
         self.held: list[tuple[str, EntryId, int, str]] = []
-        # Outbox ids seen lately: an event re-published after a Redis crash is dropped here.
+        # Outbox ids seen lately: an event re-published after the backend lost it is dropped here.
         self.recent: deque[int] = deque(maxlen=RECENT_EVENT_IDS)
         self.recent_set: set[int] = set()
 
 
 class Hub:
-    def __init__(self, redis: Redis, history: History, keys: Keys) -> None:
-        self.redis = redis
-        self.history = history
-        self.keys = keys
-        self.node = secrets.token_hex(6)
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
         self._channels: dict[str, _Channel] = {}
-        self._pubsub: Any = None
-        self._task: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
-        self._stopping = False
-        self._prefix = keys.channel_prefix
-        self._control = keys.control(self.node).encode()
-        # Broadcast to every node: "drop <credential>" closes that credential's live sockets.
-        self._broadcast = keys.control("all").encode()
+        # Called with every control message: "drop <credential>" closes that credential's sockets.
         self.control_handlers: list[Callable[[bytes], None]] = []
-        self._pings: dict[bytes, asyncio.Future[float]] = {}
         self.reconnects = 0
         self._catch_up_task: asyncio.Task[None] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hub-reader")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), SUBSCRIBE_TIMEOUT)
+        await self.backend.start(self)
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        if self._catch_up_task is not None:
+            self._catch_up_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._catch_up_task
+        await self.backend.stop()
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self.backend.connected
 
     # subscriptions ---------------------------------------------------------------------------
 
@@ -154,11 +193,7 @@ class Hub:
         if channel is None:
             channel = self._channels[stream] = _Channel()
             metrics.REDIS_CHANNELS.set(len(self._channels))
-            if self._pubsub is not None and self.connected:
-                try:
-                    await self._pubsub.subscribe(self.keys.channel(stream))
-                except (RedisError, OSError):
-                    pass  # the reader resubscribes every channel when it reconnects
+            await self.backend.subscribe(stream)
         channel.subscribers.add(sub)
         metrics.SUBSCRIPTIONS.inc()
         recovered: bool | None = None
@@ -167,19 +202,19 @@ class Hub:
             try:
                 await asyncio.wait_for(channel.ready.wait(), READY_TIMEOUT)
             except TimeoutError:
-                log.warning("hub: Redis did not confirm %s within %.0fs", stream, READY_TIMEOUT)
+                log.warning("hub: the backend did not confirm %s within %.0fs", stream, READY_TIMEOUT)
             if since is not None:
                 sub.epoch, sub.last = since.epoch, since.entry
-                entries = await self.history.read_after(stream, since)
+                entries = await self.backend.read_after(stream, since)
                 recovered = entries is not None
                 for entry in entries or ():
-                    cursor = _cursor(since.epoch, entry.entry)
+                    cursor = cursor_text(since.epoch, entry.entry)
                     replay.append(
                         (since.epoch, entry.entry, Frame(protocol.event_frame(stream, cursor, entry.tail)))
                     )
             elif channel.epoch is not None:
                 sub.epoch, sub.last = channel.epoch, channel.last
-        except (RedisError, OSError) as exc:
+        except BackendError as exc:
             log.warning("hub: replay of %s failed (%s); the client will resync", stream, exc)
             recovered = False if since is not None else None
         except BaseException:
@@ -197,9 +232,8 @@ class Hub:
 
     async def detach(self, sub: Subscription) -> None:
         stream = self._detach(sub)
-        if stream is not None and self._pubsub is not None and self.connected:
-            with contextlib.suppress(RedisError, OSError):
-                await self._pubsub.unsubscribe(self.keys.channel(stream))
+        if stream is not None:
+            await self.backend.unsubscribe(stream)
 
     def _detach(self, sub: Subscription) -> str | None:
         channel = self._channels.get(sub.stream)
@@ -213,108 +247,51 @@ class Hub:
         metrics.REDIS_CHANNELS.set(len(self._channels))
         return sub.stream
 
-    @contextlib.asynccontextmanager
-    async def subscribe(
-        self, stream: str, sink: Sink, since: Cursor | None = None
-    ) -> AsyncIterator[tuple[Subscription, bool | None]]:
-        sub, recovered, replay = await self.attach(stream, sink, since)
-        try:
-            self.release(sub, replay)
-            yield sub, recovered
-        finally:
-            await self.detach(sub)
-
     async def broadcast(self, message: str) -> None:
         """Send a control message to every node's hub (this one included)."""
-        await self.redis.publish(self._broadcast, message.encode())
-
-    def channel_count(self) -> int:
-        return len(self._channels)
-
-    # readiness -------------------------------------------------------------------------------
+        await self.backend.publish_control(message)
 
     async def round_trip(self, timeout: float) -> float:
-        """Publish to this node's control channel and wait until the reader receives it."""
-        token = secrets.token_hex(8).encode()
-        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._pings[token] = fut
-        started = time.perf_counter()
-        try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-            await asyncio.wait_for(self.redis.publish(self._control, token), timeout)
-            await asyncio.wait_for(fut, timeout)
-            return (time.perf_counter() - started) * 1000
-        finally:
-            self._pings.pop(token, None)
+        """Readiness: proves the very backend connection that delivers events."""
+        return await self.backend.round_trip(timeout)
 
-    # the reader ------------------------------------------------------------------------------
+    # called by the backend -------------------------------------------------------------------
 
-    async def _run(self) -> None:
-        backoff = 0.05
-        first = True
-        while not self._stopping:
-            pubsub = self.redis.pubsub()
-            self._pubsub = pubsub
-            try:
-                channels = [self.keys.channel(s) for s in self._channels]
-                await pubsub.subscribe(self._control, self._broadcast, *channels)
-                self._connected.set()
-                if not first:
-                    self.reconnects += 1
-                    metrics.REDIS_RECONNECTS.inc()
-                    log.info("hub: reconnected to Redis; catching up %d streams", len(self._channels))
-                    # Hold live events from the first one on: the catch-up must start from the
-                    # last entry seen before the outage, not from whatever arrives first now.
-                    for channel in self._channels.values():
-                        channel.catching_up = True
-                    self._catch_up_task = asyncio.create_task(self._catch_up_all())
-                first = False
-                backoff = 0.05
-                await self._read(pubsub)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as exc:
-                if self._connected.is_set():
-                    log.warning("hub: lost Redis (%s); reconnecting", exc)
-                self._connected.clear()
-                for channel in self._channels.values():
-                    channel.ready.clear()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
+    def streams(self) -> list[str]:
+        """The streams this process has subscribers for."""
+        return list(self._channels)
 
-    async def _read(self, pubsub: Any) -> None:
-        prefix = self._prefix
-        plen = len(prefix)
-        while True:
-            msg = await pubsub.get_message(timeout=None)
-            if msg is None:
-                continue
-            kind = msg["type"]
-            channel_name: bytes = msg["channel"]
-            if kind == "message":
-                if channel_name.startswith(prefix):
-                    self._on_event(channel_name[plen:].decode(), msg["data"])
-                elif channel_name == self._control:
-                    fut = self._pings.get(msg["data"])
-                    if fut is not None and not fut.done():
-                        fut.set_result(time.perf_counter())
-                elif channel_name == self._broadcast:
-                    for handler in self.control_handlers:
-                        handler(msg["data"])
-            elif kind == "subscribe" and channel_name.startswith(prefix):
-                channel = self._channels.get(channel_name[plen:].decode())
-                if channel is not None:
-                    channel.ready.set()
-
-    def _on_event(self, stream: str, data: bytes) -> None:
-        channel = self._channels.get(stream)
-        if channel is None:
+    def on_connect(self, reconnect: bool) -> None:
+        if not reconnect:
             return
-        epoch_b, entry_b, eid_b, tail_b = data.split(b" ", 3)
-        ms, _, seq = entry_b.partition(b"-")
-        self._dispatch(channel, stream, epoch_b.decode(), (int(ms), int(seq)), int(eid_b), tail_b.decode())
+        self.reconnects += 1
+        metrics.REDIS_RECONNECTS.inc()
+        log.info("hub: backend reconnected; catching up %d streams", len(self._channels))
+        # Hold live events from the first one on: the catch-up must start from the last entry
+        # seen before the outage, not from whatever arrives first now.
+        for channel in self._channels.values():
+            channel.catching_up = True
+        self._catch_up_task = asyncio.create_task(self._catch_up_all())
+
+    def on_disconnect(self) -> None:
+        for channel in self._channels.values():
+            channel.ready.clear()
+
+    def on_ready(self, stream: str) -> None:
+        channel = self._channels.get(stream)
+        if channel is not None:
+            channel.ready.set()
+
+    def on_control(self, data: bytes) -> None:
+        for handler in self.control_handlers:
+            handler(data)
+
+    def on_event(self, stream: str, epoch: str, entry: EntryId, eid: int, tail: str) -> None:
+        channel = self._channels.get(stream)
+        if channel is not None:
+            self._dispatch(channel, stream, epoch, entry, eid, tail)
+
+    # ordering --------------------------------------------------------------------------------
 
     def _dispatch(
         self, channel: _Channel, stream: str, epoch: str, entry: EntryId, eid: int, tail: str
@@ -325,7 +302,7 @@ class Hub:
         if epoch == channel.epoch and channel.last is not None and entry <= channel.last:
             return
         if eid in channel.recent_set:
-            # Same outbox event, new entry: re-published after Redis lost it. Skip, but advance.
+            # Same outbox event, new entry: re-published after the backend lost it. Skip, but advance.
             channel.epoch, channel.last = epoch, entry
             return
         if len(channel.recent) == RECENT_EVENT_IDS:
@@ -335,10 +312,11 @@ class Hub:
         channel.epoch, channel.last = epoch, entry
         metrics.EVENTS_RECEIVED.inc()
         # One Frame for every subscriber: its websocket bytes are built once, by the first writer.
-        frame = Frame(protocol.event_frame(stream, _cursor(epoch, entry), tail))
+        frame = Frame(protocol.event_frame(stream, cursor_text(epoch, entry), tail))
         for sub in channel.subscribers:
             sub.offer(epoch, entry, frame)
-        # The entry id's first half is Redis's clock at XADD: publish-to-hand-off, per event.
+        # The entry id's first half is the backend's clock when it stored the event:
+        # publish-to-hand-off, per event.
         metrics.DELIVERY_LATENCY.observe(max(0.0, time.time() - entry[0] / 1000))
 
     async def _catch_up_all(self) -> None:
@@ -348,19 +326,19 @@ class Hub:
                 await self._catch_up(stream, channel)
 
     async def _catch_up(self, stream: str, channel: _Channel) -> None:
-        """Replay what this stream got while the hub was away, holding live events meanwhile."""
+        """Replay what this stream got while the backend was away, holding live events meanwhile."""
         channel.catching_up = True
         epoch: str | None = None
         entries: list[Entry] = []
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(channel.ready.wait(), SUBSCRIBE_TIMEOUT)
-            epoch = await self.history.epoch(stream)
+            epoch = await self.backend.epoch(stream)
             if epoch is not None:
-                # A new epoch means Redis lost the old history: everything in it is new to us.
+                # A new epoch means the backend lost the old history: everything in it is new to us.
                 after = channel.last if epoch == channel.epoch else None
-                entries = await self.history.read_range(stream, after)
-        except (RedisError, OSError) as exc:
+                entries = await self.backend.read_range(stream, after)
+        except BackendError as exc:
             log.warning("hub: catch-up of %s failed (%s)", stream, exc)
         finally:
             channel.catching_up = False
@@ -370,7 +348,3 @@ class Hub:
                 self._dispatch(channel, stream, epoch, entry.entry, entry.event_id, entry.tail)
         for item in held:
             self._dispatch(channel, stream, *item)
-
-
-def _cursor(epoch: str, entry: EntryId) -> str:
-    return f"{epoch}-{entry[0]}-{entry[1]}"

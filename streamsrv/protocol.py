@@ -47,17 +47,22 @@ def parse_stream(name: object) -> StreamRef:
     return ref
 
 
+def cursor_text(epoch: str, entry: EntryId) -> str:
+    """The wire form of a cursor; ``CURSOR_RE`` and ``parse_cursor`` read it back."""
+    return f"{epoch}-{entry[0]}-{entry[1]}"
+
+
 @dataclass(frozen=True)
 class Cursor:
     epoch: str
     entry: EntryId
 
     def __str__(self) -> str:
-        return f"{self.epoch}-{self.entry[0]}-{self.entry[1]}"
+        return cursor_text(self.epoch, self.entry)
 
 
 def parse_cursor(raw: object) -> Cursor:
-    if not isinstance(raw, str) or (m := CURSOR_RE.match(raw)) is None:
+    if not isinstance(raw, str) or (m := CURSOR_RE.fullmatch(raw)) is None:
         raise ProtocolError("bad_request", "since must be a cursor received from this server")
     return Cursor(epoch=m.group(1), entry=(int(m.group(2)), int(m.group(3))))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from sqlalchemy import delete, text, update
 from sqlmodel import Session, col, select
 
 from streamsrv import metrics, outbox
+from streamsrv.backoff import Backoff
 from streamsrv.db import Database
 from streamsrv.history import PUBLISH_SCRIPT, Keys, OutgoingEvent, publish_args
 from streamsrv.models import OutboxEvent
@@ -91,7 +91,6 @@ class Relay:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
         self._last_cleanup = time.monotonic()
-        self.published_total = 0
         # SQLite: ids published but not yet marked sent (see _publish_batch_sqlite).
         self._unmarked: list[int] = []
         # One advisory lock per Redis prefix: installations sharing a database stay independent.
@@ -116,7 +115,7 @@ class Relay:
         self._wake.set()
 
     def _run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff(first=0.05, cap=2.0, jitter=0.2)
         while not self._stop.is_set():
             self._wake.wait(self.poll_interval)
             self._wake.clear()
@@ -126,12 +125,12 @@ class Relay:
                 while full and not self._stop.is_set():
                     full = self.publish_batch() == self.batch_size
                 self._maybe_cleanup()
-                backoff = 0.05
+                backoff.reset()
             except (redis.RedisError, OSError) as exc:
                 metrics.RELAY_ERRORS.inc()
-                log.warning("relay: Redis unavailable (%s); retrying in %.2fs", exc, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 2.0) * (0.8 + random.random() * 0.4)
+                delay = backoff.next()
+                log.warning("relay: Redis unavailable (%s); retrying in %.2fs", exc, delay)
+                self._stop.wait(delay)
                 self._wake.set()
             except Exception:
                 metrics.RELAY_ERRORS.inc()
@@ -190,7 +189,6 @@ class Relay:
         for r in rows:
             metrics.RELAY_LAG.observe(max(0.0, (now - r.created_at).total_seconds()))
         metrics.EVENTS_PUBLISHED.inc(len(rows))
-        self.published_total += len(rows)
 
     def _claim(self, session: Session) -> list[Pending]:
         query: Any = (

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Iterator
 
+import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import connect
@@ -16,6 +18,7 @@ from streamsrv.client import Failure, Status, StreamClient
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.models import Role
+from streamsrv.tenancy import create_org
 from tests.conftest import Tenant
 from tests.streaming import emit_events, emit_events_async, make_floor, make_key, make_user
 from tests.support import TIMEOUT, LiveServer, wait_until
@@ -41,14 +44,78 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-async def test_live_event_reaches_subscriber(tenant: Tenant, db: Database) -> None:
-    floor = make_floor(db, tenant.org_id)
+# The sink a connection writes into, by name: (uvicorn websocket implementation, ws_fastpath,
+# whether the fast path must end up active). wsproto has no transport the fast path can use, so
+# "auto" falls back to plain ASGI sends there.
+SINKS = {
+    "fastpath": ("websockets-sansio", "auto", True),
+    "asgi": ("websockets-sansio", "off", False),
+    "wsproto": ("wsproto", "auto", False),
+}
+# The sink does not depend on the database: the production sink runs on both backends, the
+# ASGI ones on SQLite only.
+SINK_CASES = pytest.mark.parametrize(
+    ("backend", "sink"),
+    [("sqlite", "fastpath"), ("postgresql", "fastpath"), ("sqlite", "asgi"), ("sqlite", "wsproto")],
+    indirect=True,
+)
+
+
+@pytest.fixture(scope="module")
+def sink(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def sink_server(sink: str, settings: Settings, db: Database) -> Iterator[LiveServer]:
+    ws, fastpath, _ = SINKS[sink]
+    # 256 KB: small enough for the slow-consumer test to overflow quickly, and far more than
+    # any other test here sends.
+    app = create_app(settings.replace(ws_send_buffer_bytes=256 * 1024, ws_fastpath=fastpath))
+    live = LiveServer(app, ws=ws).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def rt(sink_server: LiveServer, db: Database) -> Iterator[Tenant]:
+    """A fresh organization on the server of the sink under test."""
+    with db.session() as session:
+        org = create_org(
+            session,
+            f"Org {secrets.token_hex(3)}",
+            f"admin-{secrets.token_hex(4)}@example.com",
+            "correct horse battery",
+        )
+    with httpx.Client(
+        base_url=sink_server.url, headers={"Authorization": f"Bearer {org.api_key}"}, timeout=TIMEOUT
+    ) as api:
+        yield Tenant(org=org, server=sink_server, api=api)
+
+
+@SINK_CASES
+async def test_fast_path_is_chosen_by_name(rt: Tenant, sink: str) -> None:
+    ws, _, active = SINKS[sink]
+    async with connect(ws_url(rt), additional_headers=auth(rt.org.api_key)) as conn:
+        await conn.send('{"op":"ping"}')
+        assert await recv_json(conn) == {"op": "pong"}
+    fastpath = rt.server.app.state.ctx.services["fastpath"]
+    assert fastpath.active is active
+    if active:
+        assert fastpath.message == f"websocket fast path: on (uvicorn {ws})"
+    else:
+        assert fastpath.message.startswith("websocket fast path: off: plain ASGI sends")
+
+
+@SINK_CASES
+async def test_live_event_reaches_subscriber(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
     stream = f"agent:{floor.agent_ids[0]}"
-    async with connect(ws_url(tenant), additional_headers=auth(tenant.org.api_key)) as ws:
+    async with connect(ws_url(rt), additional_headers=auth(rt.org.api_key)) as ws:
         await ws.send(orjson.dumps({"op": "sub", "stream": stream}).decode())
         sub = await recv_json(ws)
         assert sub == {"op": "subscribed", "stream": stream, "recovered": False}
-        await asyncio.to_thread(emit_events, db, tenant.org_id, [stream, f"team:{floor.team_id}"], 1)
+        await asyncio.to_thread(emit_events, db, rt.org_id, [stream, f"team:{floor.team_id}"], 1)
         event = await recv_op(ws, "event")
         assert event["stream"] == stream
         assert event["type"] == "feedback.received"
@@ -57,15 +124,16 @@ async def test_live_event_reaches_subscriber(tenant: Tenant, db: Database) -> No
         assert isinstance(event["id"], str) and event["id"]
 
 
-async def test_refused_and_malformed_frames_keep_socket_usable(tenant: Tenant, db: Database) -> None:
-    floor = make_floor(db, tenant.org_id)
-    agent_user = make_user(db, tenant.org_id, Role.agent, agent_id=floor.agent_ids[0])
+@SINK_CASES
+async def test_refused_and_malformed_frames_keep_socket_usable(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
+    agent_user = make_user(db, rt.org_id, Role.agent, agent_id=floor.agent_ids[0])
     assert agent_user.id is not None
     # An agent's stream token: its own stream is fine, a colleague's is forbidden.
     with db.session():
         pass
-    key = make_key(db, tenant.org_id, ["streams"], [floor.account_id])
-    async with connect(ws_url(tenant), additional_headers=auth(key)) as ws:
+    key = make_key(db, rt.org_id, ["streams"], [floor.account_id])
+    async with connect(ws_url(rt), additional_headers=auth(key)) as ws:
         await ws.send(orjson.dumps({"op": "sub", "stream": f"agent:{floor.other_agent_id}"}).decode())
         err = await recv_json(ws)
         assert (
@@ -95,9 +163,10 @@ async def test_unauthenticated_and_bad_token_are_closed(tenant: Tenant) -> None:
             assert info.value.rcvd is not None and info.value.rcvd.code == 4401
 
 
-async def test_oversized_frame_closes_with_1009(tenant: Tenant) -> None:
-    async with connect(ws_url(tenant), additional_headers=auth(tenant.org.api_key), max_size=None) as ws:
-        await ws.send("x" * (tenant.server.app.state.ctx.settings.ws_max_frame_bytes + 10))
+@SINK_CASES
+async def test_oversized_frame_closes_with_1009(rt: Tenant) -> None:
+    async with connect(ws_url(rt), additional_headers=auth(rt.org.api_key), max_size=None) as ws:
+        await ws.send("x" * (rt.server.app.state.ctx.settings.ws_max_frame_bytes + 10))
         with pytest.raises(ConnectionClosed) as info:
             await recv_json(ws)
         assert info.value.rcvd is not None and info.value.rcvd.code == 1009
@@ -115,19 +184,20 @@ async def test_flood_is_rate_limited(tenant: Tenant) -> None:
         assert "error" in ops
 
 
-async def test_resume_from_cursor_gets_each_missed_event_once_in_order(tenant: Tenant, db: Database) -> None:
-    floor = make_floor(db, tenant.org_id)
+@SINK_CASES
+async def test_resume_from_cursor_gets_each_missed_event_once_in_order(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
     stream = f"team:{floor.team_id}"
     async with StreamClient(
-        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False
+        ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False
     ) as client:
         await client.wait_subscribed(TIMEOUT)
-        await emit_events_async(db, tenant.org_id, [stream], 3)
+        await emit_events_async(db, rt.org_id, [stream], 3)
         seen = [await client.next_event(TIMEOUT) for _ in range(3)]
         cursor = seen[-1].id
-    await emit_events_async(db, tenant.org_id, [stream], 4, start=3)
+    await emit_events_async(db, rt.org_id, [stream], 4, start=3)
     async with StreamClient(
-        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: cursor}
+        ws_url(rt), api_key=rt.org.api_key, streams=[stream], cursors={stream: cursor}
     ) as client:
         got = [await client.next_event(TIMEOUT) for _ in range(4)]
         assert [e.data["n"] for e in got] == [3, 4, 5, 6]
@@ -135,10 +205,11 @@ async def test_resume_from_cursor_gets_each_missed_event_once_in_order(tenant: T
             await client.next_event(0.3)
 
 
-async def test_resume_from_unknown_epoch_asks_for_resync(tenant: Tenant, db: Database) -> None:
-    floor = make_floor(db, tenant.org_id)
+@SINK_CASES
+async def test_resume_from_unknown_epoch_asks_for_resync(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
     stream = f"account:{floor.account_id}"
-    async with connect(ws_url(tenant), additional_headers=auth(tenant.org.api_key)) as ws:
+    async with connect(ws_url(rt), additional_headers=auth(rt.org.api_key)) as ws:
         await ws.send(orjson.dumps({"op": "sub", "stream": stream, "since": "zzz-1-0"}).decode())
         assert await recv_json(ws) == {"op": "subscribed", "stream": stream, "recovered": False}
         assert await recv_json(ws) == {"op": "resync", "stream": stream}
@@ -148,19 +219,20 @@ async def test_resume_from_unknown_epoch_asks_for_resync(tenant: Tenant, db: Dat
         assert (await recv_json(ws))["code"] == "bad_request"
 
 
-async def test_replay_racing_live_events_is_exactly_once(tenant: Tenant, db: Database) -> None:
+@SINK_CASES
+async def test_replay_racing_live_events_is_exactly_once(rt: Tenant, db: Database) -> None:
     """Events keep arriving while a client replays from an old cursor."""
-    floor = make_floor(db, tenant.org_id)
+    floor = make_floor(db, rt.org_id)
     stream = f"agent:{floor.agent_ids[1]}"
     async with StreamClient(
-        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], reconnect=False
+        ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False
     ) as first:
         await first.wait_subscribed(TIMEOUT)
-        await emit_events_async(db, tenant.org_id, [stream], 1)
+        await emit_events_async(db, rt.org_id, [stream], 1)
         start = await first.next_event(TIMEOUT)
-    writer = asyncio.create_task(emit_events_async(db, tenant.org_id, [stream], 60, start=1))
+    writer = asyncio.create_task(emit_events_async(db, rt.org_id, [stream], 60, start=1))
     async with StreamClient(
-        ws_url(tenant), api_key=tenant.org.api_key, streams=[stream], cursors={stream: start.id}
+        ws_url(rt), api_key=rt.org.api_key, streams=[stream], cursors={stream: start.id}
     ) as client:
         await writer
         got = [await client.next_event(TIMEOUT) for _ in range(60)]
@@ -299,31 +371,23 @@ async def test_cookie_from_foreign_origin_is_refused(tenant: Tenant, db: Databas
         assert info.value.rcvd is not None and info.value.rcvd.code == 4403
 
 
-@pytest.fixture
-def small_buffer_server(settings: Settings, db: Database) -> Iterator[LiveServer]:
-    live = LiveServer(create_app(settings.replace(ws_send_buffer_bytes=256 * 1024))).start()
-    yield live
-    live.stop()
-
-
-async def test_slow_consumer_is_disconnected_and_others_unaffected(
-    tenant: Tenant, db: Database, small_buffer_server: LiveServer
-) -> None:
-    floor = make_floor(db, tenant.org_id)
+@SINK_CASES
+async def test_slow_consumer_is_disconnected_and_others_unaffected(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
     stream = f"team:{floor.team_id}"
-    url = small_buffer_server.ws_url + "/ws"
+    url = ws_url(rt)
     before = metrics.SLOW_DISCONNECTS._value.get()
     # The slow client stops reading after subscribing; loopback socket buffers hold several MB,
     # so enough data is sent to fill them and then the server's 256 KB buffer.
-    async with connect(url, additional_headers=auth(tenant.org.api_key), max_queue=1, max_size=2**24) as slow:
+    async with connect(url, additional_headers=auth(rt.org.api_key), max_queue=1, max_size=2**24) as slow:
         await slow.send(orjson.dumps({"op": "sub", "stream": stream}).decode())
         await recv_json(slow)
         slow.transport.pause_reading()
-        async with StreamClient(url, api_key=tenant.org.api_key, streams=[stream]) as fast:
+        async with StreamClient(url, api_key=rt.org.api_key, streams=[stream]) as fast:
             await fast.wait_subscribed(TIMEOUT)
             count = 1000
             writer = asyncio.create_task(
-                asyncio.to_thread(emit_events, db, tenant.org_id, [stream], count, 0, 16_000)
+                asyncio.to_thread(emit_events, db, rt.org_id, [stream], count, 0, 16_000)
             )
             got = [await fast.next_event(TIMEOUT * 4) for _ in range(count)]
             await writer
@@ -347,14 +411,15 @@ def test_metrics_exposed(tenant: Tenant) -> None:
         assert name in text
 
 
-async def test_revoking_a_key_closes_its_live_sockets(tenant: Tenant, db: Database) -> None:
-    floor = make_floor(db, tenant.org_id)
-    key = make_key(db, tenant.org_id, ["streams"])
-    async with StreamClient(ws_url(tenant), api_key=key, streams=[f"team:{floor.team_id}"]) as client:
+@SINK_CASES
+async def test_revoking_a_key_closes_its_live_sockets(rt: Tenant, db: Database) -> None:
+    floor = make_floor(db, rt.org_id)
+    key = make_key(db, rt.org_id, ["streams"])
+    async with StreamClient(ws_url(rt), api_key=key, streams=[f"team:{floor.team_id}"]) as client:
         await client.wait_subscribed(TIMEOUT)
-        listing = tenant.api.get("/api/v1/api-keys").json()["items"]
+        listing = rt.api.get("/api/v1/api-keys").json()["items"]
         key_id = next(k["id"] for k in listing if key.startswith(k["prefix"]))
-        assert tenant.api.delete(f"/api/v1/api-keys/{key_id}").status_code == 200
+        assert rt.api.delete(f"/api/v1/api-keys/{key_id}").status_code == 200
         async with asyncio.timeout(1.0):
             while True:
                 item = await client.next(TIMEOUT)

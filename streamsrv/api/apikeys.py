@@ -27,8 +27,8 @@ from streamsrv.api.schemas_admin import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, 
 from streamsrv.auth import authenticate
 from streamsrv.http import endpoint, json_response, parse_query, read_json
 from streamsrv.models import Account, ApiKey, utcnow
+from streamsrv.revocation import drop_credential
 from streamsrv.tenancy import new_api_key
-from streamsrv.ws import drop_credential
 
 TAG = "api-keys"
 

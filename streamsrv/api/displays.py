@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv import ws
 from streamsrv.api.admin_common import app_ctx, path_id, require_writer
 from streamsrv.auth import Identity, authenticate
 from streamsrv.boards.displays import display_url
@@ -23,6 +22,7 @@ from streamsrv.errors import field_error, not_found
 from streamsrv.http import endpoint, json_response, read_json
 from streamsrv.ids import MAX_ID
 from streamsrv.models import Account, AuditLog, Display, Team, utcnow
+from streamsrv.revocation import drop_credential
 from streamsrv.timefmt import iso
 
 TAG = "displays"
@@ -189,7 +189,7 @@ async def revoke_display(request: Request) -> Response:
 
     await ctx.db.run(revoke)
     # After the commit: a socket that reconnects now is refused, so dropping it is final.
-    await ws.drop_credential(ctx, f"display:{display_id}")
+    await drop_credential(ctx, f"display:{display_id}")
     return Response(status_code=204)
 
 

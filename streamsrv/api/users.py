@@ -34,8 +34,8 @@ from streamsrv.auth import authenticate
 from streamsrv.errors import field_error, not_found
 from streamsrv.http import endpoint, json_response, parse_query, read_json
 from streamsrv.models import Account, Agent, Role, Team, User
+from streamsrv.revocation import drop_credential
 from streamsrv.security.passwords import hash_password
-from streamsrv.ws import drop_credential
 
 TAG = "users"
 DUPLICATE_EMAIL = "a user with this email already exists"

@@ -1,0 +1,62 @@
+"""Whether a connection may subscribe to a stream, decided server-side per ``sub``.
+
+The decision itself is ``streamsrv.stream_auth.may_subscribe``; this module gathers its inputs
+(the identity's reach, the stream's owner) with as few database round trips as possible.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from streamsrv.auth import Identity
+from streamsrv.cache import TTLCache
+from streamsrv.protocol import StreamRef
+from streamsrv.stream_auth import Owner, Reach, may_subscribe, resolve_owner, resolve_reach
+
+if TYPE_CHECKING:
+    from streamsrv.context import AppContext
+
+MISSING: Any = object()
+# A few seconds of memory for authorisation lookups, so that thousands of clients reconnecting at
+# once (a node restart, a network blip) do not each cost database round trips. Scope changes
+# reach live sockets through ``streamsrv.revocation.drop_credential``, which makes them
+# reconnect. Where a stream's subject sits (agent -> team -> account) rarely changes; 5 s is safe.
+OWNER_CACHE: TTLCache[tuple[int, str], Owner] = TTLCache()
+REACH_CACHE: TTLCache[Identity, Reach] = TTLCache()
+
+
+class Authoriser:
+    """One connection's answers, remembered for the connection's life on top of the caches."""
+
+    __slots__ = ("_owners", "_reach", "ctx", "identity")
+
+    def __init__(self, ctx: AppContext, identity: Identity) -> None:
+        self.ctx = ctx
+        self.identity = identity
+        self._reach: Reach | None = None
+        self._owners: dict[str, Owner | None] = {}
+
+    async def allows(self, ref: StreamRef) -> bool:
+        identity = self.identity
+        if self._reach is None:
+            self._reach = REACH_CACHE.get(identity)
+        if ref.name not in self._owners:
+            self._owners[ref.name] = OWNER_CACHE.get((identity.org_id, ref.name), MISSING)
+        if self._owners[ref.name] is MISSING or self._reach is None:
+
+            def load(session: Session) -> tuple[Reach, Owner | None]:
+                reach = self._reach or resolve_reach(session, identity)
+                return reach, resolve_owner(session, identity.org_id, ref)
+
+            reach, owner = await self.ctx.db.run(load)
+            self._reach = reach
+            self._owners[ref.name] = owner
+            REACH_CACHE.put(identity, reach)
+            if owner is not None:
+                # Refusals are not remembered: a stream may come into existence any moment.
+                OWNER_CACHE.put((identity.org_id, ref.name), owner)
+        owner = self._owners[ref.name]
+        reach = self._reach
+        return owner is not None and reach is not None and may_subscribe(identity, reach, ref, owner)

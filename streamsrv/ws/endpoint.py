@@ -1,0 +1,135 @@
+"""``GET /ws``: authenticate, then answer client frames until the socket closes.
+
+Per connection: the credential is checked once (``credentials``), then a receive loop parses
+client frames, authorises each ``sub`` server-side (``authz``) and attaches it to the hub, whose
+frames go into the connection's bounded sink (``connection``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from streamsrv import metrics, protocol
+from streamsrv.auth import Identity
+from streamsrv.hub import Hub, Subscription
+from streamsrv.protocol import ProtocolError
+from streamsrv.revocation import SocketRegistry
+from streamsrv.ws.authz import Authoriser
+from streamsrv.ws.connection import Connection
+from streamsrv.ws.credentials import authenticate_ws, cookie_from_foreign_origin
+from streamsrv.ws.fastpath import FastPath
+from streamsrv.ws.ratelimit import MAX_DROPPED, RateLimiter
+
+if TYPE_CHECKING:
+    from streamsrv.context import AppContext
+
+MAX_SUBSCRIPTIONS = 64
+
+
+class StreamSession:
+    """One authenticated connection's protocol state."""
+
+    __slots__ = ("authz", "conn", "hub", "subs")
+
+    def __init__(self, ctx: AppContext, hub: Hub, identity: Identity, conn: Connection) -> None:
+        self.hub = hub
+        self.conn = conn
+        self.authz = Authoriser(ctx, identity)
+        self.subs: dict[str, Subscription] = {}
+
+    async def handle(self, frame: protocol.ClientFrame) -> None:
+        if isinstance(frame, protocol.Ping):
+            self.conn.send_frame(protocol.PONG)
+        elif isinstance(frame, protocol.Sub):
+            await self.subscribe(frame)
+        else:
+            sub = self.subs.pop(frame.stream.name, None)
+            if sub is not None:
+                await self.hub.detach(sub)
+            self.conn.send_frame(protocol.unsubscribed(frame.stream.name))
+
+    async def subscribe(self, frame: protocol.Sub) -> None:
+        name = frame.stream.name
+        if name in self.subs:
+            raise ProtocolError(
+                "bad_request", "already subscribed; unsub first to resume from a cursor", stream=name
+            )
+        if len(self.subs) >= MAX_SUBSCRIPTIONS:
+            raise ProtocolError(
+                "too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} streams per connection", stream=name
+            )
+        if not await self.authz.allows(frame.stream):
+            # Same answer for "does not exist" and "not yours": ids are not probed this way.
+            raise ProtocolError("forbidden", "you may not subscribe to this stream", stream=name)
+        sub, recovered, replay = await self.hub.attach(name, self.conn, frame.since)
+        self.subs[name] = sub
+        self.conn.send_frame(protocol.subscribed(name, recovered is True))
+        if recovered is False:
+            self.conn.send_frame(protocol.resync(name))
+        self.hub.release(sub, replay)
+
+    async def close(self) -> None:
+        subs, self.subs = self.subs, {}
+        for sub in subs.values():
+            await self.hub.detach(sub)
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    ctx: AppContext = websocket.app.state.ctx
+    hub: Hub = ctx.services["hub"]
+    if cookie_from_foreign_origin(websocket):
+        await websocket.accept()
+        await websocket.close(protocol.CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
+        return
+    identity = await authenticate_ws(ctx, websocket)
+    await websocket.accept()
+    if identity is None:
+        await websocket.close(protocol.CLOSE_UNAUTHORIZED, "authentication required")
+        return
+    fastpath: FastPath = ctx.services["fastpath"]
+    conn = Connection(websocket, ctx.settings.ws_send_buffer_bytes, fastpath.socket(websocket))
+    registry: SocketRegistry = ctx.services["sockets"]
+    registry.add(identity.credential, conn)
+    session = StreamSession(ctx, hub, identity, conn)
+    limiter = RateLimiter()
+    max_frame = ctx.settings.ws_max_frame_bytes
+    metrics.CONNECTIONS.inc()
+    try:
+        while not conn.closed:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            data = message.get("text")
+            if data is None:
+                data = message.get("bytes") or b""
+            if len(data) > max_frame:
+                await conn.close(protocol.CLOSE_TOO_BIG, "frame too large")
+                break
+            if not limiter.allow():
+                if limiter.dropped > MAX_DROPPED:
+                    await conn.close(protocol.CLOSE_POLICY, "too many frames")
+                    break
+                if limiter.dropped % 10 == 1:
+                    conn.send_frame(protocol.error("rate_limited", "slow down: frames are being dropped"))
+                continue
+            try:
+                await session.handle(protocol.parse_client_frame(data))
+            except ProtocolError as exc:
+                conn.send_frame(protocol.error(exc.code, exc.message, exc.stream))
+    except WebSocketDisconnect:
+        return  # the client left; the finally block below undoes everything
+    except RuntimeError:
+        # Raised by Starlette when receiving after the socket was closed by the slow-consumer path.
+        if not conn.closed:
+            raise
+    finally:
+        registry.remove(identity.credential, conn)
+        metrics.CONNECTIONS.dec()
+        await session.close()
+        await conn.stop()
+
+
+routes = [WebSocketRoute("/ws", ws_endpoint)]
