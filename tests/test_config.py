@@ -33,6 +33,7 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "relay_poll_interval": ("0.25", 0.25),
     "ws_send_buffer_bytes": ("4096", 4096),
     "ws_max_frame_bytes": ("512", 512),
+    "ws_fastpath": ("off", "off"),
     "log_level": ("debug", "debug"),
     "log_format": ("text", "text"),
     "metrics_token": ("scrape-me", "scrape-me"),
