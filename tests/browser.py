@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from tests.support import TIMEOUT
+
+# ``expect(...)`` assertions keep their own default (5 s), apart from the context's: give them the
+# suite's TIMEOUT too, so a loaded machine with STREAMSRV_TEST_TIMEOUT_SCALE set waits as long.
+expect.set_options(timeout=TIMEOUT * 1000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

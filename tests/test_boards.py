@@ -16,7 +16,7 @@ from streamsrv.auth import make_session_cookie
 from streamsrv.db import Database
 from streamsrv.models import CoachingNote, Response, Role, Shoutout, User
 from tests.conftest import Tenant
-from tests.streaming import Floor, make_floor, make_key, make_user
+from tests.streaming import Floor, emit_events, make_floor, make_key, make_user
 from tests.support import TIMEOUT
 from tests.survey_support import outbox
 
@@ -271,8 +271,13 @@ async def test_revoking_a_display_closes_its_socket_at_once(
         assert '"subscribed"' in await asyncio.wait_for(ws.recv(), TIMEOUT)
         deleted = await asyncio.to_thread(tenant.api.delete, f"/api/v1/displays/{display['id']}")
         assert deleted.status_code == 204
+        # "At once" without a stopwatch: the revocation is broadcast before the DELETE answers,
+        # and a node hears it on the same Redis pub/sub connection as the board's events, so the
+        # socket must be closed before an event committed after the DELETE could reach it.
+        await asyncio.to_thread(emit_events, db, tenant.org_id, [stream], 1)
         with pytest.raises(ConnectionClosed) as info:
-            await asyncio.wait_for(ws.recv(), 1.0)
+            frame = await asyncio.wait_for(ws.recv(), TIMEOUT)
+            raise AssertionError(f"delivered after the revocation: {frame!r}")
         assert info.value.rcvd is not None and info.value.rcvd.code == 4401
     async with connect(url) as ws:
         with pytest.raises(ConnectionClosed) as info:

@@ -31,9 +31,9 @@ def test_negative_response_raises_alert_live_as_text(tenant: Tenant, db: Databas
     log_in(page, tenant.server.url, leader.email)
     expect(page.locator("#alerts-empty")).to_be_visible()
     with Ingest(tenant, db, floor) as ingest:
-        ingest.send(1, comment=HOSTILE)
+        hostile = ingest.send(1, comment=HOSTILE)
         # Another team's trouble stays off this panel.
-        ingest.client.post(
+        other = ingest.client.post(
             "/api/v1/feedback",
             json={
                 "account_id": floor.other_account_id,
@@ -44,11 +44,22 @@ def test_negative_response_raises_alert_live_as_text(tenant: Tenant, db: Databas
                 "comment": "other team",
             },
         )
+        assert other.status_code == 201, other.text
+        # The sentinel, posted once the other team's response (and its alert, same transaction)
+        # is committed: its outbox rows come later, the relay publishes in outbox order, the node
+        # reads every stream over one Redis pub/sub connection (publish order across channels)
+        # and writes to the page's one socket in that order, and coach.js renders each frame as
+        # it comes. So once the sentinel is shown, the other team's card or alert would be too,
+        # had the page been sent them.
+        ingest.send(5, agent=1, comment="sentinel")
+    expect(page.locator("#feed .feed-card").first.locator(".comment")).to_have_text(
+        "sentinel", timeout=TIMEOUT * 1000
+    )
     alert = page.locator("#alerts .alert-card").first
-    expect(alert).to_have_class("alert-card sev-high rule-negative_rating arrived", timeout=TIMEOUT * 1000)
+    expect(alert).to_have_class("alert-card sev-high rule-negative_rating arrived")
     expect(alert.locator(".alert-agent")).to_have_text("Agent 0")
     expect(alert.locator(".quote-text")).to_have_text(HOSTILE)
-    card = page.locator("#feed .feed-card").first
+    card = page.locator(f'#feed .feed-card[data-response-id="{hostile["id"]}"]')
     expect(card.locator(".comment")).to_have_text(HOSTILE)
     expect(page.locator("#kpi-neg")).to_have_text("1")
     expect(page.locator("#kpi-open")).to_have_text("1")

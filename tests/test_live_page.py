@@ -21,6 +21,19 @@ def log_in(page: Page, base: str, email: str) -> None:
     page.wait_for_url(f"{base}/live")
 
 
+def feedback(
+    account_id: int, agent_id: int, external_id: str, rating: int, comment: str
+) -> dict[str, object]:
+    return {
+        "account_id": account_id,
+        "agent_id": agent_id,
+        "channel": "chat",
+        "external_id": external_id,
+        "rating": rating,
+        "comment": comment,
+    }
+
+
 def test_live_feed_shows_new_responses_as_text(tenant: Tenant, db: Database, page: Page) -> None:
     floor = make_floor(db, tenant.org_id)
     manager = make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id])
@@ -30,36 +43,37 @@ def test_live_feed_shows_new_responses_as_text(tenant: Tenant, db: Database, pag
     hostile = "<script>window.__pwned = 1</script><b>bold</b>"
     with tenant.client(key) as api:
         r = api.post(
-            "/api/v1/feedback",
-            json={
-                "account_id": floor.account_id,
-                "agent_id": floor.agent_ids[0],
-                "channel": "chat",
-                "external_id": "live-1",
-                "rating": 2,
-                "comment": hostile,
-            },
+            "/api/v1/feedback", json=feedback(floor.account_id, floor.agent_ids[0], "live-1", 2, hostile)
         )
         assert r.status_code == 201, r.text
+        hostile_id = r.json()["response"]["id"]
         # Another account's response must not show up for this manager.
-        api.post(
+        other = api.post(
             "/api/v1/feedback",
-            json={
-                "account_id": floor.other_account_id,
-                "agent_id": floor.other_agent_id,
-                "channel": "chat",
-                "external_id": "live-2",
-                "rating": 5,
-                "comment": "other account",
-            },
+            json=feedback(floor.other_account_id, floor.other_agent_id, "live-2", 5, "other account"),
         )
-    card = page.locator(".feed-card").first
-    expect(card.locator(".comment")).to_have_text(hostile, timeout=TIMEOUT * 1000)
+        assert other.status_code == 201, other.text
+        # The sentinel, posted only once the other account's response is committed (its 201 is
+        # back): its outbox row comes later, the relay publishes in outbox order, the node reads
+        # every stream over one Redis pub/sub connection (which keeps publish order across
+        # channels) and writes to the page's one socket in that order, and live.js renders each
+        # frame as it comes. So once the sentinel is shown, the other account's response would
+        # be shown too had the page been sent it.
+        sentinel = api.post(
+            "/api/v1/feedback",
+            json=feedback(floor.account_id, floor.agent_ids[1], "live-3", 4, "sentinel"),
+        )
+        assert sentinel.status_code == 201, sentinel.text
+    feed = page.locator("#feed")
+    expect(feed.locator(".feed-card").first.locator(".comment")).to_have_text(
+        "sentinel", timeout=TIMEOUT * 1000
+    )
+    card = feed.locator(f'.feed-card[data-response-id="{hostile_id}"]')
+    expect(card.locator(".comment")).to_have_text(hostile)
     expect(card.locator(".stars")).to_have_attribute("aria-label", "2 out of 5 stars")
     assert page.evaluate("window.__pwned") is None
     assert page.locator(".feed-card b").count() == 0
-    page.wait_for_timeout(300)
-    assert "other account" not in page.locator("#feed").inner_text()
+    assert "other account" not in feed.inner_text()
 
 
 def test_live_feed_requires_login(tenant: Tenant, page: Page) -> None:

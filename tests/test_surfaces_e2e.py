@@ -1,11 +1,13 @@
-"""A customer answers a survey in a browser, and within a second every surface that should see it
-does: the agent's /me, the team leader's /coach (with an alert for a negative rating), the floor
-wallboard's standings, and, for a negative rating, the /recovery queue."""
+"""A customer answers a survey in a browser, and every surface that should see it does: the agent's
+/me, the team leader's /coach (with an alert for a negative rating), the floor wallboard's
+standings, and, for a negative rating, the /recovery queue, showing customer text only as text.
+
+How fast ("within a second") is measured by scripts/latency.py (survey submit -> every surface's
+stream, p50/p99 against the promise; figures in docs/benchmarks.md), not here: a wall-clock bound
+in a test measures the machine the suite runs on, and flakes on a loaded one.
+"""
 
 from __future__ import annotations
-
-import os
-import time
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -17,8 +19,7 @@ from tests.streaming import make_floor, make_key, make_user
 from tests.support import TIMEOUT
 
 PASSWORD = "correct horse battery"
-# The product promise is "within a second"; slow CI machines scale it like every other wait.
-WITHIN_MS = 1000 * float(os.environ.get("STREAMSRV_TEST_TIMEOUT_SCALE", "1"))
+WAIT = TIMEOUT * 1000
 HOSTILE = "<script>window.__pwned = 1</script><b>rude</b> and slow"
 
 
@@ -36,9 +37,7 @@ def open_surface(browser: Browser, base: str, email: str | None, path: str) -> P
     return page
 
 
-def test_one_survey_answer_reaches_every_surface_within_a_second(
-    tenant: Tenant, db: Database, browser: Browser
-) -> None:
+def test_one_survey_answer_reaches_every_surface(tenant: Tenant, db: Database, browser: Browser) -> None:
     floor = make_floor(db, tenant.org_id, agents=2)
     agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
     leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
@@ -79,21 +78,20 @@ def test_one_survey_answer_reaches_every_surface_within_a_second(
     customer.goto(survey_url)
     customer.locator("label[for=rating-1]").click()
     customer.fill("textarea[name=comment]", HOSTILE)
-    started = time.monotonic()
     customer.locator("button.submit").click()
     customer.wait_for_url("**/thanks")
 
-    within = WITHIN_MS
-    expect(me.locator(".feed-card .comment, .card .comment").first).to_have_text(HOSTILE, timeout=within)
-    expect(coach.locator("#alerts .alert-card").first).to_contain_class(
-        "rule-negative_rating", timeout=within
+    # Every surface updates live (no reload). The bound is the suite's generous TIMEOUT: speed is
+    # scripts/latency.py's business.
+    expect(me.locator(".feed-card .comment, .card .comment").first).to_have_text(HOSTILE, timeout=WAIT)
+    expect(coach.locator("#alerts .alert-card").first).to_contain_class("rule-negative_rating", timeout=WAIT)
+    expect(coach.locator("#alerts .alert-card .quote-text").first).to_have_text(HOSTILE, timeout=WAIT)
+    expect(recovery.locator(".case .case-comment").first).to_have_text(HOSTILE, timeout=WAIT)
+    # Agent 0 had no rating when the TV opened (listed as waiting, 0 of 5): the standings event
+    # counts this one. It is also the one event that could have carried the comment to the TV.
+    expect(tv.locator("#waiting li", has_text="Agent 0").locator(".waiting-count")).to_have_text(
+        "1/5", timeout=WAIT
     )
-    expect(coach.locator("#alerts .alert-card .quote-text").first).to_have_text(HOSTILE, timeout=within)
-    expect(recovery.locator(".case .case-comment").first).to_have_text(HOSTILE, timeout=within)
-    expect(tv.locator("#rows .row, #waiting").first).to_contain_text("Agent 0", timeout=within)
-    elapsed = time.monotonic() - started
-    # Press "send" to every surface showing it, the form's own round trip included (~0.3 s here).
-    assert elapsed <= WITHIN_MS / 1000, f"surfaces took {elapsed:.3f}s"
 
     # Negative comments never reach the wallboard; customer text is never markup anywhere.
     assert "rude" not in tv.locator("body").inner_text()

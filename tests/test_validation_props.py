@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,19 +168,92 @@ def test_event_rules(created: bool, reward: str | None, previous: str | None, hi
 
 @given(
     st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
-    st.integers(min_value=1, max_value=2**62),
+    st.integers(min_value=1, max_value=2**31 - 1),  # row ids are INTEGER columns
 )
 def test_cursor_round_trip(moment: datetime, row_id: int) -> None:
     cursor = Cursor(moment.replace(tzinfo=UTC), row_id)
     assert Cursor.decode(cursor.encode()) == cursor
 
 
-@given(st.text(max_size=60))
-def test_garbage_cursors_fail_cleanly(text: str) -> None:
-    try:
-        Cursor.decode(text)
-    except ValueError:
-        pass
+def encoded(value: object) -> str:
+    """Base64url of JSON, the way the API's own cursors look."""
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+# Cursors this API never handed out: plain junk, base64 of junk, JSON of the wrong shape, and the
+# right shape with any integers (far past what a timestamp or a row id can be, too).
+garbage_cursors = st.one_of(
+    st.text(max_size=60),
+    st.binary(min_size=1, max_size=40).map(lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")),
+    st.lists(
+        st.one_of(st.integers(), st.floats(), st.text(max_size=5), st.booleans(), st.none()), max_size=3
+    ).map(encoded),
+    st.tuples(st.integers(), st.integers()).map(lambda pair: encoded(list(pair))),
+    st.tuples(
+        st.integers(min_value=0, max_value=2**62), st.integers(min_value=-(2**70), max_value=2**70)
+    ).map(lambda pair: encoded(list(pair))),
+)
+
+
+def test_garbage_cursors_fail_cleanly(tenant: Tenant, db: Database) -> None:
+    """docs/api-feedback.md: "A cursor that was not returned by this API -> 422 naming `cursor`".
+
+    Anything that does not decode as a cursor is that 422, with the error body naming the field;
+    a well-formed cursor the API could have issued (it is not signed) may list a page. Never a 500.
+    And after all of it, the cursors the API does hand out still page through every row.
+    """
+    setup = make_setup(db, tenant.org_id)
+    created = []
+    for n in range(3):
+        r = tenant.api.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": setup.account_id,
+                "agent_id": setup.agent_id,
+                "channel": "chat",
+                "external_id": f"cursor-{n}",
+                "rating": 4,
+            },
+        )
+        assert r.status_code == 201, r.text
+        created.append(r.json()["response"]["id"])
+
+    def page(cursor: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"account_id": setup.account_id, "limit": 2}
+        if cursor is not None:
+            params["cursor"] = cursor
+        r = tenant.api.get("/api/v1/feedback", params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    @settings(max_examples=200, deadline=None)
+    @given(garbage_cursors)
+    def check(text: str) -> None:
+        try:
+            decoded: Cursor | None = Cursor.decode(text)
+        except ValueError:
+            decoded = None  # the decoder refuses with ValueError only; anything else is a bug
+        r = tenant.api.get("/api/v1/feedback", params={"account_id": setup.account_id, "cursor": text})
+        assert r.status_code != 500, (text, r.text)
+        if decoded is None and text:
+            assert r.status_code == 422, (text, r.status_code, r.text)
+        else:
+            assert r.status_code in (200, 422), (text, r.status_code, r.text)
+        if r.status_code == 422:
+            error = r.json()["error"]
+            assert error["code"] == "validation_error", r.text
+            assert "cursor" in error["fields"], r.text
+        else:
+            assert isinstance(r.json()["items"], list)
+
+    check()
+
+    first = page(None)
+    assert [item["id"] for item in first["items"]] == created[:0:-1]
+    assert first["next_cursor"]
+    rest = page(first["next_cursor"])
+    assert [item["id"] for item in rest["items"]] == created[:1]
+    assert rest["next_cursor"] is None
 
 
 # --- one property over real HTTP ------------------------------------------------------------

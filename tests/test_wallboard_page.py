@@ -65,7 +65,11 @@ def test_display_shows_standings_rank_changes_and_praise_as_text(
             rate(api, floor, 1, 5)
         rate(api, floor, 1, 5, hostile)
         rate(api, floor, 2, 1, "terrible service from agent two")
-    expect(rows.nth(0).locator(".name")).to_have_text("Agent 1", timeout=TIMEOUT * 1000)
+        # The sentinel: Agent 0's 7th response, committed after the negative comment. The board's
+        # events arrive in order on its one stream, so once it shows, so would that comment.
+        rate(api, floor, 0, 5)
+    expect(rows.filter(has_text="Agent 0").locator(".count")).to_have_text("7", timeout=TIMEOUT * 1000)
+    expect(rows.nth(0).locator(".name")).to_have_text("Agent 1")
     expect(rows.nth(0).locator(".count")).to_have_text("12")
     expect(rows.nth(1).locator(".name")).to_have_text("Agent 0")
     expect(rows.nth(1).locator(".rank")).to_have_text("2")

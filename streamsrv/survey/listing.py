@@ -46,6 +46,8 @@ class Cursor:
             micros, row_id = orjson.loads(raw)
             if not isinstance(micros, int) or not isinstance(row_id, int) or isinstance(row_id, bool):
                 raise ValueError("bad cursor")
+            if not 1 <= row_id <= 2**31 - 1:
+                raise ValueError("bad cursor")  # no row has that id, and the database would refuse it
             created = EPOCH + timedelta(microseconds=micros)
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, OverflowError, OSError):
             raise ValueError("is not a cursor returned by this API") from None
