@@ -71,6 +71,9 @@ class Settings:
     stream_history_ttl: int = 7 * 24 * 3600
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
+    # Run the delivery worker and the scheduler on this node (any number of nodes may).
+    worker: bool = True
+    delivery_poll_interval: float = 2.0
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     log_level: str = "info"
@@ -102,6 +105,7 @@ class Settings:
             stream_history_maxlen=_env_int("STREAM_HISTORY_MAXLEN", 10_000),
             stream_history_ttl=_env_int("STREAM_HISTORY_TTL", 7 * 24 * 3600),
             relay_batch_size=_env_int("RELAY_BATCH_SIZE", 500),
+            worker=_env_bool("WORKER", True),
             ws_send_buffer_bytes=_env_int("WS_SEND_BUFFER_BYTES", 1024 * 1024),
             ws_max_frame_bytes=_env_int("WS_MAX_FRAME_BYTES", 16 * 1024),
             log_level=_env("LOG_LEVEL", "info"),
