@@ -81,6 +81,13 @@ class RequestKind(enum.StrEnum):
 FOLLOWUP_SOURCE = "recovery_followup"
 
 
+class SendChannel(enum.StrEnum):
+    """How an account's feedback requests reach customers."""
+
+    email = "email"
+    none = "none"
+
+
 class RequestStatus(enum.StrEnum):
     pending = "pending"
     responded = "responded"
@@ -143,6 +150,21 @@ class Account(SQLModel, table=True):
     leaderboard_min_responses: int = Field(default=5)
     recovery_sla_minutes: int = Field(default=240)
     alert_rules: dict[str, Any] = _json(lambda: {k: dict(v) for k, v in DEFAULT_ALERT_RULES.items()})
+    # Reaching customers: how and when feedback requests go out.
+    send_channel: str = Field(default=SendChannel.email, max_length=20)
+    send_delay_minutes: int = Field(default=0)
+    # {"start": "08:00", "end": "20:00", "days": [1, 2, 3, 4, 5]} in the account's time zone
+    # (ISO weekdays, Monday = 1); null sends at any hour.
+    send_window: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sender_name: str | None = Field(default=None, max_length=100)
+    reply_to: str | None = Field(default=None, max_length=254)
+    email_footer: str = Field(default="", max_length=1000)
+    # Language of the survey and email when neither the interaction nor the browser names one.
+    default_locale: str = Field(default="en", max_length=10)
+    # IANA name; "today", "this week" and "this month" start at this zone's midnight.
+    time_zone: str = Field(default="UTC", max_length=64)
+    brand_color: str | None = Field(default=None, max_length=7)
+    survey_intro: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -230,6 +252,8 @@ class Interaction(SQLModel, table=True):
     customer_email: str | None = Field(default=None, max_length=254, index=True)
     customer_name: str | None = Field(default=None, max_length=200)
     customer_phone: str | None = Field(default=None, max_length=40)
+    # The customer's language, when the helpdesk or integration knows it ("es", "pt-BR").
+    locale: str | None = Field(default=None, max_length=10)
     source: str = Field(default="api", max_length=40)
     occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -309,6 +333,7 @@ class OutboxEvent(SQLModel, table=True):
 
 
 # --- Live surfaces: displays, coaching, recovery, moderation ----------------------------------
+
 
 class Display(SQLModel, table=True):
     """A named wallboard screen. Its URL carries a signed display token; revoking kills it."""
