@@ -21,6 +21,8 @@ from streamsrv.coaching import alerts
 from streamsrv.config import Settings
 from streamsrv.context import AppContext
 from streamsrv.db import Database
+from streamsrv.deliveries.schedule import Periodic, Scheduler
+from streamsrv.deliveries.worker import Senders, Worker
 from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
@@ -84,6 +86,15 @@ def wire_hooks() -> None:
     hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
 
 
+def wire_senders(senders: Senders, ctx: AppContext) -> None:
+    """Which code executes each kind of delivery (survey email, chat posts, webhooks)."""
+
+
+def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
+    """Work that runs once per period across all nodes (retention, digests, reports)."""
+    return []
+
+
 class DataFiles(StaticFiles):
     """Files the server wrote into the data directory; a folder not made yet serves 404s."""
 
@@ -144,16 +155,32 @@ def create_app(settings: Settings | None = None) -> Starlette:
             history_maxlen=settings.stream_history_maxlen,
             history_ttl=settings.stream_history_ttl,
         )
+        senders = Senders()
+        wire_senders(senders, ctx)
+        worker = Worker(db, senders, poll_interval=settings.delivery_poll_interval)
+        scheduler = Scheduler(db, worker.node, scheduled_jobs(ctx))
         ctx.services.update(
-            hub=hub, relay=relay, history=history, sockets=SocketRegistry(hub), fastpath=fastpath
+            hub=hub,
+            relay=relay,
+            history=history,
+            sockets=SocketRegistry(hub),
+            deliveries=worker,
+            scheduler=scheduler,
+            fastpath=fastpath,
         )
         app.state.ctx = ctx
         fastpath.log_startup()
         await hub.start()
         relay.start()
+        if settings.worker:
+            worker.start()
+            scheduler.start()
         try:
             yield
         finally:
+            if settings.worker:
+                await scheduler.stop()
+                await worker.stop()
             relay.stop()
             await hub.stop()
             await hub_redis.aclose()

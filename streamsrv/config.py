@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     stream_history_ttl: int = 7 * 24 * 3600
     relay_batch_size: int = 500
     relay_poll_interval: float = 1.0
+    # Run the delivery worker and the scheduler on this node (any number of nodes may).
+    worker: bool = True
+    delivery_poll_interval: float = 2.0
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     # "auto": write frames straight to uvicorn's transport where possible; "off": ASGI sends.

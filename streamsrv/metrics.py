@@ -32,6 +32,16 @@ RELAY_LAG = Histogram(
     "Commit-to-publish delay of outbox events",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+DELIVERIES = Counter(
+    "streamsrv_deliveries_total",
+    "Outbound deliveries (email, chat, webhooks) finished, by kind and resulting status",
+    ["kind", "status"],
+)
+DELIVERY_QUEUE_AGE = Gauge(
+    "streamsrv_delivery_queue_age_seconds",
+    "How long the oldest due, unsent delivery of each kind has waited",
+    ["kind"],
+)
 DELIVERY_LATENCY = Histogram(
     "streamsrv_publish_to_deliver_seconds",
     "Redis publish (XADD clock) to hand-off of the frame to every local subscriber",

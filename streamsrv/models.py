@@ -81,6 +81,13 @@ class RequestKind(enum.StrEnum):
 FOLLOWUP_SOURCE = "recovery_followup"
 
 
+class SendChannel(enum.StrEnum):
+    """How an account's feedback requests reach customers."""
+
+    email = "email"
+    none = "none"
+
+
 class RequestStatus(enum.StrEnum):
     pending = "pending"
     responded = "responded"
@@ -143,6 +150,21 @@ class Account(SQLModel, table=True):
     leaderboard_min_responses: int = Field(default=5)
     recovery_sla_minutes: int = Field(default=240)
     alert_rules: dict[str, Any] = _json(lambda: {k: dict(v) for k, v in DEFAULT_ALERT_RULES.items()})
+    # Reaching customers: how and when feedback requests go out.
+    send_channel: str = Field(default=SendChannel.email, max_length=20)
+    send_delay_minutes: int = Field(default=0)
+    # {"start": "08:00", "end": "20:00", "days": [1, 2, 3, 4, 5]} in the account's time zone
+    # (ISO weekdays, Monday = 1); null sends at any hour.
+    send_window: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    sender_name: str | None = Field(default=None, max_length=100)
+    reply_to: str | None = Field(default=None, max_length=254)
+    email_footer: str = Field(default="", max_length=1000)
+    # Language of the survey and email when neither the interaction nor the browser names one.
+    default_locale: str = Field(default="en", max_length=10)
+    # IANA name; "today", "this week" and "this month" start at this zone's midnight.
+    time_zone: str = Field(default="UTC", max_length=64)
+    brand_color: str | None = Field(default=None, max_length=7)
+    survey_intro: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -230,6 +252,8 @@ class Interaction(SQLModel, table=True):
     customer_email: str | None = Field(default=None, max_length=254, index=True)
     customer_name: str | None = Field(default=None, max_length=200)
     customer_phone: str | None = Field(default=None, max_length=40)
+    # The customer's language, when the helpdesk or integration knows it ("es", "pt-BR").
+    locale: str | None = Field(default=None, max_length=10)
     source: str = Field(default="api", max_length=40)
     occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
@@ -309,6 +333,7 @@ class OutboxEvent(SQLModel, table=True):
 
 
 # --- Live surfaces: displays, coaching, recovery, moderation ----------------------------------
+
 
 class Display(SQLModel, table=True):
     """A named wallboard screen. Its URL carries a signed display token; revoking kills it."""
@@ -432,3 +457,68 @@ def alert_rules_of(account: Account) -> dict[str, dict[str, Any]]:
         if name in rules and isinstance(settings, dict):
             rules[name].update(settings)
     return rules
+
+
+# --- Deliveries to the outside world and scheduled work ---------------------------------------
+
+
+class DeliveryStatus(enum.StrEnum):
+    scheduled = "scheduled"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    suppressed = "suppressed"
+    cancelled = "cancelled"
+
+
+class Delivery(SQLModel, table=True):
+    """One message to the outside (an email, a chat post, a webhook call), written in the same
+    transaction as its cause and executed by whichever node's worker claims it first."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "due_at"),
+        Index("ix_deliveries_ref", "ref"),
+        # Enqueueing the same thing twice (a redelivered webhook, a retried request) is a no-op.
+        UniqueConstraint("kind", "dedupe_key", name="uq_deliveries_kind_dedupe"),
+    )
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    # What executes it: "email", "slack", "teams", "webhook", ...
+    kind: str = Field(max_length=20)
+    # Deliveries of one queue (one SMTP server, one receiving URL) run one at a time on a node,
+    # so a slow receiver holds up only its own queue.
+    queue: str = Field(max_length=120)
+    # What it is about, for lookups: "request:42", "case:7".
+    ref: str | None = Field(default=None, max_length=80)
+    dedupe_key: str | None = Field(default=None, max_length=200)
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default=DeliveryStatus.scheduled, max_length=20)
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Temporary failures are retried until this moment, then the delivery fails.
+    give_up_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=1000)
+    claimed_by: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ScheduleRun(SQLModel, table=True):
+    """One run of a scheduled job for one slot ("retention", "2026-11-26T03"): the node that
+    inserts the row runs the job, so a schedule fires once however many nodes there are."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_schedule_runs_job_slot"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=80)
+    slot: str = Field(max_length=80)
+    node: str = Field(max_length=40)
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    error: str | None = Field(default=None, max_length=1000)

@@ -31,6 +31,8 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "stream_history_ttl": ("90", 90),
     "relay_batch_size": ("11", 11),
     "relay_poll_interval": ("0.25", 0.25),
+    "worker": ("false", False),
+    "delivery_poll_interval": ("0.5", 0.5),
     "ws_send_buffer_bytes": ("4096", 4096),
     "ws_max_frame_bytes": ("512", 512),
     "ws_fastpath": ("off", "off"),

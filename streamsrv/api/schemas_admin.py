@@ -11,11 +11,22 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+)
 
+from streamsrv import locales
+from streamsrv.branding import check_brand_color
 from streamsrv.ids import Id
-from streamsrv.models import Role
+from streamsrv.models import Role, SendChannel
 from streamsrv.security.apikeys import SCOPES
 from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
 
@@ -89,17 +100,102 @@ class Input(BaseModel):
 # --- accounts -------------------------------------------------------------------------------
 
 
-class RewardItem(Input):
+def _locale(value: str) -> str:
+    value = value.strip()
+    if locales.match(value) != value:
+        raise ValueError(f"must be one of the supported languages: {', '.join(locales.SUPPORTED)}")
+    return value
+
+
+Locale = Annotated[str, AfterValidator(_locale)]
+
+
+def _time_zone(value: str) -> str:
+    value = value.strip()
+    try:
+        # A path-like name could otherwise reach the file system lookup.
+        if not value or ".." in value or value.startswith("/"):
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError("must be an IANA time zone such as Europe/Paris or America/New_York") from None
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
+BrandColor = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=7), AfterValidator(check_brand_color)
+]
+Translations = Annotated[
+    dict[Locale, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), Line]],
+    Field(max_length=len(locales.SUPPORTED)),
+]
+
+
+class Labelled(Input):
+    """A catalogue entry whose ``labels`` (translations) are left out of the stored JSON when
+    there are none, so catalogues without translations keep their shape."""
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_labels(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("labels"):
+            data.pop("labels", None)
+        return data
+
+
+class RewardItem(Labelled):
     code: Code
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), Line]
+    # The label in other languages, shown to customers who read them: {"es": "Un café"}.
+    labels: Translations = Field(default_factory=dict)
     emoji: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16), Line] = ""
     # What one vote is worth in the incentive programme's currency.
     value: Annotated[int, Field(ge=0, le=100_000)] | Annotated[float, Field(ge=0, le=100_000)] = 0
 
 
-class ImprovementArea(Input):
+class ImprovementArea(Labelled):
     code: Code
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), Line]
+    labels: Translations = Field(default_factory=dict)
+
+
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class SendWindow(Input):
+    """Hours in the account's time zone when survey emails may go out (ISO weekdays, Monday = 1)."""
+
+    start: HHMM = "08:00"
+    end: HHMM = "20:00"
+    days: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1, max_length=7)] = [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+    ]
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        return sorted(set(value))
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: str, info: Any) -> str:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be later than start")
+        return value
+
+
+Footer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Intro = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+SenderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Line]
+SendDelay = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
 
 
 RewardCatalogue = Annotated[list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes)]
@@ -123,6 +219,16 @@ class AccountSettings(Input):
     share_url: HttpUrl | None = None
     leaderboard_min_responses: Annotated[int, Field(ge=0, le=100_000)] = 5
     recovery_sla_minutes: Annotated[int, Field(ge=1, le=43_200)] = 240
+    send_channel: SendChannel = SendChannel.email
+    send_delay_minutes: SendDelay = 0
+    send_window: SendWindow | None = None
+    sender_name: SenderName | None = None
+    reply_to: Email | None = None
+    email_footer: Footer = ""
+    default_locale: Locale = locales.DEFAULT
+    time_zone: TimeZone = "UTC"
+    brand_color: BrandColor | None = None
+    survey_intro: Intro = ""
 
 
 class AccountCreate(AccountSettings):
@@ -144,9 +250,21 @@ class AccountUpdate(Input):
     share_url: HttpUrl | None = None
     leaderboard_min_responses: Annotated[int, Field(ge=0, le=100_000)] | None = None
     recovery_sla_minutes: Annotated[int, Field(ge=1, le=43_200)] | None = None
+    send_channel: SendChannel | None = None
+    send_delay_minutes: SendDelay | None = None
+    send_window: SendWindow | None = None
+    sender_name: SenderName | None = None
+    reply_to: Email | None = None
+    email_footer: Footer | None = None
+    default_locale: Locale | None = None
+    time_zone: TimeZone | None = None
+    brand_color: BrandColor | None = None
+    survey_intro: Intro | None = None
 
 
-ACCOUNT_NULLABLE = frozenset({"promo_code", "share_url"})
+ACCOUNT_NULLABLE = frozenset(
+    {"promo_code", "share_url", "send_window", "sender_name", "reply_to", "brand_color"}
+)
 
 
 class AccountOut(BaseModel):
@@ -167,6 +285,16 @@ class AccountOut(BaseModel):
     share_url: str | None
     leaderboard_min_responses: int
     recovery_sla_minutes: int
+    send_channel: str
+    send_delay_minutes: int
+    send_window: dict[str, Any] | None
+    sender_name: str | None
+    reply_to: str | None
+    email_footer: str
+    default_locale: str
+    time_zone: str
+    brand_color: str | None
+    survey_intro: str
     created_at: datetime
 
 

@@ -1,0 +1,210 @@
+"""The delivery worker: every node runs one; whichever claims a delivery first sends it.
+
+It wakes when a local transaction enqueues something (the same commit hook idea as the outbox
+relay) and polls for the rest (other nodes' commits, retries falling due). Claimed deliveries are
+grouped by queue: one queue is worked through in order, different queues side by side, so a slow
+SMTP server or webhook receiver holds up only its own queue. The database is the record of what
+was sent; nothing here is kept only in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from streamsrv import metrics
+from streamsrv.db import Database
+from streamsrv.deliveries import queue
+from streamsrv.deliveries.queue import SENT, Job, Outcome
+from streamsrv.models import utcnow
+
+log = logging.getLogger("streamsrv.deliveries")
+
+
+class TemporaryFailure(Exception):
+    """Try again later (a 4xx SMTP reply, a refused connection, a 5xx from a webhook)."""
+
+    def __init__(self, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class PermanentFailure(Exception):
+    """Never try again (a 5xx SMTP reply for the address, a receiver that is gone for good)."""
+
+
+class Suppressed(Exception):
+    """Decided at send time not to send (the address unsubscribed after it was scheduled)."""
+
+
+SendFn = Callable[[Job], Awaitable[None]]
+# Runs in the transaction that records the outcome: a sender's own bookkeeping (marking an
+# address undeliverable, a request's state) commits with it.
+AfterFn = Callable[[Session, Job, str, str | None], None]
+
+
+@dataclass
+class Sender:
+    kind: str
+    send: SendFn
+    after: AfterFn | None = None
+    # Longest a single send may take; far below the claim's lease.
+    timeout: float = 60.0
+
+
+@dataclass
+class Senders:
+    """Which code executes each kind of delivery; ``app.py`` registers them."""
+
+    by_kind: dict[str, Sender] = field(default_factory=dict)
+
+    def register(self, sender: Sender) -> None:
+        self.by_kind[sender.kind] = sender
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        senders: Senders,
+        *,
+        poll_interval: float = 2.0,
+        batch_size: int = 50,
+        max_queues: int = 16,
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.max_queues = max_queues
+        self.node = f"{secrets.token_hex(4)}"
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._busy: dict[str, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        queue.add_commit_listener(self.wake)
+        self._task = asyncio.create_task(self._run(), name="delivery-worker")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        queue.remove_commit_listener(self.wake)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        # In-flight sends get a moment to finish; what is cut off is retried after its lease.
+        pending = list(self._busy.values())
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+            for task in pending:
+                task.cancel()
+
+    def wake(self) -> None:
+        """Thread-safe: called from the committing thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("deliveries: claiming failed; retrying")
+                claimed = 0
+            if claimed >= self.batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim what is due and start working through it; returns how many were claimed."""
+        free = self.max_queues - len(self._busy)
+        if free <= 0:
+            return 0
+        busy = set(self._busy)
+        now = utcnow()
+
+        def claim(session: Session) -> tuple[list[Job], dict[str, float]]:
+            return (
+                queue.claim(session, self.node, now, self.batch_size, busy),
+                queue.oldest_due(session, now),
+            )
+
+        jobs, ages = await self.db.run(claim)
+        for kind in self.senders.by_kind:
+            metrics.DELIVERY_QUEUE_AGE.labels(kind).set(ages.get(kind, 0.0))
+        by_queue: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_queue.setdefault(job.queue, []).append(job)
+        for name, items in by_queue.items():
+            self._busy[name] = asyncio.create_task(self._work(name, items), name=f"delivery:{name}")
+        return len(jobs)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every queue started so far is done (tests and shutdown)."""
+        pending = list(self._busy.values())
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    async def _work(self, name: str, jobs: list[Job]) -> None:
+        try:
+            for job in jobs:
+                await self._deliver(job)
+        finally:
+            self._busy.pop(name, None)
+            self._wake.set()
+
+    async def _deliver(self, job: Job) -> None:
+        sender = self.senders.by_kind.get(job.kind)
+        if sender is None:
+            outcome = Outcome("failed", f"no sender for deliveries of kind {job.kind!r}")
+        else:
+            outcome = await self._attempt(sender, job)
+        node = self.node
+
+        def record(session: Session) -> str | None:
+            status = queue.finish(session, job, node, outcome, utcnow())
+            if status is not None and sender is not None and sender.after is not None:
+                sender.after(session, job, status, outcome.error)
+            return status
+
+        try:
+            status = await self.db.run(record)
+        except Exception:
+            # The send happened but its record did not: the lease runs out and the row is sent
+            # again. Rare (the database failing right now) and logged, never silent.
+            log.exception("deliveries: could not record the outcome of %s %s", job.kind, job.id)
+            return
+        if status is not None:
+            metrics.DELIVERIES.labels(job.kind, status).inc()
+
+    async def _attempt(self, sender: Sender, job: Job) -> Outcome:
+        try:
+            await asyncio.wait_for(sender.send(job), sender.timeout)
+        except TemporaryFailure as exc:
+            return Outcome("retry", str(exc), exc.retry_at)
+        except PermanentFailure as exc:
+            return Outcome("failed", str(exc))
+        except Suppressed as exc:
+            return Outcome("suppressed", str(exc))
+        except TimeoutError:
+            return Outcome("retry", f"no answer within {sender.timeout:.0f}s")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("deliveries: %s %s raised", job.kind, job.id)
+            return Outcome("retry", f"{type(exc).__name__}: {exc}")
+        return SENT
