@@ -72,20 +72,28 @@ class Scheduler:
         self.jobs = jobs
         self.tick = tick
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
+        self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._loop(), name="scheduler")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    async def stop(self, grace: float = 5.0) -> None:
+        if self._task is None:
+            return
+        self._stopping.set()
+        # A job in the middle of a database call finishes it; one that runs long is cut off.
+        _, late = await asyncio.wait([self._task], timeout=grace)
+        for task in late:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.run_due(utcnow())
-            await asyncio.sleep(self.tick)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.tick)
 
     async def run_due(self, now: datetime) -> list[str]:
         """Run every job whose current slot no node has taken yet; returns the jobs run here."""

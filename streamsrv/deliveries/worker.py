@@ -96,19 +96,20 @@ class Worker:
         queue.add_commit_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
         self._stopping = True
         queue.remove_commit_listener(self.wake)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        # In-flight sends get a moment to finish; what is cut off is retried after its lease.
-        pending = list(self._busy.values())
-        if pending:
-            await asyncio.wait(pending, timeout=5.0)
-            for task in pending:
+        self._wake.set()
+        # Let the loop and in-flight sends finish their database calls rather than cancelling
+        # them mid-transaction; what is still cut off after the grace is retried after its lease.
+        tasks = [t for t in (self._task, *self._busy.values()) if t is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
                 task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     def wake(self) -> None:
         """Thread-safe: called from the committing thread."""
@@ -162,6 +163,8 @@ class Worker:
     async def _work(self, name: str, jobs: list[Job]) -> None:
         try:
             for job in jobs:
+                if self._stopping:
+                    break  # the rest stay claimed until their lease runs out, then any node sends them
                 await self._deliver(job)
         finally:
             self._busy.pop(name, None)
