@@ -11,18 +11,16 @@ from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import false
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 from starlette.requests import Request
 
+from streamsrv.access import accounts_clause, agents_clause, teams_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError, field_error, not_found
 from streamsrv.ids import MAX_ID
-from streamsrv.models import Account, Agent, Role, Team
 
 R = TypeVar("R", bound=SQLModel)
 
@@ -132,37 +130,4 @@ def conflict(message: str, field: str) -> ApiError:
     return ApiError(409, message, code="conflict", fields={field: message})
 
 
-# --- what an identity may read --------------------------------------------------------------
-# ``Identity.scope_clause`` covers rows that carry account, team and agent columns; accounts and
-# teams lack some of those, so team leaders and agents reach them through their teams and agent.
-
-
-def accounts_clause(identity: Identity) -> ColumnElement[bool] | None:
-    if identity.role == Role.team_leader:
-        if not identity.team_ids:
-            return false()
-        teams = select(Team.account_id).where(
-            Team.org_id == identity.org_id, col(Team.id).in_(sorted(identity.team_ids))
-        )
-        return col(Account.id).in_(teams)
-    if identity.role == Role.agent:
-        if identity.agent_id is None:
-            return false()
-        return col(Account.id).in_(select(Agent.account_id).where(Agent.id == identity.agent_id))
-    return identity.scope_clause(Account.id, Account.id, Account.id)
-
-
-def teams_clause(identity: Identity) -> ColumnElement[bool] | None:
-    if identity.role == Role.agent:
-        if identity.agent_id is None:
-            return false()
-        return col(Team.id).in_(select(Agent.team_id).where(Agent.id == identity.agent_id))
-    return identity.scope_clause(Team.account_id, Team.id, Team.id)
-
-
-def agents_clause(identity: Identity) -> ColumnElement[bool] | None:
-    return identity.scope_clause(Agent.account_id, Agent.team_id, Agent.id)
-
-
-def visible(stmt: SelectOfScalar[R], clause: ColumnElement[bool] | None) -> SelectOfScalar[R]:
-    return stmt if clause is None else stmt.where(clause)
+__all__ = ["accounts_clause", "agents_clause", "teams_clause", "visible"]

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from streamsrv.auth import ACCOUNT_ROLES, Identity, authenticate
+from streamsrv.access import ACCOUNT_ROLES
+from streamsrv.auth import Identity, authenticate
 from streamsrv.context import AppContext
 from streamsrv.dashboard import aggregates
 from streamsrv.dashboard.export import ExportQuery, csv_chunks, export_filename

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from streamsrv import stream_auth
 from streamsrv.auth import authenticate
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError
 from streamsrv.http import endpoint, json_response, read_json
 from streamsrv.protocol import ProtocolError, parse_stream
-from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
 from streamsrv.stream_tokens import MIN_TTL, issue
 
 
@@ -58,16 +57,7 @@ async def create_stream_token(request: Request) -> Response:
         except ProtocolError as exc:
             raise ApiError(422, exc.message, fields={f"streams.{i}": exc.message}) from None
 
-    def check(session: Session) -> list[str]:
-        reach = resolve_reach(session, identity)
-        refused = []
-        for ref in refs:
-            owner = resolve_owner(session, identity.org_id, ref)
-            if owner is None or not may_subscribe(identity, reach, ref, owner):
-                refused.append(ref.name)
-        return refused
-
-    refused = await ctx.db.run(check)
+    refused = await ctx.db.run(lambda session: stream_auth.refused(session, identity, refs))
     if refused:
         raise ApiError(
             403,

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from streamsrv.auth import ACCOUNT_ROLES, Identity
+from streamsrv.access import ACCOUNT_ROLES
+from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error
 from streamsrv.ids import Id
 from streamsrv.models import Channel, Role

@@ -9,39 +9,22 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import stream_names
-from streamsrv.models import Account, Role, User
+from streamsrv.access import live_streams
+from streamsrv.auth import user_identity
 from streamsrv.pages.home import current_user
 from streamsrv.templating import render
-
-
-def live_streams(session: Session, user: User) -> list[str]:
-    if user.role == Role.admin and not user.account_ids:
-        ids = session.exec(
-            select(Account.id).where(Account.org_id == user.org_id).order_by(col(Account.id))
-        ).all()
-        return [stream_names.account(i) for i in ids if i is not None]
-    if user.role in (Role.admin, Role.manager, Role.client_viewer):
-        return [stream_names.account(i) for i in sorted(user.account_ids)]
-    if user.role == Role.team_leader:
-        return [stream_names.team(i) for i in sorted(user.team_ids)]
-    if user.role == Role.recovery:
-        return [stream_names.recovery(i) for i in sorted(user.account_ids)]
-    if user.role == Role.agent and user.agent_id is not None:
-        return [stream_names.agent(user.agent_id)]
-    return []
 
 
 async def live(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return RedirectResponse(f"/login?next={quote('/live')}", status_code=303)
-    streams = await request.app.state.ctx.db.run(lambda session: live_streams(session, user))
+    identity = user_identity(user)
+    streams = await request.app.state.ctx.db.run(lambda session: live_streams(session, identity))
     return render(request, "live.html", {"streams": " ".join(streams)})
 
 

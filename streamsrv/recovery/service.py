@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.errors import ApiError, not_found
@@ -115,7 +116,7 @@ def list_cases(session: Session, identity: Identity, query: CaseQuery) -> CasePa
     stmt = select(RecoveryCase).where(
         RecoveryCase.org_id == identity.org_id, col(RecoveryCase.status).in_(STATUS_FILTERS[query.status])
     )
-    scope = identity.scope_clause(RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
+    scope = rows_clause(identity, RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
     if scope is not None:
         stmt = stmt.where(scope)
     if query.account_id is not None:
