@@ -2,7 +2,7 @@
 
 A token names its display and the display's version. Revoking sets ``revoked_at`` (and bumps
 the version), after which the token no longer authenticates anything, and a broadcast closes the
-screen's live socket on every node (``streamsrv.ws.drop_credential``).
+screen's live socket on every node (``streamsrv.org.revoke``).
 """
 
 from __future__ import annotations

@@ -1,42 +1,28 @@
-"""Helpers shared by the admin resources: who may write, org-scoped lookups, paging, PATCH bodies.
+"""What the organization's resources share: who may change them, lookups inside one
+organization, keyset paging and unique-name conflicts.
 
-Reads need the ``read`` scope and are narrowed to what the identity may see; writes need an
-administrator holding the ``admin`` scope. Both the scope and the role are checked, so that no
-credential can write through one without the other.
+Reads are narrowed by the role table (``streamsrv.access``); writes need an administrator
+holding the ``admin`` scope. Both the scope and the role are checked, so that no credential can
+write through one without the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Any, TypeVar
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
-from starlette.requests import Request
 
-from streamsrv.access import accounts_clause, agents_clause, teams_clause, visible
+from streamsrv.access import visible
 from streamsrv.auth import Identity
-from streamsrv.context import AppContext
 from streamsrv.errors import ApiError, field_error, not_found
-from streamsrv.ids import MAX_ID
 
 R = TypeVar("R", bound=SQLModel)
-
-
-def app_ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-
-
-def path_id(request: Request, name: str) -> int:
-    value: int = request.path_params[name]
-    if not 1 <= value <= MAX_ID:
-        raise not_found(name.removesuffix("_id").replace("_", " "))
-    return value
+T = TypeVar("T")
 
 
 def require_writer(identity: Identity, account_id: int | None = None) -> None:
@@ -62,6 +48,41 @@ def get_in_org(session: Session, model: type[R], row_id: int, org_id: int, what:
     return row
 
 
+def get_visible(
+    session: Session,
+    model: type[R],
+    row_id: int,
+    identity: Identity,
+    clause: ColumnElement[bool] | None,
+    what: str,
+) -> R:
+    """The row if it is in the caller's org and within ``clause``; 404 either way otherwise."""
+    id_col: Any = model.id  # type: ignore[attr-defined]
+    org_col: Any = model.org_id  # type: ignore[attr-defined]
+    row = session.exec(
+        visible(select(model).where(id_col == row_id, org_col == identity.org_id), clause)
+    ).first()
+    if row is None:
+        raise not_found(what)
+    return row
+
+
+def name_taken(
+    session: Session,
+    model: type[SQLModel],
+    within: ColumnElement[bool],
+    name: str,
+    except_id: int | None = None,
+) -> bool:
+    """Whether a row of ``model`` matching ``within`` (its organization or account) has ``name``."""
+    id_col: Any = model.id  # type: ignore[attr-defined]
+    name_col: Any = model.name  # type: ignore[attr-defined]
+    stmt = select(id_col).where(within, name_col == name)
+    if except_id is not None:
+        stmt = stmt.where(id_col != except_id)
+    return session.exec(stmt).first() is not None
+
+
 def check_ids_in_org(
     session: Session, model: type[SQLModel], ids: Collection[int], org_id: int, field: str
 ) -> None:
@@ -74,6 +95,14 @@ def check_ids_in_org(
     missing = sorted(set(ids) - found)
     if missing:
         raise field_error(field, f"unknown id(s) in this organization: {', '.join(map(str, missing))}")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; the API sends it as ``{"items": [...], "next_cursor": ...}``."""
+
+    items: list[T]
+    next_cursor: str | None
 
 
 def parse_cursor(cursor: str | None) -> int:
@@ -99,23 +128,8 @@ def paginate(
     return rows, next_cursor
 
 
-def page(items: Sequence[BaseModel], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": list(items), "next_cursor": next_cursor}
-
-
-def patch_changes(body: BaseModel, nullable: Collection[str]) -> dict[str, Any]:
-    """The fields a PATCH body actually sent; ``null`` only where clearing makes sense."""
-    changes: dict[str, Any] = {}
-    for name in body.model_fields_set:
-        value = getattr(body, name)
-        if value is None and name not in nullable:
-            raise field_error(name, "must not be null")
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json")
-        elif isinstance(value, list):
-            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-        changes[name] = value
-    return changes
+def conflict(message: str, field: str) -> ApiError:
+    return ApiError(409, message, code="conflict", fields={field: message})
 
 
 def flush_or_conflict(session: Session, message: str, field: str) -> None:
@@ -123,11 +137,9 @@ def flush_or_conflict(session: Session, message: str, field: str) -> None:
     try:
         session.flush()
     except IntegrityError:
-        raise ApiError(409, message, code="conflict", fields={field: message}) from None
+        raise conflict(message, field) from None
 
 
-def conflict(message: str, field: str) -> ApiError:
-    return ApiError(409, message, code="conflict", fields={field: message})
-
-
-__all__ = ["accounts_clause", "agents_clause", "teams_clause", "visible"]
+def apply(row: SQLModel, changes: dict[str, Any]) -> None:
+    for key, value in changes.items():
+        setattr(row, key, value)
