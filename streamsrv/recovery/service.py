@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from streamsrv.access import rows_clause
+from streamsrv.access import accounts_clause, rows_clause
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.errors import ApiError, not_found
@@ -93,6 +93,22 @@ def check_account(session: Session, identity: Identity, account_id: int) -> None
 
 
 # --- Reading ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueAccount:
+    id: int
+    name: str
+
+
+def queue_accounts(session: Session, identity: Identity) -> list[QueueAccount]:
+    """The accounts whose queues the caller works, by name."""
+    stmt = select(Account.id, Account.name).where(Account.org_id == identity.org_id)
+    clause = accounts_clause(identity)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    rows = session.exec(stmt.order_by(col(Account.name))).all()
+    return [QueueAccount(a_id, name) for a_id, name in rows if a_id is not None]
 
 
 @dataclass(frozen=True)
