@@ -19,7 +19,7 @@ from streamsrv import api, health, hooks, metrics, openapi, pages, ws
 from streamsrv.boards import standings
 from streamsrv.coaching import alerts
 from streamsrv.config import Settings
-from streamsrv.context import AppContext
+from streamsrv.context import AppContext, LoginHints
 from streamsrv.db import Database
 from streamsrv.deliveries.schedule import Periodic, Scheduler
 from streamsrv.deliveries.worker import Senders, Worker
@@ -121,7 +121,8 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, login_hints: LoginHints | None = None) -> Starlette:
+    """``login_hints``: logins for the login page to list (``streamsrv demo`` passes its own)."""
     settings = settings or Settings.from_env()
     wire_hooks()
     fastpath = FastPath(settings.ws_fastpath)
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             signer=Signer(settings.secret_key),
             templates=make_templates(),
             redis=redis,
+            login_hints=login_hints,
         )
         keys = Keys(settings.redis_prefix)
         history = History(redis, keys, settings.stream_history_maxlen, settings.stream_history_ttl)

@@ -2,19 +2,19 @@
 
 An ``Identity`` is resolved once per request or websocket from a Bearer API key, a session
 cookie, or (for streams) a signed stream token. Every query narrows by ``org_id`` and, through
-the scope helpers here, by the caller's accounts, teams or agent.
+the role table in ``streamsrv.access``, by the caller's accounts, teams or agent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import false
-from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
+from streamsrv import access
+from streamsrv.access import SERVICE_ROLE
 from streamsrv.cache import TTLCache
 from streamsrv.errors import ApiError
 from streamsrv.models import ApiKey, Role, User, utcnow
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 SESSION_COOKIE = "streamsrv_session"
-
-# API keys without the admin scope act as this role: they read (and ingest into) their accounts,
-# or the whole organization when not restricted to accounts, but never administer.
-SERVICE_ROLE = "service"
-ACCOUNT_ROLES = (Role.admin, Role.manager, Role.client_viewer, Role.recovery, SERVICE_ROLE)
 
 # What each user role may do through the API, in API-key scope terms.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
@@ -73,7 +68,7 @@ class Identity:
 
     @property
     def org_wide(self) -> bool:
-        return self.role in (Role.admin, SERVICE_ROLE) and not self.account_ids
+        return access.org_wide(self)
 
     def has(self, scope: str) -> bool:
         return "admin" in self.scopes or scope in self.scopes
@@ -87,23 +82,7 @@ class Identity:
             raise ApiError(403, "only administrators may do this", code="forbidden")
 
     def sees_account(self, account_id: int) -> bool:
-        if self.org_wide:
-            return True
-        if self.role in ACCOUNT_ROLES:
-            return account_id in self.account_ids
-        return False
-
-    def scope_clause(self, account_col: Any, team_col: Any, agent_col: Any) -> ColumnElement[bool] | None:
-        """A WHERE clause limiting rows to what this identity may read (None: whole org)."""
-        if self.org_wide:
-            return None
-        if self.role in ACCOUNT_ROLES:
-            return account_col.in_(sorted(self.account_ids)) if self.account_ids else false()
-        if self.role == Role.team_leader:
-            return team_col.in_(sorted(self.team_ids)) if self.team_ids else false()
-        if self.role == Role.agent and self.agent_id is not None:
-            return agent_col == self.agent_id  # type: ignore[no-any-return]
-        return false()
+        return access.sees_account(self, account_id)
 
 
 def user_identity(user: User) -> Identity:

@@ -105,8 +105,6 @@ class Settings(BaseSettings):
     log_format: str = "json"
     # Bearer token for /metrics; without one, only loopback clients may scrape.
     metrics_token: str = ""
-    # Set by `streamsrv demo`: the login page then lists the demo logins.
-    demo: bool = False
 
     @classmethod
     def settings_customise_sources(

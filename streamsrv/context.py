@@ -13,6 +13,21 @@ from streamsrv.db import Database
 from streamsrv.security.tokens import Signer
 
 
+@dataclass(frozen=True)
+class LoginHint:
+    role: str
+    email: str
+    sees: str
+
+
+@dataclass(frozen=True)
+class LoginHints:
+    """Logins the login page lists: the demo hands over its own; a real install has none."""
+
+    logins: tuple[LoginHint, ...]
+    password: str
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -22,3 +37,4 @@ class AppContext:
     redis: Redis | None = None
     # Long-lived services started by the lifespan (relay, hub, embedded Redis), by name.
     services: dict[str, Any] = field(default_factory=dict)
+    login_hints: LoginHints | None = None

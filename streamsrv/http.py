@@ -1,15 +1,16 @@
 """Small HTTP helpers shared by every API module.
 
 ``endpoint`` turns a typed handler into a Starlette ``Route`` and records it for the OpenAPI
-document, so the spec cannot drift from the routes. ``read_json`` enforces the body limit and
-turns parse and validation failures into the API's error shape.
+document, so the spec cannot drift from the routes (``streamsrv.kernel.route`` builds on it).
+``read_json`` enforces the body limit and turns parse and validation failures into the API's
+error shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -17,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from streamsrv.errors import ApiError
+from streamsrv.errors import ApiError, field_error
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[Request], Awaitable[Response]]
@@ -93,6 +94,21 @@ async def read_json(request: Request, model: type[M]) -> M:
     return parse_model(model, data)
 
 
+def patch_changes(body: BaseModel, nullable: Collection[str]) -> dict[str, Any]:
+    """The fields a PATCH body actually sent; ``null`` only where clearing makes sense."""
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if value is None and name not in nullable:
+            raise field_error(name, "must not be null")
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+        changes[name] = value
+    return changes
+
+
 def parse_query(request: Request, model: type[M]) -> M:
     params: dict[str, Any] = {}
     for key in request.query_params:
@@ -126,44 +142,28 @@ class EndpointDoc:
 REGISTRY: list[EndpointDoc] = []
 
 
+class Documented(TypedDict, total=False):
+    """What an endpoint declares for the OpenAPI document besides its method, path and summary."""
+
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    response_list: bool
+    status: int
+    errors: tuple[int, ...]
+    auth: str
+    scope: str | None
+    content_type: str
+    extra_responses: dict[int, str]
+
+
 def endpoint(
-    method: str,
-    path: str,
-    *,
-    summary: str,
-    tag: str,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
-    response_list: bool = False,
-    status: int = 200,
-    errors: tuple[int, ...] = (),
-    auth: str = "apikey",
-    scope: str | None = None,
-    content_type: str = "application/json",
-    extra_responses: dict[int, str] | None = None,
+    method: str, path: str, *, summary: str, tag: str, **doc: Unpack[Documented]
 ) -> Callable[[Handler], Route]:
     """Declare an API route; the returned ``Route`` goes into the module's ``routes`` list."""
 
     def wrap(handler: Handler) -> Route:
-        REGISTRY.append(
-            EndpointDoc(
-                method=method.upper(),
-                path=path,
-                summary=summary,
-                tag=tag,
-                body=body,
-                query=query,
-                response=response,
-                response_list=response_list,
-                status=status,
-                errors=errors,
-                auth=auth,
-                scope=scope,
-                content_type=content_type,
-                extra_responses=dict(extra_responses or {}),
-            )
-        )
+        REGISTRY.append(EndpointDoc(method=method.upper(), path=path, summary=summary, tag=tag, **doc))
         return Route(path, handler, methods=[method.upper()], name=handler.__name__)
 
     return wrap

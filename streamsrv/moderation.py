@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
+from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, not_found
 from streamsrv.events import FEEDBACK_UPDATED, public_payload
@@ -63,7 +64,7 @@ def load_visible(session: Session, identity: Identity, response_id: int) -> Resp
     if not 1 <= response_id <= MAX_ID:
         raise not_found("response")
     stmt = select(Response).where(col(Response.id) == response_id, col(Response.org_id) == identity.org_id)
-    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    scope = rows_clause(identity, Response.account_id, Response.team_id, Response.agent_id)
     if scope is not None:
         stmt = stmt.where(scope)
     row = session.exec(stmt).first()

@@ -1,33 +1,21 @@
 """Who may subscribe to which stream (the table in docs/streams.md), decided server-side.
 
-``Reach`` is the identity's scope resolved once per connection to concrete accounts and teams;
-``may_subscribe`` is then a pure function of the identity, its reach and the stream's owner.
+The rule itself is the role table in ``streamsrv.access``; this module finds where a stream's
+subject sits (``resolve_owner``) and answers for a list of streams at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from streamsrv.auth import SERVICE_ROLE, Identity
-from streamsrv.models import Account, Agent, Role, Team
+from streamsrv.access import Owner, Reach, may_subscribe, resolve_reach
+from streamsrv.auth import Identity
+from streamsrv.models import Account, Agent, Team
 from streamsrv.stream_names import TEAM_KINDS, StreamRef
 
-
-@dataclass(frozen=True)
-class Owner:
-    """Where a stream's subject sits in the organization."""
-
-    account_id: int
-    team_id: int | None = None
-    agent_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Reach:
-    accounts: frozenset[int]
-    teams: frozenset[int]
+__all__ = ["Owner", "Reach", "may_subscribe", "refused", "resolve_owner", "resolve_reach"]
 
 
 def resolve_owner(session: Session, org_id: int, ref: StreamRef) -> Owner | None:
@@ -47,52 +35,12 @@ def resolve_owner(session: Session, org_id: int, ref: StreamRef) -> Owner | None
     return Owner(account_id=ref.id)
 
 
-def resolve_reach(session: Session, identity: Identity) -> Reach:
-    """The accounts and teams an identity's role reaches (team leaders and agents included)."""
-    accounts = set(identity.account_ids)
-    teams = set(identity.team_ids)
-    if identity.role == Role.team_leader and teams:
-        rows = session.exec(
-            select(Team.account_id).where(Team.org_id == identity.org_id, col(Team.id).in_(sorted(teams)))
-        )
-        accounts.update(rows.all())
-    if identity.role == Role.agent and identity.agent_id is not None:
-        agent = session.get(Agent, identity.agent_id)
-        if agent is not None and agent.org_id == identity.org_id:
-            accounts.add(agent.account_id)
-            teams.add(agent.team_id)
-    return Reach(accounts=frozenset(accounts), teams=frozenset(teams))
-
-
-def kind_is_board(ref: StreamRef) -> bool:
-    return ref.is_board
-
-
-def may_subscribe(identity: Identity, reach: Reach, ref: StreamRef, owner: Owner) -> bool:
-    if identity.streams is not None and ref.name not in identity.streams:
-        return False
-    if identity.display_id is not None:
-        # A wallboard's token names exactly one board; the board exists in its org (owner).
-        return kind_is_board(ref)
-    role = identity.role
-    kind = ref.kind
-    if identity.org_wide:
-        return True
-    in_account = owner.account_id in reach.accounts
-    if role in (Role.admin, Role.manager, SERVICE_ROLE):
-        return in_account
-    if role == Role.client_viewer:
-        return in_account and kind in ("team", "account", "board:team", "board:account")
-    if role == Role.recovery:
-        return in_account and kind in ("recovery", "board:team", "board:account")
-    if role == Role.team_leader:
-        if kind in ("agent", "team", "coach", "board:team"):
-            return owner.team_id in reach.teams
-        return kind == "board:account" and in_account
-    if role == Role.agent:
-        if kind == "agent":
-            return owner.agent_id == identity.agent_id
-        if kind == "board:team":
-            return owner.team_id in reach.teams
-        return kind == "board:account" and in_account
-    return False
+def refused(session: Session, identity: Identity, refs: Iterable[StreamRef]) -> list[str]:
+    """The names of the streams ``identity`` may not subscribe to (missing ones included)."""
+    reach = resolve_reach(session, identity)
+    out = []
+    for ref in refs:
+        owner = resolve_owner(session, identity.org_id, ref)
+        if owner is None or not may_subscribe(identity, reach, ref, owner):
+            out.append(ref.name)
+    return out

@@ -53,6 +53,11 @@ def parse(name: str) -> StreamRef | None:
     return StreamRef(name=name, kind=m.group(1), id=int(m.group(2)))
 
 
+def of(kind: str, subject_id: int) -> str:
+    """The stream of ``kind`` (one of ``KINDS``) about ``subject_id``."""
+    return f"{kind}:{subject_id}"
+
+
 def agent(agent_id: int) -> str:
     return f"{AGENT}:{agent_id}"
 

@@ -39,7 +39,6 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "debug"),
     "log_format": ("text", "text"),
     "metrics_token": ("scrape-me", "scrape-me"),
-    "demo": ("1", True),
 }
 
 
@@ -95,10 +94,10 @@ def test_an_empty_variable_means_the_default(env: pytest.MonkeyPatch) -> None:
 
 def test_direct_construction_ignores_the_environment(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env.setenv("STREAMSRV_PUBLIC_URL", "https://from-env.example")
-    env.setenv("STREAMSRV_DEMO", "true")
+    env.setenv("STREAMSRV_LOG_FORMAT", "text")
     settings = Settings(database_url="sqlite://", redis_url="redis://r", secret_key="k", data_dir=tmp_path)
     assert settings.public_url == "http://127.0.0.1:8000"
-    assert settings.demo is False
+    assert settings.log_format == "json"
     assert settings.data_dir == tmp_path
     with pytest.raises(ValidationError):
         Settings(databse_url="sqlite://", secret_key="k")  # type: ignore[call-arg]
@@ -107,9 +106,9 @@ def test_direct_construction_ignores_the_environment(env: pytest.MonkeyPatch, tm
 def test_replace_validates_and_keeps_the_rest(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     env.setenv("STREAMSRV_SECRET_KEY", "k")
     settings = Settings.from_env()
-    changed = settings.replace(public_url="http://127.0.0.1:9000/", demo=True)
+    changed = settings.replace(public_url="http://127.0.0.1:9000/", cookie_secure=True)
     assert changed.public_url == "http://127.0.0.1:9000"
-    assert changed.demo is True and settings.demo is False
+    assert changed.cookie_secure is True and settings.cookie_secure is False
     assert changed.secret_key == "k" and changed.database_url == settings.database_url
     with pytest.raises(TypeError, match="unknown settings: nope"):
         settings.replace(nope=1)

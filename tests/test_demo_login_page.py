@@ -7,11 +7,13 @@ import httpx
 from streamsrv.app import create_app
 from streamsrv.config import Settings
 from streamsrv.db import Database
+from streamsrv.demo.runner import login_hints
+from streamsrv.demo.seed import demo_logins
 from tests.support import TIMEOUT, LiveServer
 
 
 def test_demo_login_page_lists_logins_and_surfaces(settings: Settings, db: Database) -> None:
-    live = LiveServer(create_app(settings.replace(demo=True))).start()
+    live = LiveServer(create_app(settings, login_hints=login_hints(demo_logins()))).start()
     try:
         page = httpx.get(live.url + "/login", timeout=TIMEOUT).text
     finally:

@@ -1,4 +1,8 @@
-"""The public HTTP API v1 (``/api/v1``). Each module owns one resource and exports ``routes``."""
+"""The public HTTP API v1 (``/api/v1``). Each module owns one resource and exports ``routes``.
+
+A module is an adapter: its handlers, served by ``streamsrv.kernel``, call the feature modules
+(``streamsrv.org``, ``survey``, ``coaching``, ...) and hold no queries of their own.
+"""
 
 from __future__ import annotations
 

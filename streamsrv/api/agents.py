@@ -1,39 +1,22 @@
-"""``/api/v1/agents``: the people customers rate, with their card (photo, bio, hobbies).
-
-Uploaded photos are stored in the database (every node can serve them) and served publicly at
-``/media/agents/{id}/photo``: survey pages show them to customers who have no login. The URL
-carries the photo's version, so it can be cached for a long time and still change on re-upload.
-"""
+"""``/api/v1/agents``: the people customers rate, with their card, and their public photo."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.api.admin_common import (
-    agents_clause,
-    app_ctx,
-    conflict,
-    get_in_org,
-    page,
-    paginate,
-    patch_changes,
-    path_id,
-    require_writer,
-    visible,
-)
 from streamsrv.api.images import ALLOWED, sniff_image
-from streamsrv.api.schemas_admin import AGENT_NULLABLE, AgentCreate, AgentListQuery, AgentOut, AgentUpdate
-from streamsrv.auth import Identity, authenticate
-from streamsrv.errors import ApiError, field_error, not_found
-from streamsrv.http import endpoint, json_response, parse_query, read_body, read_json
-from streamsrv.models import Agent, AgentPhoto, Team
+from streamsrv.errors import ApiError, field_error
+from streamsrv.http import patch_changes, read_body
+from streamsrv.kernel import Call, Reply, route
+from streamsrv.org import agents
+from streamsrv.org.common import Page, require_writer
+from streamsrv.org.schemas import AGENT_NULLABLE, AgentCreate, AgentListQuery, AgentOut, AgentUpdate
 
 TAG = "agents"
 PHOTO_FIELD = "photo"
@@ -42,90 +25,11 @@ IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 SHORT_CACHE = "public, max-age=300"
 
 
-def photo_path(agent_id: int, version: int) -> str:
-    return f"/media/agents/{agent_id}/photo?v={version}"
+def base_url(call: Call[Any, Any]) -> str:
+    return call.ctx.settings.public_url
 
 
-def public_photo(agent: Agent, photo_version: int | None, base_url: str = "") -> str | None:
-    """The photo to show for an agent: the uploaded one, else the configured URL, else none."""
-    if photo_version is not None and agent.id is not None:
-        return base_url + photo_path(agent.id, photo_version)
-    return agent.photo_url
-
-
-def photo_versions(session: Session, agent_ids: Iterable[int]) -> dict[int, int]:
-    ids = sorted(set(agent_ids))
-    if not ids:
-        return {}
-    # Only the version column: the image bytes stay in the database.
-    rows = session.exec(
-        select(AgentPhoto.agent_id, AgentPhoto.version).where(col(AgentPhoto.agent_id).in_(ids))
-    ).all()
-    return {agent_id: version for agent_id, version in rows}
-
-
-def agent_out(agent: Agent, photo_version: int | None, base_url: str) -> AgentOut:
-    assert agent.id is not None
-    return AgentOut(
-        id=agent.id,
-        org_id=agent.org_id,
-        account_id=agent.account_id,
-        team_id=agent.team_id,
-        name=agent.name,
-        bio=agent.bio,
-        hobbies=list(agent.hobbies or []),
-        photo=public_photo(agent, photo_version, base_url),
-        photo_url=agent.photo_url,
-        has_uploaded_photo=photo_version is not None,
-        external_ids=dict(agent.external_ids or {}),
-        active=agent.active,
-        created_at=agent.created_at,
-    )
-
-
-def _load_team(session: Session, identity: Identity, team_id: int) -> Team:
-    team = session.get(Team, team_id)
-    if team is None or team.org_id != identity.org_id or not identity.sees_account(team.account_id):
-        raise field_error("team_id", "no such team in this organization")
-    return team
-
-
-def _check_external_ids(
-    session: Session, org_id: int, external_ids: dict[str, str], except_id: int | None
-) -> None:
-    """A helpdesk's agent id must point at one agent, or webhooks could credit the wrong person."""
-    if not external_ids:
-        return
-    wanted = set(external_ids.items())
-    # JSON columns are not portably indexable across SQLite and PostgreSQL; org-sized scan.
-    others = session.exec(select(Agent.id, Agent.external_ids).where(Agent.org_id == org_id)).all()
-    for other_id, other_ids in others:
-        if other_id == except_id or not other_ids:
-            continue
-        clash = wanted & set(other_ids.items())
-        if clash:
-            system, value = sorted(clash)[0]
-            raise conflict(f"{system} id {value!r} already belongs to agent {other_id}", "external_ids")
-
-
-def load_visible_agent(session: Session, identity: Identity, agent_id: int) -> Agent:
-    stmt = visible(
-        select(Agent).where(Agent.id == agent_id, Agent.org_id == identity.org_id), agents_clause(identity)
-    )
-    agent = session.exec(stmt).first()
-    if agent is None:
-        raise not_found("agent")
-    return agent
-
-
-def _load_writable_agent(session: Session, identity: Identity, agent_id: int) -> Agent:
-    agent = get_in_org(session, Agent, agent_id, identity.org_id, "agent")
-    if not identity.sees_account(agent.account_id):
-        raise not_found("agent")
-    return agent
-
-
-@endpoint(
+@route(
     "POST",
     "/api/v1/agents",
     summary="Create an agent in a team",
@@ -135,36 +39,14 @@ def _load_writable_agent(session: Session, identity: Identity, agent_id: int) ->
     status=201,
     errors=(409,),
     scope="admin",
+    guard=require_writer,
 )
-async def create_agent(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_writer(identity)
-    body = await read_json(request, AgentCreate)
-    base_url = app_ctx(request).settings.public_url
-
-    def create(session: Session) -> AgentOut:
-        team = _load_team(session, identity, body.team_id)
-        _check_external_ids(session, identity.org_id, body.external_ids, None)
-        agent = Agent(
-            org_id=identity.org_id,
-            account_id=team.account_id,
-            team_id=body.team_id,
-            name=body.name,
-            bio=body.bio,
-            hobbies=body.hobbies,
-            photo_url=body.photo_url,
-            external_ids=body.external_ids,
-            active=body.active,
-        )
-        session.add(agent)
-        session.flush()
-        return agent_out(agent, None, base_url)
-
-    out = await app_ctx(request).db.run(create)
-    return json_response(out, status=201, headers={"Location": f"/api/v1/agents/{out.id}"})
+def create_agent(call: Call[AgentCreate, None], session: Session) -> Reply:
+    out = agents.create(session, call.identity, call.body, base_url(call))
+    return Reply(out, location=f"/api/v1/agents/{out.id}")
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/agents",
     summary="List the agents the caller may see",
@@ -174,28 +56,11 @@ async def create_agent(request: Request) -> Response:
     response_list=True,
     scope="read",
 )
-async def list_agents(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    query = parse_query(request, AgentListQuery)
-    base_url = app_ctx(request).settings.public_url
-
-    def fetch(session: Session) -> dict[str, Any]:
-        stmt = visible(select(Agent).where(Agent.org_id == identity.org_id), agents_clause(identity))
-        if query.account_id is not None:
-            stmt = stmt.where(Agent.account_id == query.account_id)
-        if query.team_id is not None:
-            stmt = stmt.where(Agent.team_id == query.team_id)
-        if query.active is not None:
-            stmt = stmt.where(Agent.active == query.active)
-        rows, cursor = paginate(session, stmt, Agent.id, query.cursor, query.limit)
-        versions = photo_versions(session, (a.id for a in rows if a.id is not None))
-        return page([agent_out(a, versions.get(a.id or 0), base_url) for a in rows], cursor)
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def list_agents(call: Call[None, AgentListQuery], session: Session) -> Page[AgentOut]:
+    return agents.listing(session, call.identity, call.query, base_url(call))
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/agents/{agent_id:int}",
     summary="Get one agent",
@@ -204,20 +69,11 @@ async def list_agents(request: Request) -> Response:
     errors=(404,),
     scope="read",
 )
-async def get_agent(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    agent_id = path_id(request, "agent_id")
-    base_url = app_ctx(request).settings.public_url
-
-    def fetch(session: Session) -> AgentOut:
-        agent = load_visible_agent(session, identity, agent_id)
-        return agent_out(agent, photo_versions(session, [agent_id]).get(agent_id), base_url)
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def get_agent(call: Call[None, None], session: Session) -> AgentOut:
+    return agents.get(session, call.identity, call.id("agent_id"), base_url(call))
 
 
-@endpoint(
+@route(
     "PATCH",
     "/api/v1/agents/{agent_id:int}",
     summary="Change an agent's card, team or active flag (moving team moves the account too)",
@@ -226,30 +82,11 @@ async def get_agent(request: Request) -> Response:
     response=AgentOut,
     errors=(404, 409),
     scope="admin",
+    guard=require_writer,
 )
-async def update_agent(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_writer(identity)
-    agent_id = path_id(request, "agent_id")
-    body = await read_json(request, AgentUpdate)
-    changes = patch_changes(body, AGENT_NULLABLE)
-    base_url = app_ctx(request).settings.public_url
-
-    def update(session: Session) -> AgentOut:
-        agent = _load_writable_agent(session, identity, agent_id)
-        if "team_id" in changes:
-            team = _load_team(session, identity, changes["team_id"])
-            # Past responses keep the team and account they were given under.
-            agent.account_id = team.account_id
-        if "external_ids" in changes:
-            _check_external_ids(session, identity.org_id, changes["external_ids"], agent_id)
-        for key, value in changes.items():
-            setattr(agent, key, value)
-        session.add(agent)
-        session.flush()
-        return agent_out(agent, photo_versions(session, [agent_id]).get(agent_id), base_url)
-
-    return json_response(await app_ctx(request).db.run(update))
+def update_agent(call: Call[AgentUpdate, None], session: Session) -> AgentOut:
+    changes = patch_changes(call.body, AGENT_NULLABLE)
+    return agents.update(session, call.identity, call.id("agent_id"), changes, base_url(call))
 
 
 async def _read_photo(request: Request, limit: int) -> bytes:
@@ -270,7 +107,7 @@ async def _read_photo(request: Request, limit: int) -> bytes:
     return data
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/agents/{agent_id:int}/photo",
     summary="Upload the agent's photo (multipart field 'photo' or a raw PNG/JPEG/WebP/GIF body)",
@@ -278,41 +115,22 @@ async def _read_photo(request: Request, limit: int) -> bytes:
     response=AgentOut,
     errors=(404, 413, 422),
     scope="admin",
+    guard=require_writer,
 )
-async def upload_photo(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_writer(identity)
-    agent_id = path_id(request, "agent_id")
-    ctx = app_ctx(request)
-    base_url = ctx.settings.public_url
-
-    def check(session: Session) -> None:
-        _load_writable_agent(session, identity, agent_id)
-
+async def upload_photo(call: Call[None, None]) -> AgentOut:
+    identity, agent_id = call.identity, call.id("agent_id")
     # Refuse unknown agents before accepting megabytes of upload.
-    await ctx.db.run(check)
-    data = await _read_photo(request, ctx.settings.max_upload_bytes)
+    await call.run(lambda session: agents.load_writable(session, identity, agent_id))
+    data = await _read_photo(call.request, call.ctx.settings.max_upload_bytes)
     media_type = sniff_image(data)
     if media_type is None:
         raise field_error(PHOTO_FIELD, f"not a supported image; send one of {', '.join(ALLOWED)}")
-
-    def store(session: Session) -> AgentOut:
-        agent = _load_writable_agent(session, identity, agent_id)
-        photo = session.get(AgentPhoto, agent_id)
-        if photo is None:
-            photo = AgentPhoto(agent_id=agent_id, org_id=identity.org_id, content_type=media_type, data=data)
-        else:
-            photo.content_type = media_type
-            photo.data = data
-            photo.version += 1
-        session.add(photo)
-        session.flush()
-        return agent_out(agent, photo.version, base_url)
-
-    return json_response(await ctx.db.run(store))
+    return await call.run(
+        lambda session: agents.store_photo(session, identity, agent_id, media_type, data, base_url(call))
+    )
 
 
-@endpoint(
+@route(
     "GET",
     "/media/agents/{agent_id:int}/photo",
     summary="The agent's photo (public: survey pages show it)",
@@ -321,25 +139,17 @@ async def upload_photo(request: Request) -> Response:
     auth="none",
     content_type="image/*",
 )
-async def serve_photo(request: Request) -> Response:
-    agent_id = path_id(request, "agent_id")
-
-    def fetch(session: Session) -> AgentPhoto | None:
-        return session.get(AgentPhoto, agent_id)
-
-    photo = await app_ctx(request).db.run(fetch)
-    if photo is None:
-        # A linked (not uploaded) photo is served by its own host: the agent's ``photo`` field
-        # already points there.
-        raise not_found("photo")
+def serve_photo(call: Call[None, None], session: Session) -> Response:
+    agent_id = call.id("agent_id")
+    photo = agents.uploaded_photo(session, agent_id)
     etag = f'"agent-{agent_id}-v{photo.version}"'
-    versioned = request.query_params.get("v") == str(photo.version)
+    versioned = call.request.query_params.get("v") == str(photo.version)
     headers = {
         "ETag": etag,
         "Cache-Control": IMMUTABLE_CACHE if versioned else SHORT_CACHE,
         "Content-Disposition": "inline",
     }
-    if request.headers.get("if-none-match") == etag:
+    if call.request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(photo.data, media_type=photo.content_type, headers=headers)
 

@@ -10,20 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.api.admin_common import app_ctx, path_id
 from streamsrv.auth import authenticate
 from streamsrv.boards import board
-from streamsrv.boards.displays import PREFIX, load_display
+from streamsrv.boards.displays import PREFIX
 from streamsrv.boards.periods import Period
 from streamsrv.boards.stats import BoardScope
-from streamsrv.errors import ApiError
-from streamsrv.http import endpoint, json_response, parse_query
-from streamsrv.models import utcnow
+from streamsrv.kernel import Call, route
 
 TAG = "boards"
 
@@ -44,35 +39,23 @@ def display_token(request: Request, query: BoardQuery) -> str | None:
     return query.token
 
 
-async def load_board(request: Request, scope: BoardScope) -> Response:
-    target_id = path_id(request, "target_id")
-    query = parse_query(request, BoardQuery)
-    ctx = app_ctx(request)
-    now = utcnow()
-    token = display_token(request, query)
+async def load_board(call: Call[None, BoardQuery], scope: BoardScope) -> dict[str, Any]:
+    """By display token when one is sent, else by the caller's credential (``identify=False``)."""
+    target_id, period, now = call.id("target_id"), call.query.period, call.now
+    token = display_token(call.request, call.query)
     if token is not None:
-
-        def by_display(session: Session) -> dict[str, Any]:
-            display = load_display(ctx, session, token)
-            if display is None:
-                raise ApiError(401, "this display token is invalid or has been revoked", code="unauthorized")
-            if display.scope != scope or display.target_id != target_id:
-                raise ApiError(403, "this display shows another board", code="forbidden")
-            return board.snapshot(session, display.org_id, scope, target_id, query.period, now)
-
-        return json_response(await ctx.db.run(by_display))
-
-    identity = await authenticate(request)
+        ctx = call.ctx
+        return await call.run(
+            lambda session: board.display_snapshot(ctx, session, token, scope, target_id, period, now)
+        )
+    identity = await authenticate(call.request)
     identity.require("read")
-
-    def by_identity(session: Session) -> dict[str, Any]:
-        board.authorize_board(session, identity, scope, target_id)
-        return board.snapshot(session, identity.org_id, scope, target_id, query.period, now)
-
-    return json_response(await ctx.db.run(by_identity))
+    return await call.run(
+        lambda session: board.member_snapshot(session, identity, scope, target_id, period, now)
+    )
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/boards/team/{target_id:int}",
     summary="Leaderboard snapshot of a team for today, this week or this month (UTC)",
@@ -80,12 +63,13 @@ async def load_board(request: Request, scope: BoardScope) -> Response:
     query=BoardQuery,
     errors=(404,),
     scope="read",
+    identify=False,
 )
-async def team_board(request: Request) -> Response:
-    return await load_board(request, "team")
+async def team_board(call: Call[None, BoardQuery]) -> dict[str, Any]:
+    return await load_board(call, "team")
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/boards/account/{target_id:int}",
     summary="Leaderboard snapshot of an account for today, this week or this month (UTC)",
@@ -93,9 +77,10 @@ async def team_board(request: Request) -> Response:
     query=BoardQuery,
     errors=(404,),
     scope="read",
+    identify=False,
 )
-async def account_board(request: Request) -> Response:
-    return await load_board(request, "account")
+async def account_board(call: Call[None, BoardQuery]) -> dict[str, Any]:
+    return await load_board(call, "account")
 
 
 routes: list[BaseRoute] = [team_board, account_board]

@@ -9,13 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.api.admin_common import app_ctx, get_in_org, path_id, require_writer
-from streamsrv.auth import authenticate
-from streamsrv.coaching import notes, panel, shoutouts
+from streamsrv.coaching import notes, panel, settings, shoutouts
 from streamsrv.coaching.access import require_coach
 from streamsrv.coaching.schemas import (
     AlertOut,
@@ -29,14 +25,13 @@ from streamsrv.coaching.schemas import (
     ShoutoutIn,
     ShoutoutOut,
 )
-from streamsrv.errors import not_found
-from streamsrv.http import endpoint, json_response, parse_query, read_json
-from streamsrv.models import Account, alert_rules_of, utcnow
+from streamsrv.kernel import Call, route
+from streamsrv.org.common import Page, require_writer
 
 TAG = "coaching"
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/coach",
     summary="Coaching panel snapshot: your teams, a team's agents with trends, feedback and alerts",
@@ -45,20 +40,13 @@ TAG = "coaching"
     response=CoachSnapshot,
     errors=(404,),
     scope="read",
+    guard=require_coach,
 )
-async def coach_snapshot(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_coach(identity)
-    query = parse_query(request, CoachQuery)
-    now = utcnow()
-
-    def fetch(session: Session) -> dict[str, Any]:
-        return panel.snapshot(session, identity, query.team_id, now)
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def coach_snapshot(call: Call[None, CoachQuery], session: Session) -> dict[str, Any]:
+    return panel.snapshot(session, call.identity, call.query.team_id, call.now)
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/alerts/{alert_id:int}/ack",
     summary="Acknowledge an alert (idempotent: the first acknowledgement is kept)",
@@ -66,20 +54,13 @@ async def coach_snapshot(request: Request) -> Response:
     response=AlertOut,
     errors=(404,),
     scope="read",
+    guard=require_coach,
 )
-async def acknowledge_alert(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_coach(identity)
-    alert_id = path_id(request, "alert_id")
-    now = utcnow()
-
-    def ack(session: Session) -> dict[str, Any]:
-        return panel.acknowledge(session, identity, alert_id, now)
-
-    return json_response(await app_ctx(request).db.run(ack))
+def acknowledge_alert(call: Call[None, None], session: Session) -> dict[str, Any]:
+    return panel.acknowledge(session, call.identity, call.id("alert_id"), call.now)
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/coaching-notes",
     summary="Log a coaching note about an agent (shared notes are shown to the agent)",
@@ -88,20 +69,16 @@ async def acknowledge_alert(request: Request) -> Response:
     response=NoteOut,
     status=201,
     scope="read",
+    guard=require_coach,
 )
-async def create_note(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_coach(identity)
-    body = await read_json(request, NoteIn)
-    now = utcnow()
-
-    def add(session: Session) -> dict[str, Any]:
-        return notes.add_note(session, identity, body.agent_id, body.response_id, body.text, body.shared, now)
-
-    return json_response(await app_ctx(request).db.run(add), status=201)
+def create_note(call: Call[NoteIn, None], session: Session) -> dict[str, Any]:
+    body = call.body
+    return notes.add_note(
+        session, call.identity, body.agent_id, body.response_id, body.text, body.shared, call.now
+    )
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/coaching-notes",
     summary="Coaching notes about an agent, newest first (an agent sees the shared ones about them)",
@@ -112,20 +89,14 @@ async def create_note(request: Request) -> Response:
     errors=(404,),
     scope="read",
 )
-async def list_notes(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    query = parse_query(request, NotesQuery)
+def list_notes(call: Call[None, NotesQuery], session: Session) -> Page[dict[str, Any]]:
+    query = call.query
     before = int(query.cursor) if query.cursor else None
-
-    def fetch(session: Session) -> tuple[list[dict[str, Any]], str | None]:
-        return notes.list_notes(session, identity, query.agent_id, before, query.limit)
-
-    items, next_cursor = await app_ctx(request).db.run(fetch)
-    return json_response({"items": items, "next_cursor": next_cursor})
+    items, next_cursor = notes.list_notes(session, call.identity, query.agent_id, before, query.limit)
+    return Page(items, next_cursor)
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/shoutouts",
     summary="Post a shout-out for an agent: shown on the boards and the agent's page",
@@ -134,27 +105,16 @@ async def list_notes(request: Request) -> Response:
     response=ShoutoutOut,
     status=201,
     scope="read",
+    guard=require_coach,
 )
-async def create_shoutout(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_coach(identity)
-    body = await read_json(request, ShoutoutIn)
-    now = utcnow()
-
-    def post(session: Session) -> dict[str, Any]:
-        return shoutouts.post_shoutout(session, identity, body.agent_id, body.response_id, body.message, now)
-
-    return json_response(await app_ctx(request).db.run(post), status=201)
-
-
-def rules_out(account: Account) -> AlertRulesOut:
-    assert account.id is not None
-    return AlertRulesOut(
-        account_id=account.id, alert_rules=AlertRulesIn.model_validate(alert_rules_of(account))
+def create_shoutout(call: Call[ShoutoutIn, None], session: Session) -> dict[str, Any]:
+    body = call.body
+    return shoutouts.post_shoutout(
+        session, call.identity, body.agent_id, body.response_id, body.message, call.now
     )
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/accounts/{account_id:int}/alert-rules",
     summary="An account's coaching alert rules (defaults filled in)",
@@ -163,28 +123,11 @@ def rules_out(account: Account) -> AlertRulesOut:
     errors=(404,),
     scope="read",
 )
-async def get_alert_rules(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    account_id = path_id(request, "account_id")
-
-    def fetch(session: Session) -> AlertRulesOut:
-        account = get_in_org(session, Account, account_id, identity.org_id, "account")
-        if not identity.sees_account(account_id) and not _leads_in(session, identity, account_id):
-            raise not_found("account")
-        return rules_out(account)
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def get_alert_rules(call: Call[None, None], session: Session) -> AlertRulesOut:
+    return settings.read_rules(session, call.identity, call.id("account_id"))
 
 
-def _leads_in(session: Session, identity: Any, account_id: int) -> bool:
-    """Team leaders read the rules of the accounts their teams belong to."""
-    from streamsrv.coaching.access import coachable_teams
-
-    return any(t.account_id == account_id for t in coachable_teams(session, identity))
-
-
-@endpoint(
+@route(
     "PUT",
     "/api/v1/accounts/{account_id:int}/alert-rules",
     summary="Replace an account's coaching alert rules (administrators)",
@@ -193,22 +136,10 @@ def _leads_in(session: Session, identity: Any, account_id: int) -> bool:
     response=AlertRulesOut,
     errors=(404,),
     scope="admin",
+    guard=require_writer,
 )
-async def put_alert_rules(request: Request) -> Response:
-    identity = await authenticate(request)
-    account_id = path_id(request, "account_id")
-    require_writer(identity, account_id)
-    body = await read_json(request, AlertRulesIn)
-
-    def store(session: Session) -> AlertRulesOut:
-        account = get_in_org(session, Account, account_id, identity.org_id, "account")
-        # A new dict: the JSON column notices replacement, not mutation in place.
-        account.alert_rules = body.model_dump(mode="json")
-        session.add(account)
-        session.flush()
-        return rules_out(account)
-
-    return json_response(await app_ctx(request).db.run(store))
+def put_alert_rules(call: Call[AlertRulesIn, None], session: Session) -> AlertRulesOut:
+    return settings.replace_rules(session, call.identity, call.id("account_id"), call.body)
 
 
 routes: list[BaseRoute] = [

@@ -1,48 +1,41 @@
 """Dashboard aggregates (``/api/v1/dashboard/...``) and the streaming CSV export.
 
-Every endpoint narrows by the caller's scope (``Identity.scope_clause``): a client viewer sees
-only their account, a team leader only their teams; agents are refused the aggregates.
+Every endpoint narrows by the caller's scope (``streamsrv.access``): a client viewer sees only
+their account, a team leader only their teams; agents are refused the aggregates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlmodel import Session
-from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from streamsrv.auth import ACCOUNT_ROLES, Identity, authenticate
-from streamsrv.context import AppContext
 from streamsrv.dashboard import aggregates
 from streamsrv.dashboard.export import ExportQuery, csv_chunks, export_filename
-from streamsrv.dashboard.filters import DashboardQuery, Period, authorize_dashboard, resolve_period
+from streamsrv.dashboard.filters import (
+    DashboardQuery,
+    Period,
+    authorize_dashboard,
+    check_account_filter,
+    resolve_period,
+)
 from streamsrv.dashboard.schemas import BreakdownOut, SummaryOut, TrendOut
-from streamsrv.errors import ApiError
-from streamsrv.http import endpoint, json_response, parse_query
-from streamsrv.models import utcnow
+from streamsrv.kernel import Call, route
 
 
 class BreakdownQuery(DashboardQuery):
     by: Annotated[Literal["team", "agent", "channel"], Field(description="what one row stands for")]
 
 
-Compute = Callable[[Session, Identity, Period], dict[str, Any]]
+def period_of(call: Call[None, DashboardQuery]) -> Period:
+    check_account_filter(call.identity, call.query.account_id)
+    return resolve_period(call.query, call.now)
 
 
-async def _aggregate(request: Request, query: DashboardQuery, compute: Compute) -> Response:
-    identity = await authenticate(request)
-    authorize_dashboard(identity, query)
-    period = resolve_period(query, utcnow())
-    ctx: AppContext = request.app.state.ctx
-    result = await ctx.db.run(lambda session: compute(session, identity, period))
-    return json_response(result)
-
-
-@endpoint(
+@route(
     "GET",
     "/api/v1/dashboard/summary",
     summary="KPIs for a filter: responses, response rate, average, CSAT, NPS, FCR, rewards, distribution",
@@ -51,13 +44,13 @@ async def _aggregate(request: Request, query: DashboardQuery, compute: Compute) 
     response=SummaryOut,
     errors=(404,),
     scope="read",
+    guard=authorize_dashboard,
 )
-async def summary(request: Request) -> Response:
-    query = parse_query(request, DashboardQuery)
-    return await _aggregate(request, query, lambda s, i, p: aggregates.summary(s, i, query, p))
+def summary(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any]:
+    return aggregates.summary(session, call.identity, call.query, period_of(call))
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/dashboard/breakdown",
     summary="The same KPIs per team, agent or channel",
@@ -66,13 +59,14 @@ async def summary(request: Request) -> Response:
     response=BreakdownOut,
     errors=(404,),
     scope="read",
+    guard=authorize_dashboard,
 )
-async def breakdown(request: Request) -> Response:
-    query = parse_query(request, BreakdownQuery)
-    return await _aggregate(request, query, lambda s, i, p: aggregates.breakdown(s, i, query, p, query.by))
+def breakdown(call: Call[None, BreakdownQuery], session: Session) -> dict[str, Any]:
+    query = call.query
+    return aggregates.breakdown(session, call.identity, query, period_of(call), query.by)
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/dashboard/trend",
     summary="Responses and average rating per UTC day of the period",
@@ -81,13 +75,13 @@ async def breakdown(request: Request) -> Response:
     response=TrendOut,
     errors=(404,),
     scope="read",
+    guard=authorize_dashboard,
 )
-async def trend(request: Request) -> Response:
-    query = parse_query(request, DashboardQuery)
-    return await _aggregate(request, query, lambda s, i, p: aggregates.trend(s, i, query, p))
+def trend(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any]:
+    return aggregates.trend(session, call.identity, call.query, period_of(call))
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/feedback.csv",
     summary="Export the responses of a filter as CSV (streamed; same filters and scope as the list)",
@@ -97,18 +91,13 @@ async def trend(request: Request) -> Response:
     scope="read",
     content_type="text/csv",
 )
-async def export_csv(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    query = parse_query(request, ExportQuery)
-    if query.account_id is not None and identity.role in ACCOUNT_ROLES and not identity.sees_account(query.account_id):
-        raise ApiError(404, "account not found", fields={"account_id": "not in your scope"})
-    ctx: AppContext = request.app.state.ctx
+async def export_csv(call: Call[None, ExportQuery]) -> Response:
+    check_account_filter(call.identity, call.query.account_id)
     return StreamingResponse(
-        csv_chunks(ctx.db.engine, identity, query),
+        csv_chunks(call.ctx.db.engine, call.identity, call.query),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{export_filename(utcnow())}"',
+            "Content-Disposition": f'attachment; filename="{export_filename(call.now)}"',
             "Cache-Control": "no-store",
         },
     )

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.auth import authenticate
-from streamsrv.context import AppContext
-from streamsrv.http import endpoint, json_response, parse_query, read_json
-from streamsrv.models import utcnow
+from streamsrv.kernel import Call, Reply, created_or_replayed, route
 from streamsrv.survey.listing import FeedbackQuery, Page, list_feedback
-from streamsrv.survey.responses import Stored, ingest_feedback
+from streamsrv.survey.responses import ingest_feedback
 from streamsrv.survey.schemas import ResponseEnvelope, ResponseOut
-from streamsrv.survey.txn import run_idempotent
 from streamsrv.survey.validation import FeedbackIn
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/feedback",
     summary="Ingest a rating collected elsewhere, interaction included (idempotent on external_id)",
@@ -27,22 +21,16 @@ from streamsrv.survey.validation import FeedbackIn
     response=ResponseEnvelope,
     status=201,
     scope="ingest",
+    idempotent=True,
 )
-async def ingest(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("ingest")
-    data = await read_json(request, FeedbackIn)
-    data.agent_fields()
-    ctx: AppContext = request.app.state.ctx
-
-    def work(session: Session) -> Stored:
-        return ingest_feedback(session, ctx.signer, ctx.settings, identity, data, utcnow())
-
-    stored = await run_idempotent(ctx.db, work)
-    return json_response({"response": stored.response}, status=201 if stored.created else 200)
+def ingest(call: Call[FeedbackIn, None], session: Session) -> Reply:
+    call.body.agent_fields()
+    ctx = call.ctx
+    stored = ingest_feedback(session, ctx.signer, ctx.settings, call.identity, call.body, call.now)
+    return created_or_replayed({"response": stored.response}, stored.created)
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/feedback",
     summary="List responses, newest first, with filters and cursor pagination",
@@ -52,17 +40,8 @@ async def ingest(request: Request) -> Response:
     response_list=True,
     scope="read",
 )
-async def list_responses(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    query = parse_query(request, FeedbackQuery)
-    ctx: AppContext = request.app.state.ctx
-
-    def work(session: Session) -> Page:
-        return list_feedback(session, identity, query)
-
-    page = await ctx.db.run(work)
-    return json_response({"items": page.items, "next_cursor": page.next_cursor})
+def list_responses(call: Call[None, FeedbackQuery], session: Session) -> Page:
+    return list_feedback(session, call.identity, call.query)
 
 
 routes: list[BaseRoute] = [ingest, list_responses]

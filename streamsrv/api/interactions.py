@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.auth import authenticate
-from streamsrv.context import AppContext
-from streamsrv.http import endpoint, json_response, read_json
-from streamsrv.models import utcnow
+from streamsrv.kernel import Call, Reply, created_or_replayed, route
 from streamsrv.survey.requests import IssuedRequest, record_interaction
 from streamsrv.survey.schemas import InteractionCreated
-from streamsrv.survey.txn import run_idempotent
 from streamsrv.survey.validation import InteractionIn
 from streamsrv.timefmt import iso
 
@@ -33,7 +27,7 @@ def issued_json(issued: IssuedRequest) -> dict[str, Any]:
     }
 
 
-@endpoint(
+@route(
     "POST",
     "/api/v1/interactions",
     summary="Record an interaction; returns its feedback request link (idempotent on external_id)",
@@ -43,20 +37,13 @@ def issued_json(issued: IssuedRequest) -> dict[str, Any]:
     status=201,
     errors=(409,),
     scope="ingest",
+    idempotent=True,
 )
-async def create_interaction(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("ingest")
-    data = await read_json(request, InteractionIn)
-    data.agent_fields()
-    ctx: AppContext = request.app.state.ctx
-
-    def work(session: Session) -> tuple[dict[str, Any], bool]:
-        issued = record_interaction(session, ctx.signer, ctx.settings, identity, data, utcnow())
-        return issued_json(issued), issued.created
-
-    body, created = await run_idempotent(ctx.db, work)
-    return json_response(body, status=201 if created else 200)
+def create_interaction(call: Call[InteractionIn, None], session: Session) -> Reply:
+    call.body.agent_fields()
+    ctx = call.ctx
+    issued = record_interaction(session, ctx.signer, ctx.settings, call.identity, call.body, call.now)
+    return created_or_replayed(issued_json(issued), issued.created)
 
 
 routes: list[BaseRoute] = [create_interaction]

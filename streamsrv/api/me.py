@@ -1,151 +1,27 @@
-"""``GET /api/v1/me``: the snapshot behind an agent's personal stream (``/me``).
-
-Agents only, and only their own rows: the agent id comes from the logged-in user, never from the
-request, so no parameter can point this at a colleague's feedback.
-"""
+"""``GET /api/v1/me``: the snapshot behind an agent's personal stream (``/me``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
-from starlette.requests import Request
-from starlette.responses import Response
+from sqlmodel import Session
 from starlette.routing import BaseRoute
 
-from streamsrv import stream_names
-from streamsrv.api.admin_common import app_ctx
-from streamsrv.auth import Identity, authenticate
-from streamsrv.boards.stats import agent_period_sums, sums_json
-from streamsrv.errors import ApiError, not_found
-from streamsrv.events import public_payload, reward_item
-from streamsrv.http import endpoint, json_response
-from streamsrv.models import (
-    Account,
-    Agent,
-    CoachingNote,
-    Interaction,
-    Role,
-    Shoutout,
-    User,
-    utcnow,
-)
-from streamsrv.models import (
-    Response as ResponseRow,
-)
-from streamsrv.survey.cards import agent_card, response_json
-from streamsrv.timefmt import iso
-
-RECENT_FEEDBACK = 30
-RECENT_EXTRAS = 20
+from streamsrv.kernel import Call, route
+from streamsrv.me import me_snapshot, require_agent
 
 
-def require_agent(identity: Identity) -> int:
-    if identity.role != Role.agent or identity.agent_id is None:
-        raise ApiError(403, "this page is for agents: it shows an agent's own feedback", code="forbidden")
-    return identity.agent_id
-
-
-def recent_feedback(session: Session, agent: Agent, account: Account) -> list[dict[str, Any]]:
-    card = agent_card(session, agent)
-    rows = session.exec(
-        select(ResponseRow, Interaction.external_id)
-        .join(Interaction, col(Interaction.id) == col(ResponseRow.interaction_id))
-        .where(ResponseRow.agent_id == agent.id, ResponseRow.org_id == agent.org_id)
-        .order_by(col(ResponseRow.created_at).desc(), col(ResponseRow.id).desc())
-        .limit(RECENT_FEEDBACK)
-    ).all()
-    out = []
-    for row, external_id in rows:
-        item = public_payload(response_json(row, external_id, card))
-        # The catalogue label and emoji, so a card reads "Coffee" rather than "coffee".
-        item["reward_item"] = reward_item(account.reward_catalogue, row.reward)
-        out.append(item)
-    return out
-
-
-def shoutouts(session: Session, agent: Agent) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(Shoutout, User.name)
-        .join(User, col(User.id) == col(Shoutout.author_id))
-        .where(Shoutout.agent_id == agent.id, Shoutout.org_id == agent.org_id)
-        .order_by(col(Shoutout.created_at).desc())
-        .limit(RECENT_EXTRAS)
-    ).all()
-    return [
-        {
-            "id": s.id,
-            "message": s.message,
-            "author": author,
-            "response_id": s.response_id,
-            "created_at": iso(s.created_at),
-        }
-        for s, author in rows
-    ]
-
-
-def shared_notes(session: Session, agent: Agent) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(CoachingNote, User.name)
-        .join(User, col(User.id) == col(CoachingNote.author_id))
-        .where(
-            CoachingNote.agent_id == agent.id,
-            CoachingNote.org_id == agent.org_id,
-            col(CoachingNote.shared).is_(True),
-        )
-        .order_by(col(CoachingNote.created_at).desc())
-        .limit(RECENT_EXTRAS)
-    ).all()
-    return [
-        {
-            "id": n.id,
-            "text": n.text,
-            "author": author,
-            "response_id": n.response_id,
-            "created_at": iso(n.created_at),
-        }
-        for n, author in rows
-    ]
-
-
-def me_snapshot(session: Session, identity: Identity, agent_id: int) -> dict[str, Any]:
-    agent = session.get(Agent, agent_id)
-    if agent is None or agent.org_id != identity.org_id:
-        raise not_found("agent")
-    account = session.get(Account, agent.account_id)
-    assert account is not None and agent.id is not None
-    card = agent_card(session, agent)
-    return {
-        "agent": {
-            "id": agent.id,
-            "name": agent.name,
-            "photo": card.photo,
-            "team_id": agent.team_id,
-            "account_id": agent.account_id,
-        },
-        "stream": stream_names.agent(agent.id),
-        "stats": sums_json(agent_period_sums(session, agent.id, utcnow())),
-        "feedback": recent_feedback(session, agent, account),
-        "shoutouts": shoutouts(session, agent),
-        "notes": shared_notes(session, agent),
-        "rewards": [reward_item(account.reward_catalogue, r["code"]) for r in account.reward_catalogue],
-    }
-
-
-@endpoint(
+@route(
     "GET",
     "/api/v1/me",
     summary="The logged-in agent's own stats, recent feedback, shout-outs and shared coaching notes",
     tag="me",
     errors=(403,),
     scope="read",
+    guard=require_agent,
 )
-async def me(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    agent_id = require_agent(identity)
-    ctx = app_ctx(request)
-    return json_response(await ctx.db.run(lambda session: me_snapshot(session, identity, agent_id)))
+def me(call: Call[None, None], session: Session) -> dict[str, Any]:
+    return me_snapshot(session, call.identity)
 
 
 routes: list[BaseRoute] = [me]

@@ -10,22 +10,11 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.auth import authenticate
-from streamsrv.context import AppContext
-from streamsrv.http import endpoint, json_response, parse_query, read_json
-from streamsrv.models import utcnow
-from streamsrv.moderation import (
-    AuditPage,
-    AuditQuery,
-    Moderated,
-    ModerationIn,
-    list_audit,
-    set_comment_hidden,
-)
+from streamsrv.auth import Identity
+from streamsrv.kernel import Call, route
+from streamsrv.moderation import AuditPage, AuditQuery, ModerationIn, list_audit, set_comment_hidden
 from streamsrv.survey.schemas import ResponseEnvelope
 
 
@@ -39,7 +28,9 @@ class AuditEntryOut(BaseModel):
     created_at: str
 
 
-@endpoint(
+# No scope is required up front: whether the caller may moderate this response is decided by
+# role and scope once the response is found (a reader of it learns 403, anyone else 404).
+@route(
     "POST",
     "/api/v1/responses/{response_id:int}/moderation",
     summary="Hide or show a response's comment (managers of its account, admins); audited",
@@ -47,22 +38,13 @@ class AuditEntryOut(BaseModel):
     body=ModerationIn,
     response=ResponseEnvelope,
     errors=(404,),
-    scope="read",
 )
-async def moderate(request: Request) -> Response:
-    identity = await authenticate(request)
-    response_id: int = request.path_params["response_id"]
-    data = await read_json(request, ModerationIn)
-    ctx: AppContext = request.app.state.ctx
-
-    def work(session: Session) -> Moderated:
-        return set_comment_hidden(session, identity, response_id, data, utcnow())
-
-    done = await ctx.db.run(work)
-    return json_response({"response": done.response})
+def moderate(call: Call[ModerationIn, None], session: Session) -> dict[str, Any]:
+    done = set_comment_hidden(session, call.identity, call.id("response_id"), call.body, call.now)
+    return {"response": done.response}
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/audit-log",
     summary="The organization's audit log, newest first (admins)",
@@ -70,18 +52,10 @@ async def moderate(request: Request) -> Response:
     query=AuditQuery,
     response=AuditEntryOut,
     response_list=True,
+    guard=Identity.require_admin,
 )
-async def audit_log(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require_admin()
-    query = parse_query(request, AuditQuery)
-    ctx: AppContext = request.app.state.ctx
-
-    def work(session: Session) -> AuditPage:
-        return list_audit(session, identity, query)
-
-    page = await ctx.db.run(work)
-    return json_response({"items": page.items, "next_cursor": page.next_cursor})
+def audit_log(call: Call[None, AuditQuery], session: Session) -> AuditPage:
+    return list_audit(session, call.identity, call.query)
 
 
 routes: list[BaseRoute] = [moderate, audit_log]

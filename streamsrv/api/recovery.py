@@ -7,18 +7,14 @@ caller's scope is 404. Changes are made in a person's name, so they need a logge
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv.api.admin_common import app_ctx, path_id
-from streamsrv.auth import Identity, authenticate
-from streamsrv.http import endpoint, json_response, parse_query, read_json
-from streamsrv.models import RecoveryCase, utcnow
+from streamsrv.kernel import Call, Reply, created_or_replayed, route
+from streamsrv.models import RecoveryCase
 from streamsrv.recovery import service
 from streamsrv.recovery.metrics import recovery_metrics
 from streamsrv.recovery.schemas import (
@@ -37,151 +33,137 @@ from streamsrv.recovery.views import case_json
 TAG = "recovery"
 CASE_PATH = "/api/v1/recovery/cases/{case_id:int}"
 ACTION_ERRORS = (404, 409)
+# Every route of the queue: recovery staff, managers and administrators, with the read scope.
+queue_route = partial(route, tag=TAG, scope="read", guard=service.require_queue_access)
 
 
-async def _queue_identity(request: Request) -> Identity:
-    identity = await authenticate(request)
-    service.require_queue_access(identity)
-    return identity
+def case_view(call: Call[Any, Any], session: Session, case: RecoveryCase) -> dict[str, Any]:
+    """The case as it now is, with its customer's follow-up link when there is one."""
+    return case_json(case, service.with_link(session, case, call.ctx.signer, call.ctx.settings))
 
 
-async def _case_answer(
-    request: Request,
-    identity: Identity,
-    change: Callable[[Session, Identity, int], RecoveryCase],
-    status: int = 200,
-) -> Response:
-    """Run ``change`` on the path's case in one transaction; answer with the case as it now is."""
-    case_id = path_id(request, "case_id")
-    ctx = app_ctx(request)
-
-    def work(session: Session) -> dict[str, Any]:
-        case = change(session, identity, case_id)
-        return case_json(case, service.with_link(session, case, ctx.signer, ctx.settings))
-
-    return json_response({"case": await ctx.db.run(work)}, status=status)
+def envelope(call: Call[Any, Any], session: Session, case: RecoveryCase) -> dict[str, Any]:
+    return {"case": case_view(call, session, case)}
 
 
-@endpoint(
+@queue_route(
     "GET",
     "/api/v1/recovery/cases",
     summary="List recovery cases (active: open and claimed, oldest first; resolved: newest first)",
-    tag=TAG,
     query=CaseQuery,
     response=CaseOut,
     response_list=True,
     errors=(404,),
-    scope="read",
 )
-async def list_cases(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    query = parse_query(request, CaseQuery)
-
-    def work(session: Session) -> service.CasePage:
-        return service.list_cases(session, identity, query)
-
-    page = await app_ctx(request).db.run(work)
-    return json_response({"items": page.items, "next_cursor": page.next_cursor})
+def list_cases(call: Call[None, CaseQuery], session: Session) -> service.CasePage:
+    return service.list_cases(session, call.identity, call.query)
 
 
-@endpoint(
-    "GET", CASE_PATH, summary="One recovery case with its notes", tag=TAG, response=CaseEnvelope,
-    errors=(404,), scope="read",
+@queue_route(
+    "GET", CASE_PATH, summary="One recovery case with its notes", response=CaseEnvelope, errors=(404,)
 )
-async def get_case(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    return await _case_answer(request, identity, service.visible_case)
+def get_case(call: Call[None, None], session: Session) -> dict[str, Any]:
+    return envelope(call, session, service.visible_case(session, call.identity, call.id("case_id")))
 
 
-@endpoint(
-    "POST", CASE_PATH + "/claim", summary="Claim an open case (409 already_claimed if someone was faster)",
-    tag=TAG, response=CaseEnvelope, errors=ACTION_ERRORS, scope="read",
+@queue_route(
+    "POST",
+    CASE_PATH + "/claim",
+    summary="Claim an open case (409 already_claimed if someone was faster)",
+    response=CaseEnvelope,
+    errors=ACTION_ERRORS,
 )
-async def claim_case(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    now = utcnow()
-    return await _case_answer(request, identity, lambda s, i, c: service.claim(s, i, c, now))
+def claim_case(call: Call[None, None], session: Session) -> dict[str, Any]:
+    return envelope(call, session, service.claim(session, call.identity, call.id("case_id"), call.now))
 
 
-@endpoint(
-    "POST", CASE_PATH + "/release", summary="Give a claimed case back to the queue", tag=TAG,
-    response=CaseEnvelope, errors=ACTION_ERRORS, scope="read",
+@queue_route(
+    "POST",
+    CASE_PATH + "/release",
+    summary="Give a claimed case back to the queue",
+    response=CaseEnvelope,
+    errors=ACTION_ERRORS,
 )
-async def release_case(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    now = utcnow()
-    return await _case_answer(request, identity, lambda s, i, c: service.release(s, i, c, now))
+def release_case(call: Call[None, None], session: Session) -> dict[str, Any]:
+    return envelope(call, session, service.release(session, call.identity, call.id("case_id"), call.now))
 
 
-@endpoint(
-    "POST", CASE_PATH + "/notes", summary="Add a note to a case", tag=TAG, body=NoteIn,
-    response=CaseEnvelope, status=201, errors=ACTION_ERRORS, scope="read",
+@queue_route(
+    "POST",
+    CASE_PATH + "/notes",
+    summary="Add a note to a case",
+    body=NoteIn,
+    response=CaseEnvelope,
+    status=201,
+    errors=ACTION_ERRORS,
 )
-async def add_note(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    data = await read_json(request, NoteIn)
-    now = utcnow()
-    return await _case_answer(request, identity, lambda s, i, c: service.add_note(s, i, c, data.text, now), 201)
+def add_note(call: Call[NoteIn, None], session: Session) -> dict[str, Any]:
+    return envelope(
+        call, session, service.add_note(session, call.identity, call.id("case_id"), call.body.text, call.now)
+    )
 
 
-@endpoint(
-    "POST", CASE_PATH + "/contact", summary="Record the outcome of contacting the customer", tag=TAG,
-    body=ContactIn, response=CaseEnvelope, errors=ACTION_ERRORS, scope="read",
+@queue_route(
+    "POST",
+    CASE_PATH + "/contact",
+    summary="Record the outcome of contacting the customer",
+    body=ContactIn,
+    response=CaseEnvelope,
+    errors=ACTION_ERRORS,
 )
-async def record_contact(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    data = await read_json(request, ContactIn)
-    now = utcnow()
-    return await _case_answer(request, identity, lambda s, i, c: service.record_contact(s, i, c, data, now))
+def record_contact(call: Call[ContactIn, None], session: Session) -> dict[str, Any]:
+    return envelope(
+        call, session, service.record_contact(session, call.identity, call.id("case_id"), call.body, call.now)
+    )
 
 
-@endpoint(
-    "POST", CASE_PATH + "/resolve", summary="Resolve a case (the claimer, or a manager)", tag=TAG,
-    body=ResolveIn, response=CaseEnvelope, errors=ACTION_ERRORS, scope="read",
+@queue_route(
+    "POST",
+    CASE_PATH + "/resolve",
+    summary="Resolve a case (the claimer, or a manager)",
+    body=ResolveIn,
+    response=CaseEnvelope,
+    errors=ACTION_ERRORS,
 )
-async def resolve_case(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    data = await read_json(request, ResolveIn)
-    now = utcnow()
-    return await _case_answer(request, identity, lambda s, i, c: service.resolve(s, i, c, data.resolution, now))
+def resolve_case(call: Call[ResolveIn, None], session: Session) -> dict[str, Any]:
+    return envelope(
+        call,
+        session,
+        service.resolve(session, call.identity, call.id("case_id"), call.body.resolution, call.now),
+    )
 
 
-@endpoint(
-    "POST", CASE_PATH + "/followup",
+@queue_route(
+    "POST",
+    CASE_PATH + "/followup",
     summary="Create (or return) the follow-up feedback request for the customer: {token, url}",
-    tag=TAG, response=FollowupCreated, status=201, errors=ACTION_ERRORS, scope="read",
+    response=FollowupCreated,
+    status=201,
+    errors=ACTION_ERRORS,
     extra_responses={200: "the follow-up already existed; the same link"},
 )
-async def send_followup(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    case_id = path_id(request, "case_id")
-    ctx = app_ctx(request)
-    now = utcnow()
-
-    def work(session: Session) -> tuple[dict[str, Any], bool]:
-        sent = service.send_followup(session, identity, case_id, ctx.signer, ctx.settings, now)
-        case = case_json(sent.case, service.with_link(session, sent.case, ctx.signer, ctx.settings))
-        return {"token": sent.token, "url": sent.url, "case": case}, sent.created
-
-    body, created = await ctx.db.run(work)
-    return json_response(body, status=201 if created else 200)
+def send_followup(call: Call[None, None], session: Session) -> Reply:
+    ctx = call.ctx
+    sent = service.send_followup(
+        session, call.identity, call.id("case_id"), ctx.signer, ctx.settings, call.now
+    )
+    body = {"token": sent.token, "url": sent.url, "case": case_view(call, session, sent.case)}
+    return created_or_replayed(body, sent.created)
 
 
-@endpoint(
-    "GET", "/api/v1/recovery/metrics",
+@queue_route(
+    "GET",
+    "/api/v1/recovery/metrics",
     summary="Recovery metrics: time to claim and resolve, SLA share, rating uplift, queue size",
-    tag=TAG, query=MetricsQuery, response=MetricsOut, errors=(404,), scope="read",
+    query=MetricsQuery,
+    response=MetricsOut,
+    errors=(404,),
 )
-async def metrics(request: Request) -> Response:
-    identity = await _queue_identity(request)
-    query = parse_query(request, MetricsQuery)
-
-    def work(session: Session) -> dict[str, Any]:
-        if query.account_id is not None:
-            service.check_account(session, identity, query.account_id)
-        return recovery_metrics(session, identity, query.account_id, query.since, query.until, utcnow())
-
-    return json_response(await app_ctx(request).db.run(work))
+def metrics(call: Call[None, MetricsQuery], session: Session) -> dict[str, Any]:
+    query = call.query
+    if query.account_id is not None:
+        service.check_account(session, call.identity, query.account_id)
+    return recovery_metrics(session, call.identity, query.account_id, query.since, query.until, call.now)
 
 
 routes: list[BaseRoute] = [

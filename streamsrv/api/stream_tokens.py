@@ -6,15 +6,13 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.routing import BaseRoute
 
-from streamsrv.auth import authenticate
-from streamsrv.context import AppContext
+from streamsrv import stream_auth
 from streamsrv.errors import ApiError
-from streamsrv.http import endpoint, json_response, read_json
+from streamsrv.kernel import Call, route
 from streamsrv.protocol import ProtocolError, parse_stream
-from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
+from streamsrv.stream_names import StreamRef
 from streamsrv.stream_tokens import MIN_TTL, issue
 
 
@@ -30,7 +28,17 @@ class StreamTokenOut(BaseModel):
     ws_url: str
 
 
-@endpoint(
+def parse_streams(names: list[str]) -> list[StreamRef]:
+    refs = []
+    for i, name in enumerate(names):
+        try:
+            refs.append(parse_stream(name))
+        except ProtocolError as exc:
+            raise ApiError(422, exc.message, fields={f"streams.{i}": exc.message}) from None
+    return refs
+
+
+@route(
     "POST",
     "/api/v1/stream-tokens",
     summary="Issue a short-lived token for named streams (never wider than the caller's scope)",
@@ -40,34 +48,16 @@ class StreamTokenOut(BaseModel):
     status=201,
     scope="streams",
 )
-async def create_stream_token(request: Request) -> Response:
-    ctx: AppContext = request.app.state.ctx
-    identity = await authenticate(request)
-    identity.require("streams")
-    body = await read_json(request, StreamTokenIn)
-    if body.ttl_seconds > ctx.settings.stream_token_max_ttl:
+def create_stream_token(call: Call[StreamTokenIn, None], session: Session) -> StreamTokenOut:
+    settings, body = call.ctx.settings, call.body
+    if body.ttl_seconds > settings.stream_token_max_ttl:
         raise ApiError(
             422,
-            f"ttl_seconds may be at most {ctx.settings.stream_token_max_ttl}",
+            f"ttl_seconds may be at most {settings.stream_token_max_ttl}",
             fields={"ttl_seconds": "too long"},
         )
-    refs = []
-    for i, name in enumerate(body.streams):
-        try:
-            refs.append(parse_stream(name))
-        except ProtocolError as exc:
-            raise ApiError(422, exc.message, fields={f"streams.{i}": exc.message}) from None
-
-    def check(session: Session) -> list[str]:
-        reach = resolve_reach(session, identity)
-        refused = []
-        for ref in refs:
-            owner = resolve_owner(session, identity.org_id, ref)
-            if owner is None or not may_subscribe(identity, reach, ref, owner):
-                refused.append(ref.name)
-        return refused
-
-    refused = await ctx.db.run(check)
+    refs = parse_streams(body.streams)
+    refused = stream_auth.refused(session, call.identity, refs)
     if refused:
         raise ApiError(
             403,
@@ -75,15 +65,14 @@ async def create_stream_token(request: Request) -> Response:
             code="forbidden",
             fields={"streams": ", ".join(refused)},
         )
-    token, expires = issue(ctx, identity, [r.name for r in refs], body.ttl_seconds)
-    ws_base = ctx.settings.public_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-    out = StreamTokenOut(
+    token, expires = issue(call.ctx, call.identity, [r.name for r in refs], body.ttl_seconds)
+    ws_base = settings.public_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+    return StreamTokenOut(
         token=token,
         streams=sorted({r.name for r in refs}),
         expires_at=datetime.fromtimestamp(expires, UTC),
         ws_url=f"{ws_base}/ws?token={token}",
     )
-    return json_response(out, status=201)
 
 
-routes = [create_stream_token]
+routes: list[BaseRoute] = [create_stream_token]

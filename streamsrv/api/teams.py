@@ -2,58 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlmodel import Session, select
-from starlette.requests import Request
-from starlette.responses import Response
+from sqlmodel import Session
 from starlette.routing import BaseRoute
 
-from streamsrv.api.admin_common import (
-    app_ctx,
-    conflict,
-    flush_or_conflict,
-    get_in_org,
-    page,
-    paginate,
-    patch_changes,
-    path_id,
-    require_writer,
-    teams_clause,
-    visible,
-)
-from streamsrv.api.schemas_admin import TeamCreate, TeamListQuery, TeamOut, TeamUpdate
-from streamsrv.auth import Identity, authenticate
-from streamsrv.errors import field_error, not_found
-from streamsrv.http import endpoint, json_response, parse_query, read_json
-from streamsrv.models import Account, Team
+from streamsrv.http import patch_changes
+from streamsrv.kernel import Call, Reply, route
+from streamsrv.org import teams
+from streamsrv.org.common import Page, require_writer
+from streamsrv.org.schemas import TeamCreate, TeamListQuery, TeamOut, TeamUpdate
 
 TAG = "teams"
-DUPLICATE = "a team with this name already exists in the account"
 
 
-def team_out(team: Team) -> TeamOut:
-    return TeamOut.model_validate(team, from_attributes=True)
-
-
-def _name_taken(session: Session, account_id: int, name: str, except_id: int | None = None) -> bool:
-    stmt = select(Team.id).where(Team.account_id == account_id, Team.name == name)
-    if except_id is not None:
-        stmt = stmt.where(Team.id != except_id)
-    return session.exec(stmt).first() is not None
-
-
-def load_visible_team(session: Session, identity: Identity, team_id: int) -> Team:
-    stmt = visible(
-        select(Team).where(Team.id == team_id, Team.org_id == identity.org_id), teams_clause(identity)
-    )
-    team = session.exec(stmt).first()
-    if team is None:
-        raise not_found("team")
-    return team
-
-
-@endpoint(
+@route(
     "POST",
     "/api/v1/teams",
     summary="Create a team in an account",
@@ -63,28 +24,14 @@ def load_visible_team(session: Session, identity: Identity, team_id: int) -> Tea
     status=201,
     errors=(409,),
     scope="admin",
+    guard=require_writer,
 )
-async def create_team(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_writer(identity)
-    body = await read_json(request, TeamCreate)
-
-    def create(session: Session) -> TeamOut:
-        account = session.get(Account, body.account_id)
-        if account is None or account.org_id != identity.org_id or not identity.sees_account(body.account_id):
-            raise field_error("account_id", "no such account in this organization")
-        if _name_taken(session, body.account_id, body.name):
-            raise conflict(DUPLICATE, "name")
-        team = Team(org_id=identity.org_id, account_id=body.account_id, name=body.name)
-        session.add(team)
-        flush_or_conflict(session, DUPLICATE, "name")
-        return team_out(team)
-
-    out = await app_ctx(request).db.run(create)
-    return json_response(out, status=201, headers={"Location": f"/api/v1/teams/{out.id}"})
+def create_team(call: Call[TeamCreate, None], session: Session) -> Reply:
+    out = teams.create(session, call.identity, call.body)
+    return Reply(out, location=f"/api/v1/teams/{out.id}")
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/teams",
     summary="List the teams the caller may see",
@@ -94,22 +41,11 @@ async def create_team(request: Request) -> Response:
     response_list=True,
     scope="read",
 )
-async def list_teams(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    query = parse_query(request, TeamListQuery)
-
-    def fetch(session: Session) -> dict[str, Any]:
-        stmt = visible(select(Team).where(Team.org_id == identity.org_id), teams_clause(identity))
-        if query.account_id is not None:
-            stmt = stmt.where(Team.account_id == query.account_id)
-        rows, cursor = paginate(session, stmt, Team.id, query.cursor, query.limit)
-        return page([team_out(t) for t in rows], cursor)
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def list_teams(call: Call[None, TeamListQuery], session: Session) -> Page[TeamOut]:
+    return teams.listing(session, call.identity, call.query)
 
 
-@endpoint(
+@route(
     "GET",
     "/api/v1/teams/{team_id:int}",
     summary="Get one team",
@@ -118,18 +54,11 @@ async def list_teams(request: Request) -> Response:
     errors=(404,),
     scope="read",
 )
-async def get_team(request: Request) -> Response:
-    identity = await authenticate(request)
-    identity.require("read")
-    team_id = path_id(request, "team_id")
-
-    def fetch(session: Session) -> TeamOut:
-        return team_out(load_visible_team(session, identity, team_id))
-
-    return json_response(await app_ctx(request).db.run(fetch))
+def get_team(call: Call[None, None], session: Session) -> TeamOut:
+    return teams.get(session, call.identity, call.id("team_id"))
 
 
-@endpoint(
+@route(
     "PATCH",
     "/api/v1/teams/{team_id:int}",
     summary="Rename a team",
@@ -138,28 +67,10 @@ async def get_team(request: Request) -> Response:
     response=TeamOut,
     errors=(404, 409),
     scope="admin",
+    guard=require_writer,
 )
-async def update_team(request: Request) -> Response:
-    identity = await authenticate(request)
-    require_writer(identity)
-    team_id = path_id(request, "team_id")
-    body = await read_json(request, TeamUpdate)
-    changes = patch_changes(body, ())
-
-    def update(session: Session) -> TeamOut:
-        team = get_in_org(session, Team, team_id, identity.org_id, "team")
-        if not identity.sees_account(team.account_id):
-            raise not_found("team")
-        name = changes.get("name")
-        if name is not None and _name_taken(session, team.account_id, name, except_id=team_id):
-            raise conflict(DUPLICATE, "name")
-        for key, value in changes.items():
-            setattr(team, key, value)
-        session.add(team)
-        flush_or_conflict(session, DUPLICATE, "name")
-        return team_out(team)
-
-    return json_response(await app_ctx(request).db.run(update))
+def update_team(call: Call[TeamUpdate, None], session: Session) -> TeamOut:
+    return teams.update(session, call.identity, call.id("team_id"), patch_changes(call.body, ()))
 
 
 routes: list[BaseRoute] = [create_team, list_teams, get_team, update_team]

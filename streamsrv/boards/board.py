@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
 from streamsrv.auth import Identity
+from streamsrv.boards.displays import load_display
 from streamsrv.boards.periods import Period, period_start
 from streamsrv.boards.scoring import board_mean, rank
 from streamsrv.boards.standings import HIGHLIGHT_RATING, first_name
@@ -24,6 +25,9 @@ from streamsrv.models import Account, Agent, Response, Shoutout, Team, User
 from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
 from streamsrv.stream_names import StreamRef
 from streamsrv.timefmt import iso
+
+if TYPE_CHECKING:
+    from streamsrv.context import AppContext
 
 TICKER_SIZE = 12
 # The ticker looks back a week at most: praise from last month is not news on the floor.
@@ -130,3 +134,29 @@ def snapshot(
         "not_ranked": [asdict(s) for s in standings if s.rank is None],
         "ticker": ticker(session, org_id, scope, target_id, now),
     }
+
+
+def member_snapshot(
+    session: Session, identity: Identity, scope: BoardScope, target_id: int, period: Period, now: datetime
+) -> dict[str, Any]:
+    """The snapshot for a user or API key whose scope covers the board."""
+    authorize_board(session, identity, scope, target_id)
+    return snapshot(session, identity.org_id, scope, target_id, period, now)
+
+
+def display_snapshot(
+    ctx: AppContext,
+    session: Session,
+    token: str,
+    scope: BoardScope,
+    target_id: int,
+    period: Period,
+    now: datetime,
+) -> dict[str, Any]:
+    """The snapshot for the display token of a wallboard showing exactly this board."""
+    display = load_display(ctx, session, token)
+    if display is None:
+        raise ApiError(401, "this display token is invalid or has been revoked", code="unauthorized")
+    if display.scope != scope or display.target_id != target_id:
+        raise ApiError(403, "this display shows another board", code="forbidden")
+    return snapshot(session, display.org_id, scope, target_id, period, now)

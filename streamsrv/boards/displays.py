@@ -2,7 +2,7 @@
 
 A token names its display and the display's version. Revoking sets ``revoked_at`` (and bumps
 the version), after which the token no longer authenticates anything, and a broadcast closes the
-screen's live socket on every node (``streamsrv.revocation.drop_credential``).
+screen's live socket on every node (``streamsrv.revocation``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from streamsrv import stream_names
+from streamsrv.access import DISPLAY_ROLE
 from streamsrv.auth import Identity
 from streamsrv.models import Display
 from streamsrv.security.tokens import DISPLAY, TokenError
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 PREFIX = "d."
-DISPLAY_ROLE = "display"
 # Display tokens do not expire by age (a TV runs for months); they end by revocation.
 MAX_AGE = 10 * 365 * 24 * 3600
 

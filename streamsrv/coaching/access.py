@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from streamsrv.access import Owner, in_scope, teams_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, not_found
 from streamsrv.models import Agent, Role, Team
@@ -33,11 +34,7 @@ def coaches(identity: Identity, org_id: int, account_id: int, team_id: int) -> b
     """Whether ``identity`` coaches the team ``team_id`` (of ``account_id``)."""
     if org_id != identity.org_id or identity.role not in COACH_ROLES:
         return False
-    if identity.org_wide:
-        return True
-    if identity.role == Role.team_leader:
-        return team_id in identity.team_ids
-    return account_id in identity.account_ids
+    return in_scope(identity, Owner(account_id=account_id, team_id=team_id))
 
 
 def load_team(session: Session, identity: Identity, team_id: int) -> Team:
@@ -65,10 +62,5 @@ def coachable_teams(session: Session, identity: Identity, limit: int = 500) -> l
     """The teams the caller coaches, by name."""
     if identity.role not in COACH_ROLES:
         return []
-    stmt = select(Team).where(Team.org_id == identity.org_id)
-    if not identity.org_wide:
-        if identity.role == Role.team_leader:
-            stmt = stmt.where(col(Team.id).in_(sorted(identity.team_ids)))
-        else:
-            stmt = stmt.where(col(Team.account_id).in_(sorted(identity.account_ids)))
+    stmt = visible(select(Team).where(Team.org_id == identity.org_id), teams_clause(identity))
     return list(session.exec(stmt.order_by(col(Team.name), col(Team.id)).limit(limit)).all())

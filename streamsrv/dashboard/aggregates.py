@@ -22,6 +22,7 @@ from sqlalchemy import case, func
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
+from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.dashboard.filters import DashboardQuery, Period
 from streamsrv.events import reward_item
@@ -54,7 +55,7 @@ def response_conditions(
         # Follow-up answers measure a recovery, not the agent: counting them would count twice.
         col(Response.source) != FOLLOWUP_SOURCE,
     ]
-    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    scope = rows_clause(identity, Response.account_id, Response.team_id, Response.agent_id)
     if scope is not None:
         terms.append(scope)
     if query.account_id is not None:
@@ -151,7 +152,7 @@ def requests_sent(session: Session, identity: Identity, query: DashboardQuery, p
             col(FeedbackRequest.created_at) < period.until,
         )
     )
-    scope = identity.scope_clause(FeedbackRequest.account_id, Interaction.team_id, FeedbackRequest.agent_id)
+    scope = rows_clause(identity, FeedbackRequest.account_id, Interaction.team_id, FeedbackRequest.agent_id)
     if scope is not None:
         stmt = stmt.where(scope)
     if query.account_id is not None:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from streamsrv.auth import ACCOUNT_ROLES, Identity
+from streamsrv.access import ACCOUNT_ROLES
+from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error
 from streamsrv.ids import Id
 from streamsrv.models import Channel, Role
@@ -86,12 +87,14 @@ def resolve_period(query: DashboardQuery, now: datetime) -> Period:
     return Period(since, until)
 
 
-def authorize_dashboard(identity: Identity, query: DashboardQuery | None = None) -> None:
+def authorize_dashboard(identity: Identity) -> None:
     """Agents see only their own feedback on /me; aggregates over colleagues are not for them."""
     identity.require("read")
     if identity.role == Role.agent:
         raise ApiError(403, "agents cannot use the dashboard", code="forbidden")
-    if query is not None and query.account_id is not None and identity.role in ACCOUNT_ROLES:
-        # An explicit account outside the caller's scope is named as such instead of looking empty.
-        if not identity.sees_account(query.account_id):
-            raise ApiError(404, "account not found", fields={"account_id": "not in your scope"})
+
+
+def check_account_filter(identity: Identity, account_id: int | None) -> None:
+    """An explicit account outside the caller's scope is named as such instead of looking empty."""
+    if account_id is not None and identity.role in ACCOUNT_ROLES and not identity.sees_account(account_id):
+        raise ApiError(404, "account not found", fields={"account_id": "not in your scope"})

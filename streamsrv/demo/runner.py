@@ -21,6 +21,7 @@ import uvicorn
 from streamsrv import migrate
 from streamsrv.app import create_app, wire_hooks
 from streamsrv.config import Settings
+from streamsrv.context import LoginHint, LoginHints
 from streamsrv.db import Database
 from streamsrv.demo.feedback import AgentTarget
 from streamsrv.demo.people import DEMO_PASSWORD, ORG_NAME
@@ -70,8 +71,7 @@ class DemoServer(uvicorn.Server):
 
 def demo_settings(host: str, port: int) -> Settings:
     settings = Settings.from_env()
-    # The login page of the demo lists the demo logins (never shown outside `streamsrv demo`).
-    changes: dict[str, object] = {"demo": True}
+    changes: dict[str, object] = {}
     if "public_url" not in settings.model_fields_set:
         # Survey links in API answers must point at this very server.
         changes["public_url"] = f"http://{display_host(host)}:{port}"
@@ -99,6 +99,13 @@ def prepare_database(settings: Settings) -> tuple[SeedResult, str | None, list[A
     finally:
         db.dispose()
     return result, key, targets
+
+
+def login_hints(logins: list[Login]) -> LoginHints:
+    """The demo's logins for its login page; an app created without them lists none."""
+    return LoginHints(
+        tuple(LoginHint(login.role, login.email, login.sees) for login in logins), DEMO_PASSWORD
+    )
 
 
 def print_logins(logins: list[Login]) -> None:
@@ -216,7 +223,7 @@ async def serve_and_simulate(
     logins: list[Login],
 ) -> int:
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, login_hints=login_hints(logins)),
         host=host,
         port=port,
         log_level=settings.log_level,

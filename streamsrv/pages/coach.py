@@ -7,26 +7,15 @@ from ``GET /api/v1/coach`` (static/js/coach.js), then stays live on ``team:{id}`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote
-
-from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv.auth import user_identity
 from streamsrv.coaching.access import COACH_ROLES, coachable_teams
 from streamsrv.ids import MAX_ID
-from streamsrv.models import User
-from streamsrv.pages.home import current_user
+from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.templating import error_page, render
-
-
-@dataclass(frozen=True)
-class TeamChoice:
-    id: int
-    name: str
 
 
 def requested_team(request: Request) -> int | None:
@@ -36,22 +25,16 @@ def requested_team(request: Request) -> int | None:
     return None
 
 
-def team_choices(session: Session, user: User) -> list[TeamChoice]:
-    return [
-        TeamChoice(t.id, t.name) for t in coachable_teams(session, user_identity(user)) if t.id is not None
-    ]
-
-
 async def coach(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        target = "/coach" + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return to_login("/coach" + (f"?{request.url.query}" if request.url.query else ""))
     if user.role not in COACH_ROLES:
         return error_page(
             request, 403, "Not for your role", "The coaching panel is for team leaders and managers."
         )
-    teams = await request.app.state.ctx.db.run(lambda session: team_choices(session, user))
+    identity = user_identity(user)
+    teams = await load(request, lambda session: coachable_teams(session, identity))
     wanted = requested_team(request)
     # An unknown or foreign team id falls back to the first team: the picker never leaks names.
     selected = next((t for t in teams if t.id == wanted), teams[0] if teams else None)

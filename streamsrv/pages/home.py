@@ -1,38 +1,18 @@
-"""The start page: who is logged in, what they may see, and links to the surfaces of their role.
-
-``current_user`` is the one way pages learn who is logged in; it also puts the user on
-``request.state.user`` so the page header (base.html) can show them.
-"""
+"""The start page: who is logged in, what they may see, and links to the surfaces of their role."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv.auth import SESSION_COOKIE, session_user
-from streamsrv.context import AppContext
-from streamsrv.models import Account, Agent, Role, Team, User
+from streamsrv.auth import user_identity
+from streamsrv.models import Role
+from streamsrv.org.users import describe_scope
+from streamsrv.pages.session import current_user, load
 from streamsrv.templating import render
-
-
-async def current_user(request: Request) -> User | None:
-    """The user of the session cookie, or None (no cookie, forged, expired or logged out)."""
-    ctx: AppContext = request.app.state.ctx
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
-        request.state.user = None
-        return None
-
-    def load(session: Session) -> User | None:
-        return session_user(ctx, session, cookie)
-
-    user = await ctx.db.run(load)
-    request.state.user = user
-    return user
 
 
 @dataclass(frozen=True)
@@ -66,50 +46,12 @@ def surfaces_for(role: str) -> list[Surface]:
     return [SURFACES[name] for name in ROLE_SURFACES.get(role, ())]
 
 
-@dataclass
-class ScopeSummary:
-    everything: bool = False
-    accounts: list[str] = field(default_factory=list)
-    teams: list[str] = field(default_factory=list)
-    agent: str | None = None
-
-
-def summarise_scope(session: Session, user: User) -> ScopeSummary:
-    """Names, not ids: what this user's scope means in words they recognise."""
-    summary = ScopeSummary(everything=user.role == Role.admin and not user.account_ids)
-    if user.account_ids:
-        summary.accounts = list(
-            session.exec(
-                select(Account.name)
-                .where(Account.org_id == user.org_id, col(Account.id).in_(user.account_ids))
-                .order_by(Account.name)
-            ).all()
-        )
-    if user.team_ids:
-        summary.teams = list(
-            session.exec(
-                select(Team.name)
-                .where(Team.org_id == user.org_id, col(Team.id).in_(user.team_ids))
-                .order_by(Team.name)
-            ).all()
-        )
-    if user.agent_id is not None:
-        agent = session.get(Agent, user.agent_id)
-        if agent is not None and agent.org_id == user.org_id:
-            summary.agent = agent.name
-    return summary
-
-
 async def home(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
-    ctx: AppContext = request.app.state.ctx
-
-    def load(session: Session) -> ScopeSummary:
-        return summarise_scope(session, user)
-
-    scope = await ctx.db.run(load)
+    identity = user_identity(user)
+    scope = await load(request, lambda session: describe_scope(session, identity))
     return render(
         request,
         "home.html",

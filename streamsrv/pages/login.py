@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -18,10 +17,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv.auth import SESSION_COOKIE, make_session_cookie
-from streamsrv.context import AppContext
+from streamsrv.context import AppContext, LoginHints
 from streamsrv.models import User
-from streamsrv.pages.home import current_user
+from streamsrv.org import users
 from streamsrv.pages.login_throttle import LoginThrottle
+from streamsrv.pages.session import current_user
 from streamsrv.security import csrf
 from streamsrv.security.passwords import hash_password, needs_rehash, verify_password
 from streamsrv.templating import error_page, render
@@ -60,11 +60,9 @@ def _login_page(
     request: Request, next_url: str, email: str = "", error: str | None = None, status: int = 200
 ) -> Response:
     context: dict[str, object] = {"next": next_url, "email": email, "error": error}
-    if request.app.state.ctx.settings.demo:
-        from streamsrv.demo.people import DEMO_PASSWORD
-        from streamsrv.demo.seed import demo_logins
-
-        context.update(demo_logins=demo_logins(), demo_password=DEMO_PASSWORD)
+    hints: LoginHints | None = request.app.state.ctx.login_hints
+    if hints is not None:
+        context.update(demo_logins=hints.logins, demo_password=hints.password)
     return render(request, "login.html", context, status=status)
 
 
@@ -76,10 +74,7 @@ async def login_form(request: Request) -> Response:
 
 
 async def _check_password(ctx: AppContext, email: str, password: str) -> User | None:
-    def load(session: Session) -> User | None:
-        return session.exec(select(User).where(User.email == email)).first()
-
-    user = await ctx.db.run(load)
+    user = await ctx.db.run(lambda session: users.by_email(session, email))
     # Argon2 runs outside the database transaction: it is slow on purpose.
     ok = await run_in_threadpool(verify_password, user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
@@ -92,14 +87,9 @@ async def _check_password(ctx: AppContext, email: str, password: str) -> User | 
 async def _rehash(ctx: AppContext, user: User, password: str) -> None:
     """Upgrade the stored hash when Argon2's parameters have been raised since it was made."""
     new_hash = await run_in_threadpool(hash_password, password)
-
-    def store(session: Session) -> None:
-        row = session.get(User, user.id)
-        if row is not None and row.password_hash == user.password_hash:
-            row.password_hash = new_hash
-            session.add(row)
-
-    await ctx.db.run(store)
+    await ctx.db.run(
+        lambda session: users.upgrade_password_hash(session, user.id, user.password_hash, new_hash)
+    )
 
 
 def _minutes(seconds: int) -> int:
@@ -164,14 +154,7 @@ async def logout(request: Request) -> Response:
     user = await current_user(request) if everywhere else None
     if user is not None:
         user_id = user.id
-
-        def bump(session: Session) -> None:
-            row = session.get(User, user_id)
-            if row is not None:
-                row.session_version += 1
-                session.add(row)
-
-        await ctx.db.run(bump)
+        await ctx.db.run(lambda session: users.end_sessions(session, user_id))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.settings.cookie_secure

@@ -6,22 +6,20 @@ The page carries no data itself: ``static/js/me.js`` loads ``GET /api/v1/me`` an
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv import stream_names
 from streamsrv.models import Role
-from streamsrv.pages.home import current_user
+from streamsrv.pages.session import current_user, to_login
 from streamsrv.templating import error_page, render
 
 
 async def me_page(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
-        return RedirectResponse(f"/login?next={quote('/me')}", status_code=303)
+        return to_login("/me")
     if user.role != Role.agent or user.agent_id is None:
         return error_page(
             request,

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.models import Account, CaseStatus, RecoveryCase
 
@@ -92,7 +93,7 @@ def summarise(facts: Sequence[CaseFacts], now: datetime) -> dict[str, Any]:
 
 
 def _scoped(identity: Identity, account_id: int | None) -> Any:
-    clause = identity.scope_clause(RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
+    clause = rows_clause(identity, RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
     conditions: list[Any] = [RecoveryCase.org_id == identity.org_id]
     if clause is not None:
         conditions.append(clause)

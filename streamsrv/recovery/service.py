@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
+from streamsrv.access import accounts_clause, rows_clause
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.errors import ApiError, not_found
@@ -95,6 +96,22 @@ def check_account(session: Session, identity: Identity, account_id: int) -> None
 
 
 @dataclass(frozen=True)
+class QueueAccount:
+    id: int
+    name: str
+
+
+def queue_accounts(session: Session, identity: Identity) -> list[QueueAccount]:
+    """The accounts whose queues the caller works, by name."""
+    stmt = select(Account.id, Account.name).where(Account.org_id == identity.org_id)
+    clause = accounts_clause(identity)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    rows = session.exec(stmt.order_by(col(Account.name))).all()
+    return [QueueAccount(a_id, name) for a_id, name in rows if a_id is not None]
+
+
+@dataclass(frozen=True)
 class CasePage:
     items: list[dict[str, Any]]
     next_cursor: str | None
@@ -115,7 +132,7 @@ def list_cases(session: Session, identity: Identity, query: CaseQuery) -> CasePa
     stmt = select(RecoveryCase).where(
         RecoveryCase.org_id == identity.org_id, col(RecoveryCase.status).in_(STATUS_FILTERS[query.status])
     )
-    scope = identity.scope_clause(RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
+    scope = rows_clause(identity, RecoveryCase.account_id, RecoveryCase.team_id, RecoveryCase.agent_id)
     if scope is not None:
         stmt = stmt.where(scope)
     if query.account_id is not None:

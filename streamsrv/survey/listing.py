@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.events import public_payload
 from streamsrv.ids import Id
@@ -96,7 +97,7 @@ class FeedbackQuery(FeedbackFilters):
 def filter_clauses(identity: Identity, filters: FeedbackFilters) -> list[Any]:
     """WHERE terms: the caller's organization and scope, then each filter that is set."""
     terms: list[Any] = [col(Response.org_id) == identity.org_id]
-    scope = identity.scope_clause(Response.account_id, Response.team_id, Response.agent_id)
+    scope = rows_clause(identity, Response.account_id, Response.team_id, Response.agent_id)
     if scope is not None:
         terms.append(scope)
     equal = {

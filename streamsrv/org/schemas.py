@@ -1,15 +1,16 @@
-"""Request and response models of the admin API: accounts, teams, agents, users and API keys.
+"""Request and response models of the organization's structure: accounts, teams, agents, users,
+API keys and wallboard displays.
 
 Inputs forbid unknown fields, so a typo ("negativ_threshold") is a 422 naming it instead of a
 silently ignored setting. PATCH models have every field optional; which ones were actually sent
-is read from ``model_fields_set`` (see ``streamsrv.api.admin_common.patch_changes``).
+is read from ``model_fields_set`` (see ``streamsrv.http.patch_changes``).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +26,7 @@ from pydantic import (
 
 from streamsrv import locales
 from streamsrv.branding import check_brand_color
-from streamsrv.ids import Id
+from streamsrv.ids import MAX_ID, Id
 from streamsrv.models import Role, SendChannel
 from streamsrv.security.apikeys import SCOPES
 from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
@@ -474,3 +475,31 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     cursor: str | None = None
+
+
+class DisplayCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    scope: Literal["team", "account"]
+    target_id: int = Field(ge=1, le=MAX_ID)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
+class DisplayOut(BaseModel):
+    id: int
+    name: str
+    scope: str
+    target_id: int
+    target_name: str
+    url: str
+    created_at: str
