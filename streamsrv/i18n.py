@@ -107,8 +107,13 @@ class Translator:
         zone = _zone(time_zone)
         local = value.astimezone(zone)
         pattern = Locale.parse(self.locale).datetime_formats["medium"]
-        moment = str(pattern).replace("'", "").format(
-            format_time(local, "short", locale=self.locale), format_date(local, "medium", locale=self.locale)
+        moment = (
+            str(pattern)
+            .replace("'", "")
+            .format(
+                format_time(local, "short", locale=self.locale),
+                format_date(local, "medium", locale=self.locale),
+            )
         )
         return f"{moment} ({format_datetime(local, 'ZZZZ', locale=self.locale)})"
 
@@ -155,7 +160,9 @@ def accepted_languages(header: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(weighted)]
 
 
-def negotiate(interaction_locale: str | None, accept_language: str | None, account_default: str | None) -> str:
+def negotiate(
+    interaction_locale: str | None, accept_language: str | None, account_default: str | None
+) -> str:
     """The language to address a customer in.
 
     First the interaction's language (the helpdesk knew whom it served), then the browser's

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlmodel import Session, col, select
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -28,18 +27,15 @@ from streamsrv.api.admin_common import (
     require_writer,
     visible,
 )
-from streamsrv.api.images import ALLOWED, sniff_image
+from streamsrv.api.images import image_response, read_image
 from streamsrv.api.schemas_admin import AGENT_NULLABLE, AgentCreate, AgentListQuery, AgentOut, AgentUpdate
 from streamsrv.auth import Identity, authenticate
-from streamsrv.errors import ApiError, field_error, not_found
-from streamsrv.http import endpoint, json_response, parse_query, read_body, read_json
+from streamsrv.errors import field_error, not_found
+from streamsrv.http import endpoint, json_response, parse_query, read_json
 from streamsrv.models import Agent, AgentPhoto, Team
 
 TAG = "agents"
 PHOTO_FIELD = "photo"
-# A versioned photo URL never changes content; an unversioned one may, so it is cached briefly.
-IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
-SHORT_CACHE = "public, max-age=300"
 
 
 def photo_path(agent_id: int, version: int) -> str:
@@ -252,24 +248,6 @@ async def update_agent(request: Request) -> Response:
     return json_response(await app_ctx(request).db.run(update))
 
 
-async def _read_photo(request: Request, limit: int) -> bytes:
-    """The image from a multipart field ``photo`` or, for simple clients, the raw request body."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=10, max_part_size=limit) as form:
-            upload = form.get(PHOTO_FIELD)
-            if not isinstance(upload, UploadFile):
-                raise field_error(PHOTO_FIELD, "send the image as the multipart file field 'photo'")
-            data = await upload.read(limit + 1)
-    else:
-        data = await read_body(request, limit)
-    if len(data) > limit:
-        raise ApiError(413, f"photo is larger than {limit} bytes", fields={PHOTO_FIELD: "too large"})
-    if not data:
-        raise field_error(PHOTO_FIELD, "the image is empty")
-    return data
-
-
 @endpoint(
     "POST",
     "/api/v1/agents/{agent_id:int}/photo",
@@ -291,19 +269,18 @@ async def upload_photo(request: Request) -> Response:
 
     # Refuse unknown agents before accepting megabytes of upload.
     await ctx.db.run(check)
-    data = await _read_photo(request, ctx.settings.max_upload_bytes)
-    media_type = sniff_image(data)
-    if media_type is None:
-        raise field_error(PHOTO_FIELD, f"not a supported image; send one of {', '.join(ALLOWED)}")
+    image = await read_image(request, ctx.settings.max_upload_bytes, PHOTO_FIELD)
 
     def store(session: Session) -> AgentOut:
         agent = _load_writable_agent(session, identity, agent_id)
         photo = session.get(AgentPhoto, agent_id)
         if photo is None:
-            photo = AgentPhoto(agent_id=agent_id, org_id=identity.org_id, content_type=media_type, data=data)
+            photo = AgentPhoto(
+                agent_id=agent_id, org_id=identity.org_id, content_type=image.media_type, data=image.data
+            )
         else:
-            photo.content_type = media_type
-            photo.data = data
+            photo.content_type = image.media_type
+            photo.data = image.data
             photo.version += 1
         session.add(photo)
         session.flush()
@@ -333,15 +310,7 @@ async def serve_photo(request: Request) -> Response:
         # already points there.
         raise not_found("photo")
     etag = f'"agent-{agent_id}-v{photo.version}"'
-    versioned = request.query_params.get("v") == str(photo.version)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": IMMUTABLE_CACHE if versioned else SHORT_CACHE,
-        "Content-Disposition": "inline",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(photo.data, media_type=photo.content_type, headers=headers)
+    return image_response(request, photo.data, photo.content_type, etag, photo.version)
 
 
 routes: list[BaseRoute] = [create_agent, list_agents, get_agent, update_agent, upload_photo, serve_photo]
