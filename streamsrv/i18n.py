@@ -40,6 +40,24 @@ def N_(message: str) -> str:
     return message
 
 
+# The labels of the reward catalogue and improvement areas every account starts with
+# (streamsrv.models): accounts that keep them get them translated without writing ``labels``.
+BUILT_IN_LABELS = frozenset(
+    {
+        N_("High five"),
+        N_("Coffee"),
+        N_("Lunch"),
+        N_("Gift card"),
+        N_("Speed of response"),
+        N_("Product knowledge"),
+        N_("Courtesy"),
+        N_("Clear explanation"),
+        N_("Solved my problem"),
+        N_("Follow-up"),
+    }
+)
+
+
 @cache
 def _catalogue(locale: str) -> gettext.NullTranslations:
     path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -93,13 +111,15 @@ class Translator:
         }
 
     def label(self, item: Mapping[str, Any]) -> str:
-        """A reward or improvement area's label in this language, if the account gave one."""
+        """A reward or improvement area's label in this language: the account's own translation,
+        else ours of a built-in label, else the label as the account wrote it."""
         labels = item.get("labels")
         if isinstance(labels, Mapping):
             translated = labels.get(self.locale)
             if isinstance(translated, str) and translated.strip():
                 return translated
-        return str(item.get("label", ""))
+        label = str(item.get("label", ""))
+        return self.gettext(label) if label in BUILT_IN_LABELS else label
 
     def format_datetime(self, value: datetime, time_zone: str) -> str:
         """A moment as this language writes it, in the account's zone, with the zone's offset:
