@@ -190,7 +190,9 @@ def response_errors(data: ResponseIn, rules: SurveyRules) -> dict[str, str]:
     """Every account-level problem with ``data``, by field name (empty when it is acceptable)."""
     errors: dict[str, str] = {}
     if data.reward is not None:
-        if data.reward not in rules.rewards:
+        if not rules.rewards:
+            errors["reward"] = "this survey does not offer rewards"
+        elif data.reward not in rules.rewards:
             errors["reward"] = (
                 f"unknown reward '{data.reward}'; choose one of: {', '.join(sorted(rules.rewards))}"
             )
