@@ -24,7 +24,7 @@ from streamsrv.models import DEFAULT_IMPROVEMENT_AREAS, DEFAULT_REWARDS, Interac
 from streamsrv.survey.presentation import Look
 from tests.conftest import Tenant
 from tests.reaching_support import customer, lang_of, link, post_rating
-from tests.survey_support import csrf_of, make_setup
+from tests.survey_support import csrf_of, interaction_body, make_setup
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [lang for lang in locales.SUPPORTED if lang != locales.DEFAULT]
@@ -286,3 +286,21 @@ def test_translated_labels_errors_and_deadline(tenant: Tenant, db: Database) -> 
     )
     assert "(GMT-06:00)" in deadline
     assert f"Ya ha respondido. Puede modificar su respuesta hasta el {deadline}." in again.text
+
+
+def test_interaction_locale_is_checked_and_stored(tenant: Tenant, db: Database) -> None:
+    setup = make_setup(db, tenant.org_id)
+    for bad in ("xx", "klingon", "e", "es-", "es es", "pt-BR-with-far-too-many-parts", 5):
+        r = tenant.api.post("/api/v1/interactions", json=interaction_body(setup, locale=bad))
+        assert r.status_code == 422, (bad, r.text)
+        assert list(r.json()["error"]["fields"]) == ["locale"], r.text
+    body, _ = link(tenant, setup, locale="pt_BR")
+    ingested = tenant.api.post(
+        "/api/v1/feedback", json={**interaction_body(setup, locale="de-AT"), "rating": 4}
+    )
+    assert ingested.status_code == 201, ingested.text
+    with db.session() as s:
+        stored = s.get(Interaction, body["interaction_id"])
+        assert stored is not None and stored.locale == "pt-BR"
+        from_ingest = s.get(Interaction, ingested.json()["response"]["interaction_id"])
+        assert from_ingest is not None and from_ingest.locale == "de-AT"
