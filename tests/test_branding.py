@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from streamsrv import migrate
 from streamsrv.branding import brand_css, brand_stylesheet, logo_url
 from streamsrv.db import Database
 from streamsrv.models import Account
-from tests.conftest import Tenant
+from tests.conftest import Tenant, fresh_database
 from tests.reaching_support import customer, link, png
 from tests.streaming import make_key
 from tests.survey_support import make_setup
@@ -123,3 +128,13 @@ def test_pages_carry_the_brand(tenant: Tenant, db: Database) -> None:
     with customer(tenant) as client:
         text = client.get(plain_path).text
     assert "/media/brand/" not in text and "survey-logo" not in text and 'class="survey-brand"' in text
+
+
+def test_logo_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as database:
+        assert "account_logos" in inspect(database.engine).get_table_names()
+        migrate.downgrade(database.engine, "0004")
+        assert "account_logos" not in inspect(database.engine).get_table_names()
+        migrate.upgrade(database.engine)
+        columns = {c["name"] for c in inspect(database.engine).get_columns("account_logos")}
+        assert columns == {"account_id", "org_id", "content_type", "data", "version", "updated_at"}

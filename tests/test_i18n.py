@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gettext
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -304,3 +305,19 @@ def test_interaction_locale_is_checked_and_stored(tenant: Tenant, db: Database) 
         assert stored is not None and stored.locale == "pt-BR"
         from_ingest = s.get(Interaction, ingested.json()["response"]["interaction_id"])
         assert from_ingest is not None and from_ingest.locale == "de-AT"
+
+
+def test_concurrent_pages_keep_their_own_language(tenant: Tenant, db: Database) -> None:
+    """Each render gets its own translation callables: languages never leak between requests."""
+    setup = make_setup(db, tenant.org_id)
+    _, path = link(tenant, setup)
+    wanted = ["es", "de", "fr", "pt", "en"] * 4
+
+    def fetch(lang: str) -> tuple[str, str, bool]:
+        with customer(tenant, lang) as client:
+            page = client.get(path)
+        return lang, lang_of(page)[0], SURVEY_TEXT[lang] in page.text
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(fetch, wanted))
+    assert all(lang == got and found for lang, got, found in results), results
