@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
             BodyLimit,
             limit=settings.max_body_bytes,
             upload_limit=settings.max_upload_bytes,
-            upload_suffixes=("/photo",),
+            upload_suffixes=("/photo", "/logo"),
         ),
     ]
     return Starlette(

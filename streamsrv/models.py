@@ -205,6 +205,19 @@ class AgentPhoto(SQLModel, table=True):
     version: int = Field(default=1)
 
 
+class AccountLogo(SQLModel, table=True):
+    """An account's logo for its survey pages and emails, stored like agent photos."""
+
+    __tablename__ = "account_logos"
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    content_type: str = Field(max_length=50)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Part of the public URL: a new upload gets a new URL, so the old one can be cached forever.
+    version: int = Field(default=1)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class User(SQLModel, table=True):
     __tablename__ = "users"
     id: int | None = Field(default=None, primary_key=True)

@@ -8,13 +8,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from streamsrv import i18n
 from streamsrv.paths import TEMPLATES_DIR
 from streamsrv.security import csrf
 
 
 def make_templates() -> Jinja2Templates:
     # Starlette turns autoescaping on; customer text is always escaped unless marked safe.
-    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    i18n.install(templates.env)
+    return templates
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
@@ -62,9 +63,10 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     instance.close()
 
 
-def new_context(browser: Browser, *, bypass_csp: bool = False) -> BrowserContext:
-    """A fresh profile (cookies, storage) whose waits all default to the suite's TIMEOUT."""
-    context = browser.new_context(bypass_csp=bypass_csp)
+def new_context(browser: Browser, *, bypass_csp: bool = False, **options: Any) -> BrowserContext:
+    """A fresh profile (cookies, storage) whose waits all default to the suite's TIMEOUT;
+    ``options`` go to Playwright (a phone's ``viewport``, a ``locale`` for Accept-Language)."""
+    context = browser.new_context(bypass_csp=bypass_csp, **options)
     context.set_default_timeout(TIMEOUT * 1000)
     return context
 

@@ -43,21 +43,72 @@
   var announce = document.getElementById("comment-announce");
   if (counter && textarea) {
     var max = parseInt(counter.getAttribute("data-max"), 10);
+    // The words come translated from the page; only the number is filled in here.
+    var leftText = counter.getAttribute("data-left") || "{count}";
     var thresholds = [500, 100, 50, 10, 0];
     var lastSaid = null;
     var update = function () {
       var left = max - textarea.value.length;
-      counter.textContent = left + " characters left";
+      var said = leftText.replace("{count}", String(left));
+      counter.textContent = said;
       counter.classList.toggle("near-limit", left <= 100);
       var step = null;
       thresholds.forEach(function (t) { if (left <= t) { step = t; } });
       if (announce && step !== lastSaid) {
         lastSaid = step;
-        announce.textContent = step === null ? "" : left + " characters left";
+        announce.textContent = step === null ? "" : said;
       }
     };
     textarea.addEventListener("input", update);
     update();
+  }
+
+  // One-click links: the star clicked in the email is recorded once a person's browser shows
+  // the page. A GET never records (mail scanners open every link), and a scanner that does not
+  // run scripts, or prerenders the page out of sight, never gets here.
+  var quickRating = form.getAttribute("data-quick-rating");
+  var quickUrl = form.getAttribute("data-quick-url");
+
+  function cameBack() {
+    // Back/forward shows an old page again: the customer may have changed that star since.
+    var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    return Boolean(nav && nav.type === "back_forward");
+  }
+
+  function showRecorded() {
+    var notice = document.getElementById("quick-notice");
+    var editNotice = document.getElementById("edit-notice");
+    if (editNotice) { editNotice.hidden = true; }
+    if (notice) { notice.hidden = false; }
+    form.classList.add("rating-recorded");
+  }
+
+  function recordQuick() {
+    var body = new URLSearchParams();
+    body.set("rating", quickRating);
+    body.set("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    fetch(quickUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      // On any failure the page simply stays a form: the customer presses Send as without JS.
+      if (response.ok) { showRecorded(); }
+    }).catch(function () {});
+  }
+
+  if (quickRating && quickUrl && !cameBack()) {
+    if (document.visibilityState === "visible") {
+      recordQuick();
+    } else {
+      var onVisible = function () {
+        if (document.visibilityState !== "visible") { return; }
+        document.removeEventListener("visibilitychange", onVisible);
+        recordQuick();
+      };
+      document.addEventListener("visibilitychange", onVisible);
+    }
   }
 
   // After a failed submit, move focus to the error summary so it is read first.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streamsrv.api import (
+    account_logo,
     accounts,
     agents,
     apikeys,
@@ -29,6 +30,7 @@ from streamsrv.api import (
 
 routes: list[BaseRoute] = [
     *accounts.routes,
+    *account_logo.routes,
     *teams.routes,
     *agents.routes,
     *users.routes,

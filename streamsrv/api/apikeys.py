@@ -8,8 +8,8 @@ from starlette.routing import BaseRoute
 from streamsrv.kernel import Call, Reply, route
 from streamsrv.org import apikeys
 from streamsrv.org.common import Page, require_org_admin
-from streamsrv.revocation import drop_credential
 from streamsrv.org.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, PageQuery
+from streamsrv.revocation import drop_credential
 
 TAG = "api-keys"
 

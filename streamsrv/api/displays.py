@@ -8,8 +8,8 @@ from starlette.routing import BaseRoute
 from streamsrv.kernel import Call, route
 from streamsrv.org import displays
 from streamsrv.org.common import Page, require_writer
-from streamsrv.revocation import drop_credential
 from streamsrv.org.schemas import DisplayCreate, DisplayOut
+from streamsrv.revocation import drop_credential
 
 TAG = "displays"
 

@@ -10,8 +10,8 @@ from streamsrv.http import patch_changes
 from streamsrv.kernel import Call, Reply, route
 from streamsrv.org import users
 from streamsrv.org.common import Page, require_org_admin
-from streamsrv.revocation import drop_credential
 from streamsrv.org.schemas import USER_NULLABLE, UserCreate, UserListQuery, UserOut, UserUpdate
+from streamsrv.revocation import drop_credential
 from streamsrv.security.passwords import hash_password
 
 TAG = "users"

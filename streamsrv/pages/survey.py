@@ -2,28 +2,36 @@
 
 Works without JavaScript: stars are a radio group, both the reward and the improvement sections
 are shown with headings saying when they apply, and the server is the judge of every rule. A GET
-never records anything, even with ``?rating=N`` (mail scanners and link previews follow links).
+never records anything, even with ``?rating=N`` (mail scanners and link previews follow links);
+the page's script records that star once a browser shows the page (``POST /f/{token}/rating``).
+
+Every text a customer reads is translated (``streamsrv.i18n``) into the link's language; texts
+defined here are marked with ``N_`` and translated when a page is rendered.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv.context import AppContext
-from streamsrv.errors import ApiError
+from streamsrv.errors import ApiError, field_error
+from streamsrv.i18n import N_, Translator
 from streamsrv.models import utcnow
+from streamsrv.recovery.contact import will_contact
 from streamsrv.security import csrf
+from streamsrv.survey.presentation import Look, closed_look, survey_look
+from streamsrv.survey.quick import record_rating
 from streamsrv.survey.responses import Survey, SurveyClosed, ensure_editable, open_survey, save_survey
+from streamsrv.survey.txn import run_idempotent
 from streamsrv.survey.validation import (
     IMPROVEMENT_MAX_RATING,
     MAX_COMMENT,
@@ -33,23 +41,50 @@ from streamsrv.survey.validation import (
 )
 from streamsrv.templating import render
 
-STARS: list[tuple[int, str]] = [(1, "Very poor"), (2, "Poor"), (3, "Okay"), (4, "Good"), (5, "Excellent")]
+STARS: list[tuple[int, str]] = [
+    (1, N_("Very poor")),
+    (2, N_("Poor")),
+    (3, N_("Okay")),
+    (4, N_("Good")),
+    (5, N_("Excellent")),
+]
 AVATAR_COLOURS = 6
+# The numbers that messages below refer to by name; every message is formatted with all of them.
+LIMITS: dict[str, int] = {
+    "max_comment": MAX_COMMENT,
+    "reward_min": REWARD_MIN_RATING,
+    "improve_max": IMPROVEMENT_MAX_RATING,
+}
 
 # What the customer reads for each field, instead of a validator's wording.
 FRIENDLY: dict[str, str] = {
-    "rating": "Please choose a rating from 1 to 5 stars.",
-    "comment": f"Please keep your comment to {MAX_COMMENT} characters or fewer.",
-    "csat": "Please choose a satisfaction score from 1 to 5.",
-    "nps": "Please choose a score from 0 to 10.",
-    "fcr": "Please answer yes or no.",
+    "rating": N_("Please choose a rating from 1 to 5 stars."),
+    "comment": N_("Please keep your comment to %(max_comment)s characters or fewer."),
+    "csat": N_("Please choose a satisfaction score from 1 to 5."),
+    "nps": N_("Please choose a score from 0 to 10."),
+    "fcr": N_("Please answer yes or no."),
 }
+CHECK_ANSWER = N_("Please check this answer.")
+REWARD_NEEDS_STARS = N_("A reward can only be suggested with %(reward_min)s or 5 stars.")
+AREAS_NEED_STARS = N_("Areas to improve can only be chosen with 1 to %(improve_max)s stars.")
+TIMED_OUT = N_("Your session timed out. Please check your answer and send it again.")
 
 CLOSED_TEXT: dict[int, tuple[str, str]] = {
-    404: ("This link doesn't work", "Please check that you opened the whole link from your message."),
-    410: ("This survey has closed", "The time to give feedback on this conversation is over. Thank you!"),
-    409: ("Your answer is saved", "Thank you! Answers can only be changed for a short time after sending."),
+    404: (N_("This link doesn't work"), N_("Please check that you opened the whole link from your message.")),
+    410: (
+        N_("This survey has closed"),
+        N_("The time to give feedback on this conversation is over. Thank you!"),
+    ),
+    409: (
+        N_("Your answer is saved"),
+        N_("Thank you! Answers can only be changed for a short time after sending."),
+    ),
 }
+
+
+def say(t: Translator, message: str) -> str:
+    """A message of this module in the page's language, with its numbers filled in."""
+    return t.gettext(message) % LIMITS
 
 
 @dataclass
@@ -117,14 +152,13 @@ class FormValues:
             )
         except ValidationError as exc:
             names = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e["loc"]} or {"rating"}
-            return None, {n: FRIENDLY.get(n, "Please check this answer.") for n in names}
-        errors = response_errors(data, survey.rules)
+            return None, {n: FRIENDLY.get(n, CHECK_ANSWER) for n in names}
+        # The customer reads these; the API's wording (with codes and lists) is for developers.
+        errors = {name: CHECK_ANSWER for name in response_errors(data, survey.rules)}
         if "reward" in errors and data.reward in survey.rules.rewards:
-            errors["reward"] = f"A reward can only be suggested with {REWARD_MIN_RATING} or 5 stars."
+            errors["reward"] = REWARD_NEEDS_STARS
         if "improvement_areas" in errors and set(data.improvement_areas) <= survey.rules.areas:
-            errors["improvement_areas"] = (
-                f"Areas to improve can only be chosen with 1 to {IMPROVEMENT_MAX_RATING} stars."
-            )
+            errors["improvement_areas"] = AREAS_NEED_STARS
         return (None, errors) if errors else (data, {})
 
 
@@ -140,14 +174,41 @@ def avatar_class(name: str) -> str:
     return f"avatar-c{digest[0] % AVATAR_COLOURS}"
 
 
+def star(raw: str) -> int | None:
+    """A rating from a link or a script: exactly one of the digits 1-5, nothing else."""
+    return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
+
+
+@dataclass(frozen=True)
+class QuickRating:
+    """The star of a one-click link: recorded already (the stored answer has it), or to be
+    posted by the page's script once a browser shows the page."""
+
+    rating: int | None = None
+    recorded: bool = False
+
+    @classmethod
+    def of(cls, request: Request, survey: Survey) -> QuickRating:
+        rating = star(request.query_params.get("rating", ""))
+        if rating is None:
+            return cls()
+        return cls(rating, survey.response is not None and survey.response.rating == rating)
+
+
 def survey_context(
-    survey: Survey, values: FormValues, errors: dict[str, str], now: datetime
+    survey: Survey, values: FormValues, errors: dict[str, str], look: Look, quick: QuickRating | None = None
 ) -> dict[str, Any]:
     account = survey.account
     agent = survey.agent
+    t = look.translator
+    deadline = survey.edit_deadline()
+    quick = quick or QuickRating()
     return {
+        **look.values(),
         "token": survey.token,
         "account_name": account.name,
+        "followup": survey.followup,
+        "intro": account.survey_intro.strip(),
         "agent": {
             "name": agent.name,
             "bio": agent.bio,
@@ -156,65 +217,90 @@ def survey_context(
             "initials": initials(agent.name),
             "avatar_class": avatar_class(agent.name),
         },
-        "stars": STARS,
-        "rewards": account.reward_catalogue,
-        "areas": account.improvement_areas,
+        "stars": [(value, t.gettext(label)) for value, label in STARS],
+        "rewards": []
+        if survey.followup
+        else [dict(item, label=t.label(item)) for item in account.reward_catalogue],
+        "areas": [dict(area, label=t.label(area)) for area in account.improvement_areas],
         "ask_csat": account.ask_csat,
         "ask_nps": account.ask_nps,
         "ask_fcr": account.ask_fcr,
         "values": values,
-        "errors": errors,
-        "editing": survey.response is not None,
-        "edit_deadline": survey.edit_deadline(),
+        "errors": {name: say(t, message) for name, message in errors.items()},
+        "editing": survey.response is not None and not quick.recorded,
+        "edit_deadline": t.format_datetime(deadline, account.time_zone) if deadline else None,
+        "quick": quick,
         "max_comment": MAX_COMMENT,
         "reward_min": REWARD_MIN_RATING,
         "improve_max": IMPROVEMENT_MAX_RATING,
     }
 
 
-def closed_page(request: Request, exc: ApiError) -> Response:
-    title, message = CLOSED_TEXT.get(exc.status, ("Something is not right", exc.message))
-    return render(
+def closed_page(request: Request, exc: ApiError, look: Look) -> Response:
+    t = look.translator
+    title, message = CLOSED_TEXT.get(exc.status, (N_("Something is not right"), exc.message))
+    return page(
         request,
         "survey_gone.html",
-        {"status": exc.status, "title": title, "message": message},
+        {**look.values(), "status": exc.status, "title": t.gettext(title), "message": t.gettext(message)},
         status=exc.status,
     )
 
 
-def preselected(request: Request) -> int | None:
-    raw = request.query_params.get("rating", "")
-    return int(raw) if raw in {"1", "2", "3", "4", "5"} else None
+async def show_closed(request: Request, exc: SurveyClosed) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    token: str = request.path_params["token"]
+    accept = request.headers.get("accept-language")
+    look = await ctx.db.run(lambda session: closed_look(session, token, accept))
+    return closed_page(request, exc, look)
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    response = render(request, name, context, status=status)
+    # The language may come from the browser's Accept-Language.
+    response.headers["vary"] = "Accept-Language"
+    return response
+
+
+@dataclass
+class Loaded:
+    survey: Survey
+    look: Look
 
 
 async def show_survey(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     token: str = request.path_params["token"]
+    accept = request.headers.get("accept-language")
     now = utcnow()
 
-    def load(session: Session) -> Survey:
+    def load(session: Session) -> Loaded:
         survey = open_survey(session, token, now)
         ensure_editable(survey, now)
-        return survey
+        return Loaded(survey, survey_look(session, survey, accept))
 
     try:
-        survey = await ctx.db.run(load)
+        loaded = await ctx.db.run(load)
     except SurveyClosed as exc:
-        return closed_page(request, exc)
+        return await show_closed(request, exc)
+    survey = loaded.survey
+    quick = QuickRating.of(request, survey)
     values = FormValues.of(survey)
-    values.rating = preselected(request) or values.rating
-    return render(request, "survey.html", survey_context(survey, values, {}, now))
+    values.rating = quick.rating or values.rating
+    return page(request, "survey.html", survey_context(survey, values, {}, loaded.look, quick))
 
 
 @dataclass
 class Outcome:
     survey: Survey
+    look: Look
     errors: dict[str, str]
 
 
 async def submit_survey(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     token: str = request.path_params["token"]
+    accept = request.headers.get("accept-language")
     form = await request.form()
     try:
         values, form_errors = FormValues.parse(form)
@@ -226,56 +312,109 @@ async def submit_survey(request: Request) -> Response:
     def record(session: Session) -> Outcome:
         survey = open_survey(session, token, now)
         ensure_editable(survey, now)
+        look = survey_look(session, survey, accept)
         if not csrf_ok or form_errors:
-            return Outcome(survey, form_errors)
+            return Outcome(survey, look, form_errors)
         data, errors = values.answer(survey)
         if data is None:
-            return Outcome(survey, errors)
+            return Outcome(survey, look, errors)
         save_survey(session, survey, data, source="survey", now=now)
-        return Outcome(survey, {})
+        return Outcome(survey, look, {})
 
     try:
         outcome = await ctx.db.run(record)
     except SurveyClosed as exc:
-        return closed_page(request, exc)
+        return await show_closed(request, exc)
     if not csrf_ok:
         # Typically an expired or blocked cookie: show the form again (with a fresh token) rather
         # than losing what the customer typed.
-        errors = {"form": "Your session timed out. Please check your answer and send it again."}
-        return render(request, "survey.html", survey_context(outcome.survey, values, errors, now), status=403)
+        context = survey_context(outcome.survey, values, {"form": TIMED_OUT}, outcome.look)
+        return page(request, "survey.html", context, status=403)
     if outcome.errors:
-        context = survey_context(outcome.survey, values, outcome.errors, now)
-        return render(request, "survey.html", context, status=422)
+        context = survey_context(outcome.survey, values, outcome.errors, outcome.look)
+        return page(request, "survey.html", context, status=422)
     return RedirectResponse(f"/f/{token}/thanks", status_code=303)
+
+
+async def submit_rating(request: Request) -> Response:
+    """``POST /f/{token}/rating``: the star of a one-click link, posted by the page's script.
+
+    Form fields ``rating`` and ``csrf_token``; answers JSON. The same star as the stored one
+    changes nothing; errors are the API's JSON errors (404, 409, 410, 403, 422).
+    """
+    ctx: AppContext = request.app.state.ctx
+    token: str = request.path_params["token"]
+    form = await request.form()
+    try:
+        raw = str(form.get("rating") or "")
+        csrf_ok = csrf.verify(request, str(form.get(csrf.FIELD) or ""))
+    finally:
+        await form.close()
+    if not csrf_ok:
+        raise ApiError(403, "the page's csrf_token is missing or does not match its cookie", code="forbidden")
+    rating = star(raw)
+    if rating is None:
+        raise field_error("rating", "must be a whole number of stars from 1 to 5")
+    now = utcnow()
+    # Two tabs opened from one email race to create the answer; the loser becomes a no-op.
+    outcome = await run_idempotent(ctx.db, lambda session: record_rating(session, token, rating, now))
+    return JSONResponse(
+        {"rating": rating, "created": outcome.created, "changed": outcome.changed},
+        status_code=201 if outcome.created else 200,
+        headers={"cache-control": "no-store"},
+    )
+
+
+@dataclass
+class Thanks:
+    survey: Survey
+    look: Look
+    # May the page say that someone will be in touch (streamsrv.recovery.contact)?
+    contact: bool
 
 
 async def thanks(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     token: str = request.path_params["token"]
+    accept = request.headers.get("accept-language")
     now = utcnow()
+
+    def load(session: Session) -> Thanks:
+        survey = open_survey(session, token, now)
+        look = survey_look(session, survey, accept)
+        response = survey.response
+        contact = response is not None and will_contact(session, survey.account, survey.request, response)
+        return Thanks(survey, look, contact)
+
     try:
-        survey = await ctx.db.run(lambda session: open_survey(session, token, now))
+        loaded = await ctx.db.run(load)
     except SurveyClosed as exc:
-        return closed_page(request, exc)
+        return await show_closed(request, exc)
+    survey = loaded.survey
     response = survey.response
     if response is None:
         return RedirectResponse(f"/f/{token}", status_code=303)
     account = survey.account
-    return render(
+    t = loaded.look.translator
+    deadline = survey.edit_deadline()
+    return page(
         request,
         "survey_thanks.html",
         {
+            **loaded.look.values(),
             "token": token,
             "agent_name": survey.agent.name,
             "account_name": account.name,
+            "followup": survey.followup,
             "rating": response.rating,
             "happy": response.rating >= REWARD_MIN_RATING,
+            "contact": loaded.contact,
             "share_url": account.share_url
             if (account.share_url or "").startswith(("https://", "http://"))
             else None,
             "promo_code": account.promo_code,
             "can_edit": survey.editable(now),
-            "edit_deadline": survey.edit_deadline(),
+            "edit_deadline": t.format_datetime(deadline, account.time_zone) if deadline else None,
         },
     )
 
@@ -283,5 +422,6 @@ async def thanks(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/f/{token}", show_survey, methods=["GET"], name="survey"),
     Route("/f/{token}", submit_survey, methods=["POST"], name="survey_submit"),
+    Route("/f/{token}/rating", submit_rating, methods=["POST"], name="survey_rating"),
     Route("/f/{token}/thanks", thanks, methods=["GET"], name="survey_thanks"),
 ]

@@ -142,6 +142,7 @@ def new_interaction(
         customer_email=customer.email if customer else None,
         customer_name=customer.name if customer else None,
         customer_phone=customer.phone if customer else None,
+        locale=data.locale,
         source=data.source or source,
         occurred_at=data.occurred_at or now,
         created_at=now,

@@ -7,7 +7,7 @@ transaction, so an answer is never stored without its events or announced withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,8 +142,14 @@ class Survey:
     response: Response | None
 
     @property
+    def followup(self) -> bool:
+        return self.request.kind == RequestKind.recovery_followup
+
+    @property
     def rules(self) -> SurveyRules:
-        return SurveyRules.of(self.account)
+        rules = SurveyRules.of(self.account)
+        # A follow-up asks how the recovery went: there is no agent to reward for that.
+        return replace(rules, rewards=frozenset()) if self.followup else rules
 
     def edit_deadline(self) -> datetime | None:
         if self.response is None:
@@ -159,13 +165,16 @@ class SurveyClosed(ApiError):
     """The link cannot be used (404 unknown, 410 expired, 409 edit window over)."""
 
 
+def find_request(session: Session, token: str) -> FeedbackRequest | None:
+    """The request a link token names, whatever its state."""
+    if not 0 < len(token) <= MAX_TOKEN_LENGTH:
+        return None
+    return session.exec(select(FeedbackRequest).where(FeedbackRequest.token_hash == token_hash(token))).first()
+
+
 def open_survey(session: Session, token: str, now: datetime) -> Survey:
     """Load what ``token`` opens, or raise ``SurveyClosed`` with the status to show."""
-    request = None
-    if 0 < len(token) <= MAX_TOKEN_LENGTH:
-        request = session.exec(
-            select(FeedbackRequest).where(FeedbackRequest.token_hash == token_hash(token))
-        ).first()
+    request = find_request(session, token)
     if request is None or request.status == RequestStatus.suppressed or not request.nonce:
         raise SurveyClosed(404, "this feedback link is not valid", code="not_found")
     if request.expires_at <= now:

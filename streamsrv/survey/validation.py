@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from streamsrv import locales
 from streamsrv.errors import ApiError
 from streamsrv.http import parse_model
 from streamsrv.ids import StrictId
@@ -89,6 +90,15 @@ class InteractionIn(BaseModel):
     customer: CustomerIn | None = None
     occurred_at: datetime | None = None
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
+    # The customer's language as the helpdesk knows it ("es", "pt-BR"); the survey speaks it.
+    locale: Annotated[str, Field(max_length=10, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")] | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and locales.match(value) is None:
+            raise ValueError(f"is not a supported language; use one of: {', '.join(locales.SUPPORTED)}")
+        return value.replace("_", "-") if value else None
 
     @field_validator("external_id")
     @classmethod
@@ -180,7 +190,9 @@ def response_errors(data: ResponseIn, rules: SurveyRules) -> dict[str, str]:
     """Every account-level problem with ``data``, by field name (empty when it is acceptable)."""
     errors: dict[str, str] = {}
     if data.reward is not None:
-        if data.reward not in rules.rewards:
+        if not rules.rewards:
+            errors["reward"] = "this survey does not offer rewards"
+        elif data.reward not in rules.rewards:
             errors["reward"] = (
                 f"unknown reward '{data.reward}'; choose one of: {', '.join(sorted(rules.rewards))}"
             )
