@@ -74,6 +74,11 @@ class Settings:
     # Run the delivery worker and the scheduler on this node (any number of nodes may).
     worker: bool = True
     delivery_poll_interval: float = 2.0
+    # Server-wide SMTP for survey emails (smtp://user:pass@host:587?starttls=true, smtps://...);
+    # an organization may set its own through /api/v1/smtp-settings.
+    smtp_url: str = ""
+    # Sender address when neither the organization nor the URL's ?from= names one.
+    smtp_from: str = ""
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     log_level: str = "info"
@@ -111,6 +116,8 @@ class Settings:
             log_level=_env("LOG_LEVEL", "info"),
             log_format=_env("LOG_FORMAT", "json"),
             metrics_token=_env("METRICS_TOKEN", ""),
+            smtp_url=_env("SMTP_URL", ""),
+            smtp_from=_env("SMTP_FROM", ""),
         )
 
     def replace(self, **changes: object) -> Settings:
