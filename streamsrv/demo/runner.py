@@ -25,6 +25,7 @@ from streamsrv.db import Database
 from streamsrv.demo.feedback import AgentTarget
 from streamsrv.demo.people import DEMO_PASSWORD, ORG_NAME
 from streamsrv.demo.seed import Login, SeedResult, demo_targets, new_traffic_key, seed_demo
+from streamsrv.demo.smtp_catcher import SmtpCatcher
 from streamsrv.demo.traffic import (
     REQUEST_TIMEOUT,
     OnOutcome,
@@ -35,6 +36,7 @@ from streamsrv.demo.traffic import (
     run_traffic,
 )
 from streamsrv.embedded_redis import EmbeddedRedis
+from streamsrv.mail.outbox import outbox_dir
 
 READY_TIMEOUT = 60.0
 # One progress line per this many simulated responses.
@@ -46,6 +48,7 @@ LIVE_SURFACES = (
     ("/recovery", "service-recovery triage queue"),
     ("/dashboard", "manager / client dashboard"),
     ("/wallboard", "floor wallboard (leaderboard)"),
+    ("/outbox", "survey emails the demo sent (admin)"),
 )
 BANNER_AGENT = "Maya Chen"
 
@@ -277,12 +280,19 @@ def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
     if not settings.redis_url:
         embedded = EmbeddedRedis().start()
         settings = settings.replace(redis_url=embedded.url)
+    catcher: SmtpCatcher | None = None
+    if not settings.smtp_url:
+        # Survey emails take the real path (worker, SMTP) and end up on /outbox, not in inboxes.
+        catcher = SmtpCatcher(outbox_dir(settings)).start()
+        settings = settings.replace(smtp_url=catcher.url)
     try:
         code = asyncio.run(serve_and_simulate(settings, host, port, rate, api_key, targets, result.logins))
     except RuntimeError as exc:
         print(f"streamsrv demo could not start: {exc}", flush=True)
         return 1
     finally:
+        if catcher is not None:
+            catcher.stop()
         if embedded is not None:
             embedded.close()
     print("Stopped cleanly.", flush=True)

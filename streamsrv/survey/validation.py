@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from streamsrv import locales
 from streamsrv.errors import ApiError
 from streamsrv.http import parse_model
 from streamsrv.ids import StrictId
-from streamsrv.models import Account, Channel
+from streamsrv.models import Account, Channel, SendChannel
 
 MAX_COMMENT = 2000
 # Rewards are offered for great service, improvement areas after a poor one.
@@ -89,6 +90,18 @@ class InteractionIn(BaseModel):
     customer: CustomerIn | None = None
     occurred_at: datetime | None = None
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
+    # The customer's language ("es", "pt-BR"): the survey email is written in it.
+    locale: Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")] | None = None
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().replace("_", "-")
+        if locales.match(value) is None:
+            raise ValueError(f"unsupported language; use one of: {', '.join(locales.SUPPORTED)}")
+        return value
 
     @field_validator("external_id")
     @classmethod
@@ -111,6 +124,14 @@ class InteractionIn(BaseModel):
                 "agent_id: give either agent_id or agent_external_id (exactly one)",
                 fields={"agent_id": "give either agent_id or agent_external_id (exactly one)"},
             )
+
+
+class InteractionCreate(InteractionIn):
+    """``POST /api/v1/interactions``: an interaction, and how to ask this customer for feedback."""
+
+    # "email": streamsrv emails the survey link; "none": the caller shows the link itself.
+    # Default: the account's send_channel.
+    send: SendChannel | None = None
 
 
 class ResponseIn(BaseModel):
