@@ -36,7 +36,8 @@ class SmtpCatcher:
     """An SMTP server on a free loopback port, in a thread of its own."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        # Maildir makes its tmp/new/cur folders only when it creates the folder itself.
+        folder.parent.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.port = free_port()
         self.controller = Controller(PruningMailbox(folder), hostname="127.0.0.1", port=self.port)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -22,7 +23,7 @@ def check_address(address: str) -> str:
     """The address as an SMTP envelope can carry it, or BadAddress."""
     try:
         parsed = Address(addr_spec=address)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, HeaderParseError) as exc:
         raise BadAddress(f"not a valid email address: {address!r} ({exc})") from None
     if not parsed.username or "." not in parsed.domain or any(ord(c) < 33 for c in address):
         raise BadAddress(f"not a valid email address: {address!r}")
