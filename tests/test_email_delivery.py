@@ -329,6 +329,8 @@ def test_bad_smtp_settings_are_refused_and_nothing_is_stored(
     [
         ({"customer": {"email": "not an email"}}, "customer.email"),
         ({"customer": {"email": "nobody@nowhere"}}, "customer.email"),
+        ({"customer": {"email": "two@@example.com"}}, "customer.email"),
+        ({"customer": {"email": "dots@example..com"}}, "customer.email"),
         ({"locale": "xx"}, "locale"),
         ({"locale": "en-!!"}, "locale"),
         ({"send": "sms"}, "send"),

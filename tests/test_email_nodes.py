@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,7 +21,7 @@ from tests.email_support import STAR_LINK, SmtpServer, parts
 from tests.streaming import make_key
 from tests.support import TIMEOUT, wait_until
 from tests.survey_support import interaction_body, make_setup
-from tests.test_nodes import Node, start_node
+from tests.test_nodes import Node, start_node, stop_nodes
 
 EMAILS = 500
 CONCURRENCY = 16
@@ -99,12 +98,5 @@ async def test_two_nodes_send_each_email_exactly_once(tmp_path: Path, redis_serv
                 str(b["customer"]["email"]) for b in bodies  # type: ignore[index]
             }
     finally:
-        for node in nodes:
-            if node.proc.poll() is None:
-                node.proc.terminate()
-        for node in nodes:
-            try:
-                node.proc.wait(TIMEOUT * 2)
-            except subprocess.TimeoutExpired:
-                node.proc.kill()
+        stop_nodes(nodes)
         smtp.stop()

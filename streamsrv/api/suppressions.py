@@ -70,6 +70,7 @@ async def list_suppressions(request: Request) -> Response:
     status=201,
     errors=(404,),
     scope="admin",
+    extra_responses={200: "the address was already listed; the existing entry"},
 )
 async def add_suppression(request: Request) -> Response:
     identity = await authenticate(request)

@@ -9,6 +9,8 @@ follow links).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,25 +25,15 @@ from streamsrv.templating import render
 INVALID = ("This link doesn't work", "Please check that you opened the whole link from the email.")
 
 
-def _invalid(request: Request) -> Response:
-    title, message = INVALID
-    return render(request, "survey_gone.html", {"status": 404, "title": title, "message": message}, status=404)
-
-
-async def show_unsubscribe(request: Request) -> Response:
+async def _answer(request: Request, work: Callable[[Session, str], tuple[str, str, bool]]) -> Response:
     ctx: AppContext = request.app.state.ctx
     token: str = request.path_params["token"]
-
-    def load(session: Session) -> tuple[str, str, bool]:
-        who = unsubscribe.resolve(session, ctx.signer, token)
-        assert who.account.id is not None
-        listed = suppressions.find(session, who.account.id, who.email)
-        return who.account.name, unsubscribe.masked(who.email), listed is not None
-
     try:
-        account_name, email, done = await ctx.db.run(load)
+        account_name, email, done = await ctx.db.run(lambda session: work(session, token))
     except TokenError:
-        return _invalid(request)
+        title, message = INVALID
+        context = {"status": 404, "title": title, "message": message}
+        return render(request, "survey_gone.html", context, status=404)
     return render(
         request,
         "unsubscribe.html",
@@ -49,26 +41,29 @@ async def show_unsubscribe(request: Request) -> Response:
     )
 
 
+async def show_unsubscribe(request: Request) -> Response:
+    signer = request.app.state.ctx.signer
+
+    def load(session: Session, token: str) -> tuple[str, str, bool]:
+        who = unsubscribe.resolve(session, signer, token)
+        assert who.account.id is not None
+        listed = suppressions.find(session, who.account.id, who.email)
+        return who.account.name, unsubscribe.masked(who.email), listed is not None
+
+    return await _answer(request, load)
+
+
 async def confirm_unsubscribe(request: Request) -> Response:
-    ctx: AppContext = request.app.state.ctx
-    token: str = request.path_params["token"]
+    signer = request.app.state.ctx.signer
     # The body ("List-Unsubscribe=One-Click") is read and dropped: the link alone decides.
     await request.body()
     now = utcnow()
 
-    def apply(session: Session) -> tuple[str, str]:
-        who, row = unsubscribe.unsubscribe(session, ctx.signer, token, now)
-        return who.account.name, unsubscribe.masked(row.email)
+    def apply(session: Session, token: str) -> tuple[str, str, bool]:
+        who, row = unsubscribe.unsubscribe(session, signer, token, now)
+        return who.account.name, unsubscribe.masked(row.email), True
 
-    try:
-        account_name, email = await ctx.db.run(apply)
-    except TokenError:
-        return _invalid(request)
-    return render(
-        request,
-        "unsubscribe.html",
-        {"token": token, "account_name": account_name, "email": email, "done": True},
-    )
+    return await _answer(request, apply)
 
 
 routes: list[BaseRoute] = [

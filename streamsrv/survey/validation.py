@@ -57,7 +57,9 @@ class CustomerIn(BaseModel):
         if not value:
             return None
         local, at, domain = value.partition("@")
-        if not at or not local or "." not in domain or " " in value:
+        # Survey emails go to it: an address no mail server could take is refused here.
+        labels = domain.split(".")
+        if not at or not local or len(labels) < 2 or not all(labels) or "@" in domain or " " in value:
             raise ValueError("is not an email address")
         return value
 
