@@ -102,9 +102,14 @@ class Worker:
         self._stopping = True
         queue.remove_commit_listener(self.wake)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A claim runs in a database thread that cancelling cannot stop: the loop finishes
+            # its round instead, so no connection is still out when the engine is disposed of.
+            self._wake.set()
+            done, _ = await asyncio.wait({self._task}, timeout=5.0)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         # In-flight sends get a moment to finish; what is cut off is retried after its lease.
         pending = list(self._busy.values())
         if pending:
