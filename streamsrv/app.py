@@ -28,6 +28,8 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.hub_redis import RedisBackend
+from streamsrv.mail import survey_email
+from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases
@@ -84,10 +86,13 @@ def wire_hooks() -> None:
     hooks.RESPONSE_STORED.connect("recovery.cases", cases.on_response)
     hooks.RESPONSE_STORED.connect("coaching.alerts", alerts.on_response)
     hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
+    hooks.RESPONSE_STORED.connect("mail.cancel_unsent", survey_email.on_response)
+    hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
 
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
     """Which code executes each kind of delivery (survey email, chat posts, webhooks)."""
+    senders.register(SurveyEmailSender(ctx.db, ctx.settings, ctx.signer).sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # Run the delivery worker and the scheduler on this node (any number of nodes may).
     worker: bool = True
     delivery_poll_interval: float = 2.0
+    # Server-wide SMTP for survey emails (smtp://user:pass@host:587?starttls=true, smtps://...);
+    # an organization may set its own through /api/v1/smtp-settings.
+    smtp_url: str = ""
+    # Sender address when neither the organization nor the URL's ?from= names one.
+    smtp_from: str = ""
     ws_send_buffer_bytes: int = 1024 * 1024
     ws_max_frame_bytes: int = 16 * 1024
     # "auto": write frames straight to uvicorn's transport where possible; "off": ASGI sends.

@@ -38,3 +38,8 @@ class AppContext:
     # Long-lived services started by the lifespan (relay, hub, embedded Redis), by name.
     services: dict[str, Any] = field(default_factory=dict)
     login_hints: LoginHints | None = None
+
+    @property
+    def demo(self) -> bool:
+        """Serving ``streamsrv demo``: only the demo hands over logins (and shows its outbox)."""
+        return self.login_hints is not None

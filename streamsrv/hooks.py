@@ -1,6 +1,7 @@
 """The seams where features attach to the core: "a response was stored", and more to come.
 
-The survey flow fires :data:`RESPONSE_STORED` inside the transaction that stores a response;
+The survey flow fires :data:`RESPONSE_STORED` inside the transaction that stores a response,
+and :data:`REQUEST_ISSUED` inside the one that records an interaction and its request;
 every feature that derives rows or events from it (recovery cases, coaching alerts, board
 standings, and next deliveries and the reward ledger) connects a receiver here. ``app.py``
 decides which features are connected (``streamsrv.app.wire_hooks``), so the survey flow imports
@@ -19,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 
-from streamsrv.models import FOLLOWUP_SOURCE, Account, FeedbackRequest, Response
+from streamsrv.models import FOLLOWUP_SOURCE, Account, FeedbackRequest, Interaction, Response
 
 T = TypeVar("T")
 Receiver = Callable[[Session, T], None]
@@ -80,3 +81,18 @@ class ResponseChange:
 
 
 RESPONSE_STORED: Hook[ResponseChange] = Hook("response.stored")
+
+
+@dataclass(frozen=True)
+class RequestIssued:
+    """A new feedback request for a new interaction (never fired for an idempotent replay)."""
+
+    account: Account
+    interaction: Interaction
+    request: FeedbackRequest
+    # The caller's choice of channel ("email", "none"); None: the account's send_channel.
+    send: str | None
+    now: datetime
+
+
+REQUEST_ISSUED: Hook[RequestIssued] = Hook("request.issued")

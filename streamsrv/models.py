@@ -535,3 +535,47 @@ class ScheduleRun(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     error: str | None = Field(default=None, max_length=1000)
+
+
+# --- Survey emails: an organization's own SMTP server and the addresses never to email -------
+
+
+class SmtpSecurity(enum.StrEnum):
+    starttls = "starttls"
+    tls = "tls"
+    none = "none"
+
+
+class SmtpSettings(SQLModel, table=True):
+    """An organization's own SMTP server; without a row, the server-wide STREAMSRV_SMTP_URL."""
+
+    __tablename__ = "smtp_settings"
+    org_id: int = Field(foreign_key="organizations.id", primary_key=True)
+    host: str = Field(max_length=253)
+    port: int
+    security: str = Field(default=SmtpSecurity.starttls, max_length=10)
+    username: str | None = Field(default=None, max_length=254)
+    # Fernet token under a key derived from the server's secret key; never returned by the API.
+    password_sealed: str | None = Field(default=None, max_length=2000)
+    from_address: str = Field(max_length=254)
+    from_name: str | None = Field(default=None, max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SuppressionReason(enum.StrEnum):
+    unsubscribed = "unsubscribed"
+    bounced = "bounced"
+    manual = "manual"
+
+
+class Suppression(SQLModel, table=True):
+    """An address of an account's customers that gets no survey email, whatever else happens."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("account_id", "email", name="uq_suppressions_account_email"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    email: str = Field(max_length=254)
+    reason: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

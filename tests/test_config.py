@@ -39,6 +39,8 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "log_level": ("debug", "debug"),
     "log_format": ("text", "text"),
     "metrics_token": ("scrape-me", "scrape-me"),
+    "smtp_url": ("smtp://relay:25", "smtp://relay:25"),
+    "smtp_from": ("noreply@example.com", "noreply@example.com"),
 }
 
 

@@ -88,14 +88,18 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         try:
             yield Cluster(nodes, database, org, floor, key)
         finally:
-            for node in nodes:
-                if node.proc.poll() is None:
-                    node.proc.terminate()
-            for node in nodes:
-                try:
-                    node.proc.wait(TIMEOUT * 2)
-                except subprocess.TimeoutExpired:
-                    node.proc.kill()
+            stop_nodes(nodes)
+
+
+def stop_nodes(nodes: list[Node]) -> None:
+    for node in nodes:
+        if node.proc.poll() is None:
+            node.proc.terminate()
+    for node in nodes:
+        try:
+            node.proc.wait(TIMEOUT * 2)
+        except subprocess.TimeoutExpired:
+            node.proc.kill()
 
 
 def feedback(cluster: Cluster, n: int) -> dict[str, object]:

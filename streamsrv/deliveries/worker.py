@@ -57,6 +57,8 @@ class Sender:
     after: AfterFn | None = None
     # Longest a single send may take; far below the claim's lease.
     timeout: float = 60.0
+    # Releases what the sender keeps between sends (open SMTP connections) when the worker stops.
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -110,6 +112,12 @@ class Worker:
             for task in late:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        for sender in self.senders.by_kind.values():
+            if sender.close is not None:
+                try:
+                    await sender.close()
+                except Exception:
+                    log.exception("deliveries: closing the %s sender failed", sender.kind)
 
     def wake(self) -> None:
         """Thread-safe: called from the committing thread."""

@@ -26,6 +26,7 @@ from streamsrv.db import Database
 from streamsrv.demo.feedback import AgentTarget
 from streamsrv.demo.people import DEMO_PASSWORD, ORG_NAME
 from streamsrv.demo.seed import Login, SeedResult, demo_targets, new_traffic_key, seed_demo
+from streamsrv.demo.smtp_catcher import SmtpCatcher
 from streamsrv.demo.traffic import (
     REQUEST_TIMEOUT,
     OnOutcome,
@@ -36,6 +37,7 @@ from streamsrv.demo.traffic import (
     run_traffic,
 )
 from streamsrv.embedded_redis import EmbeddedRedis, embedded_for
+from streamsrv.mail.outbox import outbox_dir
 from streamsrv.shutdown import STOP_SIGNALS, StopRequested, signals_deferred, stop_on_signals
 
 READY_TIMEOUT = 60.0
@@ -48,6 +50,7 @@ LIVE_SURFACES = (
     ("/recovery", "service-recovery triage queue"),
     ("/dashboard", "manager / client dashboard"),
     ("/wallboard", "floor wallboard (leaderboard)"),
+    ("/outbox", "survey emails the demo sent (admin)"),
 )
 BANNER_AGENT = "Maya Chen"
 
@@ -279,6 +282,7 @@ def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
         return 2
     settings = demo_settings(host, port)
     embedded: EmbeddedRedis | None = None
+    catcher: SmtpCatcher | None = None
     # Whatever the demo starts, it stops, on SIGINT and SIGTERM too (streamsrv/shutdown.py).
     with signals_deferred():
         try:
@@ -294,6 +298,10 @@ def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
                 if embedded is not None:
                     embedded.start()
                     settings = settings.replace(redis_url=embedded.url)
+                if not settings.smtp_url:
+                    # Survey emails take the real path (worker, SMTP) and land on /outbox.
+                    catcher = SmtpCatcher(outbox_dir(settings)).start()
+                    settings = settings.replace(smtp_url=catcher.url)
                 code = asyncio.run(
                     serve_and_simulate(settings, host, port, rate, api_key, targets, result.logins)
                 )
@@ -305,6 +313,8 @@ def run_demo(host: str, port: int, rate: float, seed_only: bool) -> int:
             print(f"streamsrv demo could not start: {exc}", flush=True)
             return 1
         finally:
+            if catcher is not None:
+                catcher.stop()
             if embedded is not None:
                 embedded.close()
     print("Stopped cleanly.", flush=True)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from streamsrv.pages import coach, dashboard, home, live, login, me, recovery, survey, wallboard
+from streamsrv.pages import (
+    coach,
+    dashboard,
+    home,
+    live,
+    login,
+    me,
+    outbox,
+    recovery,
+    survey,
+    unsubscribe,
+    wallboard,
+)
 
 routes: list[BaseRoute] = [
     *home.routes,
@@ -16,4 +28,6 @@ routes: list[BaseRoute] = [
     *coach.routes,
     *recovery.routes,
     *dashboard.routes,
+    *unsubscribe.routes,
+    *outbox.routes,
 ]

@@ -18,6 +18,8 @@ SESSION = "streamsrv.session"
 STREAM = "streamsrv.stream"
 CSRF = "streamsrv.csrf"
 DISPLAY = "streamsrv.display"
+# Unsubscribe links in survey emails: they must keep working, so they are loaded without max_age.
+UNSUBSCRIBE = "streamsrv.unsubscribe"
 
 
 class TokenError(Exception):
@@ -42,7 +44,7 @@ class Signer:
     def dumps(self, purpose: str, payload: Any) -> str:
         return self._serializer(purpose).dumps(payload)
 
-    def loads(self, purpose: str, token: str, max_age: int) -> Any:
+    def loads(self, purpose: str, token: str, max_age: int | None) -> Any:
         try:
             return self._serializer(purpose).loads(token, max_age=max_age)
         except SignatureExpired:

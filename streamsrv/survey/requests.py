@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.errors import ApiError, field_error
+from streamsrv.hooks import REQUEST_ISSUED, RequestIssued
 from streamsrv.models import (
     Account,
     Agent,
@@ -185,8 +186,11 @@ def record_interaction(
     identity: Identity,
     data: InteractionIn,
     now: datetime,
+    send: str | None = None,
 ) -> IssuedRequest:
     """Store an interaction and its feedback request, or return the stored ones on a replay.
+
+    ``send`` overrides the account's ``send_channel`` for this one request ("email", "none").
 
     Two concurrent first calls for one (account, external_id) both get here; the unique constraint
     lets only one commit, and the caller retries the loser, which then takes the replay branch.
@@ -209,4 +213,5 @@ def record_interaction(
     request, token = new_request(signer, account, interaction, status, now)
     session.add(request)
     session.flush()
+    REQUEST_ISSUED.fire(session, RequestIssued(account, interaction, request, send, now))
     return IssuedRequest(interaction, request, token, survey_url(settings, token) if token else None, True)

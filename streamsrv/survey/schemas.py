@@ -41,6 +41,21 @@ class ResponseEnvelope(BaseModel):
     response: ResponseOut
 
 
+class DeliveryOut(BaseModel):
+    """How the survey link reaches the customer (docs/email.md)."""
+
+    # "email", or "none" when streamsrv sends nothing (the caller shows the link itself).
+    channel: str
+    # scheduled | sending | sent | failed | suppressed | cancelled, or not_sent (channel none).
+    status: str
+    # With channel "none": no_customer_email | not_requested.
+    reason: str | None = None
+    send_at: datetime | None = None
+    sent_at: datetime | None = None
+    attempts: int | None = None
+    last_error: str | None = None
+
+
 class RequestOut(BaseModel):
     id: int
     # Null when the request was suppressed: no link exists for it.
@@ -48,6 +63,7 @@ class RequestOut(BaseModel):
     url: str | None
     status: str
     expires_at: datetime
+    delivery: DeliveryOut
 
 
 class InteractionCreated(BaseModel):

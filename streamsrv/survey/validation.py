@@ -18,7 +18,7 @@ from streamsrv import locales
 from streamsrv.errors import ApiError
 from streamsrv.http import parse_model
 from streamsrv.ids import StrictId
-from streamsrv.models import Account, Channel
+from streamsrv.models import Account, Channel, SendChannel
 
 MAX_COMMENT = 2000
 # Rewards are offered for great service, improvement areas after a poor one.
@@ -57,7 +57,9 @@ class CustomerIn(BaseModel):
         if not value:
             return None
         local, at, domain = value.partition("@")
-        if not at or not local or "." not in domain or " " in value:
+        # Survey emails go to it: an address no mail server could take is refused here.
+        labels = domain.split(".")
+        if not at or not local or len(labels) < 2 or not all(labels) or "@" in domain or " " in value:
             raise ValueError("is not an email address")
         return value
 
@@ -90,15 +92,18 @@ class InteractionIn(BaseModel):
     customer: CustomerIn | None = None
     occurred_at: datetime | None = None
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
-    # The customer's language as the helpdesk knows it ("es", "pt-BR"); the survey speaks it.
-    locale: Annotated[str, Field(max_length=10, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")] | None = None
+    # The customer's language ("es", "pt-BR"): the survey email is written in it.
+    locale: Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")] | None = None
 
     @field_validator("locale")
     @classmethod
     def _locale(cls, value: str | None) -> str | None:
-        if value is not None and locales.match(value) is None:
-            raise ValueError(f"is not a supported language; use one of: {', '.join(locales.SUPPORTED)}")
-        return value.replace("_", "-") if value else None
+        if value is None or not value.strip():
+            return None
+        value = value.strip().replace("_", "-")
+        if locales.match(value) is None:
+            raise ValueError(f"unsupported language; use one of: {', '.join(locales.SUPPORTED)}")
+        return value
 
     @field_validator("external_id")
     @classmethod
@@ -121,6 +126,14 @@ class InteractionIn(BaseModel):
                 "agent_id: give either agent_id or agent_external_id (exactly one)",
                 fields={"agent_id": "give either agent_id or agent_external_id (exactly one)"},
             )
+
+
+class InteractionCreate(InteractionIn):
+    """``POST /api/v1/interactions``: an interaction, and how to ask this customer for feedback."""
+
+    # "email": streamsrv emails the survey link; "none": the caller shows the link itself.
+    # Default: the account's send_channel.
+    send: SendChannel | None = None
 
 
 class ResponseIn(BaseModel):
