@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from streamsrv import api, health, hooks, metrics, openapi, pages, ws
+from streamsrv import api, health, hooks, i18n, metrics, openapi, pages, ws
 from streamsrv.boards import standings
 from streamsrv.coaching import alerts
 from streamsrv.config import Settings
@@ -92,7 +92,10 @@ def wire_hooks() -> None:
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
     """Which code executes each kind of delivery (survey email, chat posts, webhooks)."""
-    senders.register(SurveyEmailSender(ctx.db, ctx.settings, ctx.signer).sender())
+    email = SurveyEmailSender(
+        ctx.db, ctx.settings, ctx.signer, translations=lambda locale: i18n.translator(locale).gettext
+    )
+    senders.register(email.sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:

@@ -353,16 +353,17 @@ def test_the_email_is_written_in_the_interactions_language(stack: MailStack, api
     email = unique_email()
     answer = record(api, setup, email, locale="pt-BR")
     [message] = stack.inbox.wait_for(email)
-    assert message["Subject"] == "How did Maria do?"
-    _, html = parts(message)
-    assert 'lang="pt"' in html
+    # The survey's catalogues: the subject and links are in the customer's language.
+    assert message["Subject"] == "Como foi o atendimento de Maria?"
+    text, html = parts(message)
+    assert 'lang="pt"' in html and "Abrir o inquérito" in html and "Cancelar subscrição" in text
     with stack.db.session() as s:
         interaction = s.get(Interaction, answer["interaction_id"])
         assert interaction is not None and interaction.locale == "pt-BR"
     other = unique_email()
     record(api, setup, other)
     [fallback] = stack.inbox.wait_for(other)
-    assert 'lang="de"' in parts(fallback)[1]
+    assert 'lang="de"' in parts(fallback)[1] and "Zur Umfrage" in parts(fallback)[1]
 
 
 def test_suppression_list_api(stack: MailStack, api: httpx.Client) -> None:

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 
 from sqlmodel import Session
 
-from streamsrv import locales, metrics
+from streamsrv import branding, locales, metrics
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
@@ -43,7 +43,7 @@ from streamsrv.survey.requests import link_token, survey_url
 
 # Far below the delivery lease (5 minutes), above a slow server's connect, login and data.
 SEND_TIMEOUT = 120.0
-# The gettext of a language; the i18n work plugs its catalogues in here.
+# The gettext of a language (``app.wire_senders`` plugs in the survey's catalogues).
 Translations = Callable[[str], GetText]
 
 
@@ -127,6 +127,7 @@ class SurveyEmailSender:
             unsubscribe_url=unsubscribe_url,
             locale=locale,
             gettext=self.translations(locale),
+            logo_url=branding.logo_url(session, account, self.settings.public_url),
         )
         if own is not None:
             from_address = target.from_address
