@@ -19,11 +19,11 @@ from streamsrv.api.admin_common import app_ctx, path_id
 from streamsrv.auth import authenticate
 from streamsrv.boards import board
 from streamsrv.boards.displays import PREFIX, load_display
-from streamsrv.boards.periods import Period
 from streamsrv.boards.stats import BoardScope
 from streamsrv.errors import ApiError
 from streamsrv.http import endpoint, json_response, parse_query
 from streamsrv.models import utcnow
+from streamsrv.periods import Period
 
 TAG = "boards"
 
@@ -75,7 +75,7 @@ async def load_board(request: Request, scope: BoardScope) -> Response:
 @endpoint(
     "GET",
     "/api/v1/boards/team/{target_id:int}",
-    summary="Leaderboard snapshot of a team for today, this week or this month (UTC)",
+    summary="Leaderboard snapshot of a team for today, this week or this month (the account's time zone)",
     tag=TAG,
     query=BoardQuery,
     errors=(404,),
@@ -88,7 +88,7 @@ async def team_board(request: Request) -> Response:
 @endpoint(
     "GET",
     "/api/v1/boards/account/{target_id:int}",
-    summary="Leaderboard snapshot of an account for today, this week or this month (UTC)",
+    summary="Leaderboard snapshot of an account for today, this week or this month (the account's time zone)",
     tag=TAG,
     query=BoardQuery,
     errors=(404,),

@@ -6,6 +6,7 @@ request, so no parameter can point this at a colleague's feedback.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute
 from streamsrv import stream_names
 from streamsrv.api.admin_common import app_ctx
 from streamsrv.auth import Identity, authenticate
-from streamsrv.boards.stats import agent_period_sums, sums_json
+from streamsrv.boards.stats import agent_period_sums, bounds_json, sums_json
 from streamsrv.errors import ApiError, not_found
 from streamsrv.events import public_payload, reward_item
 from streamsrv.http import endpoint, json_response
@@ -33,6 +34,7 @@ from streamsrv.models import (
 from streamsrv.models import (
     Response as ResponseRow,
 )
+from streamsrv.periods import zone
 from streamsrv.survey.cards import agent_card, response_json
 from streamsrv.timefmt import iso
 
@@ -108,13 +110,17 @@ def shared_notes(session: Session, agent: Agent) -> list[dict[str, Any]]:
     ]
 
 
-def me_snapshot(session: Session, identity: Identity, agent_id: int) -> dict[str, Any]:
+def me_snapshot(
+    session: Session, identity: Identity, agent_id: int, now: datetime | None = None
+) -> dict[str, Any]:
     agent = session.get(Agent, agent_id)
     if agent is None or agent.org_id != identity.org_id:
         raise not_found("agent")
     account = session.get(Account, agent.account_id)
     assert account is not None and agent.id is not None
     card = agent_card(session, agent)
+    now = now or utcnow()
+    tz = zone(account.time_zone)
     return {
         "agent": {
             "id": agent.id,
@@ -124,7 +130,9 @@ def me_snapshot(session: Session, identity: Identity, agent_id: int) -> dict[str
             "account_id": agent.account_id,
         },
         "stream": stream_names.agent(agent.id),
-        "stats": sums_json(agent_period_sums(session, agent.id, utcnow())),
+        "stats": sums_json(agent_period_sums(session, agent.id, now, tz)),
+        "period_bounds": bounds_json(now, tz),
+        "time_zone": tz.key,
         "feedback": recent_feedback(session, agent, account),
         "shoutouts": shoutouts(session, agent),
         "notes": shared_notes(session, agent),
