@@ -36,9 +36,11 @@ Compute = Callable[[Session, Identity, Period], dict[str, Any]]
 async def _aggregate(request: Request, query: DashboardQuery, compute: Compute) -> Response:
     identity = await authenticate(request)
     authorize_dashboard(identity, query)
-    period = resolve_period(query, utcnow())
+    now = utcnow()
     ctx: AppContext = request.app.state.ctx
-    result = await ctx.db.run(lambda session: compute(session, identity, period))
+    result = await ctx.db.run(
+        lambda session: compute(session, identity, resolve_period(session, identity, query, now))
+    )
     return json_response(result)
 
 
@@ -75,7 +77,7 @@ async def breakdown(request: Request) -> Response:
 @endpoint(
     "GET",
     "/api/v1/dashboard/trend",
-    summary="Responses and average rating per UTC day of the period",
+    summary="Responses and average rating per local day of the period (the view's time zone)",
     tag="dashboard",
     query=DashboardQuery,
     response=TrendOut,
