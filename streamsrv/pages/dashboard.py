@@ -30,6 +30,8 @@ class Choice:
     name: str
     account_id: int
     team_id: int | None = None
+    # Accounts only: the page shows each response's time in its account's zone.
+    time_zone: str = "UTC"
 
 
 @dataclass
@@ -45,10 +47,11 @@ class Scope:
 
 def dashboard_scope(session: Session, user: User) -> Scope:
     """The accounts (and their teams and agents) this user may filter by."""
-    stmt = select(Account.id, Account.name).where(Account.org_id == user.org_id)
+    stmt = select(Account.id, Account.name, Account.time_zone).where(Account.org_id == user.org_id)
     if not (user.role == Role.admin and not user.account_ids):
         stmt = stmt.where(col(Account.id).in_(sorted(user.account_ids or [])))
-    accounts = [Choice(i, n, i) for i, n in session.exec(stmt.order_by(col(Account.name))).all() if i]
+    rows = session.exec(stmt.order_by(col(Account.name))).all()
+    accounts = [Choice(i, n, i, time_zone=z) for i, n, z in rows if i]
     ids = [a.id for a in accounts]
     if not ids:
         return Scope()
