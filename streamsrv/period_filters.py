@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Session, col, select
 
 from streamsrv.auth import Identity
-from streamsrv.models import Account, Agent
+from streamsrv.models import Account, Agent, Team
 from streamsrv.periods import (
     UTC_ZONE,
     Period,
@@ -126,22 +126,21 @@ def calendar_bounds(filters: CalendarFilters, now: datetime, tz: ZoneInfo) -> tu
 def view_zone(session: Session, identity: Identity, filters: Any) -> ZoneInfo:
     """The zone whose midnights the view counts from: see the module's docstring.
 
-    ``filters`` is any filter model with ``account_id``, ``team_id`` and ``agent_id``. One
-    query over the agents the view can cover, since every response belongs to one of them.
+    ``filters`` is any filter model with ``account_id``, ``team_id`` and ``agent_id``. The
+    caller's accounts are those with agents in the caller's scope (every response belongs to
+    an agent); each filter narrows them to its own account, so a filter that matches no
+    response still names the zone its account keeps.
     """
-    stmt = (
-        select(Account.time_zone)
-        .distinct()
-        .join(Agent, col(Agent.account_id) == col(Account.id))
-        .where(col(Account.org_id) == identity.org_id)
-    )
+    stmt = select(Account.time_zone).distinct().where(col(Account.org_id) == identity.org_id)
     scope = identity.scope_clause(Agent.account_id, Agent.team_id, Agent.id)
     if scope is not None:
-        stmt = stmt.where(scope)
-    for name, column in (("account_id", Agent.account_id), ("team_id", Agent.team_id), ("agent_id", Agent.id)):
-        value = getattr(filters, name, None)
-        if value is not None:
-            stmt = stmt.where(col(column) == value)
+        stmt = stmt.where(col(Account.id).in_(select(Agent.account_id).where(scope)))
+    if getattr(filters, "account_id", None) is not None:
+        stmt = stmt.where(col(Account.id) == filters.account_id)
+    if getattr(filters, "team_id", None) is not None:
+        stmt = stmt.where(col(Account.id).in_(select(Team.account_id).where(col(Team.id) == filters.team_id)))
+    if getattr(filters, "agent_id", None) is not None:
+        stmt = stmt.where(col(Account.id).in_(select(Agent.account_id).where(col(Agent.id) == filters.agent_id)))
     zones = set(session.exec(stmt).all())
     return zone(zones.pop()) if len(zones) == 1 else UTC_ZONE
 
