@@ -58,9 +58,10 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     instance.close()
 
 
-def new_context(browser: Browser, *, bypass_csp: bool = False) -> BrowserContext:
-    """A fresh profile (cookies, storage) whose waits all default to the suite's TIMEOUT."""
-    context = browser.new_context(bypass_csp=bypass_csp)
+def new_context(browser: Browser, *, bypass_csp: bool = False, timezone_id: str | None = None) -> BrowserContext:
+    """A fresh profile (cookies, storage) whose waits all default to the suite's TIMEOUT;
+    ``timezone_id`` sets the browser's own time zone."""
+    context = browser.new_context(bypass_csp=bypass_csp, timezone_id=timezone_id)
     context.set_default_timeout(TIMEOUT * 1000)
     return context
 
