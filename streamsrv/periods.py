@@ -63,6 +63,9 @@ def local_date(at: datetime, tz: ZoneInfo) -> date:
     return wall if day_start(wall, tz) <= at else wall - ONE_DAY
 
 
+# Pure in its arguments (zone data does not change under a running process) and asked for the
+# same few days on every stored response: remembering them keeps the hot path to a lookup.
+@lru_cache(maxsize=4096)
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     """Where ``day`` begins (UTC): from this instant on the wall clock reads ``day`` or later.
 
@@ -114,9 +117,19 @@ def period_bounds(period: Period, now: datetime, tz: ZoneInfo) -> tuple[datetime
     return day_start(first, tz), day_start(_next_first_day(period, first), tz)
 
 
+def all_period_bounds(now: datetime, tz: ZoneInfo) -> dict[Period, tuple[datetime, datetime]]:
+    """``period_bounds`` of today, this week and this month at once (the per-response path)."""
+    today = local_date(now, tz)
+    out: dict[Period, tuple[datetime, datetime]] = {}
+    for p in PERIODS:
+        first = period_first_day(p, today)
+        out[p] = (day_start(first, tz), day_start(_next_first_day(p, first), tz))
+    return out
+
+
 def earliest_start(now: datetime, tz: ZoneInfo) -> datetime:
     """The start of the longest period that covers ``now`` (a week can begin last month)."""
-    return min(period_start(p, now, tz) for p in PERIODS)
+    return min(start for start, _ in all_period_bounds(now, tz).values())
 
 
 def last_days(now: datetime, days: int, tz: ZoneInfo) -> list[date]:

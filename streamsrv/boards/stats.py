@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from streamsrv.boards.scoring import Totals, average
 from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response, UTCDateTime
-from streamsrv.periods import PERIODS, Period, earliest_start, period_bounds, period_start
+from streamsrv.periods import PERIODS, Period, all_period_bounds
 from streamsrv.survey.cards import photo_url
 from streamsrv.timefmt import iso
 
@@ -58,8 +58,9 @@ def agent_period_sums(
 ) -> dict[Period, PeriodSums]:
     """The agent's count, rating sum and rewards for today, this week and this month, whose
     starts are the midnights of ``tz`` (the agent's account's zone)."""
-    params: dict[str, Any] = {f"start_{p}": period_start(p, now, tz) for p in PERIODS}
-    params.update(agent_id=agent_id, earliest=earliest_start(now, tz))
+    starts = {p: start for p, (start, _) in all_period_bounds(now, tz).items()}
+    params: dict[str, Any] = {f"start_{p}": start for p, start in starts.items()}
+    params.update(agent_id=agent_id, earliest=min(starts.values()))
     row = session.execute(_PERIOD_SUMS, params).one()
     values = [int(v or 0) for v in row]
     return {p: PeriodSums(*values[i * 3 : i * 3 + 3]) for i, p in enumerate(PERIODS)}
@@ -72,11 +73,7 @@ def sums_json(sums: dict[Period, PeriodSums]) -> dict[str, dict[str, Any]]:
 def bounds_json(now: datetime, tz: ZoneInfo) -> dict[str, dict[str, str]]:
     """Where each period the sums cover begins and ends: a client that sees ``start`` move on
     knows the day (week, month) has turned and reloads instead of mixing two periods."""
-    out: dict[str, dict[str, str]] = {}
-    for p in PERIODS:
-        start, end = period_bounds(p, now, tz)
-        out[p] = {"start": iso(start), "end": iso(end)}
-    return out
+    return {p: {"start": iso(start), "end": iso(end)} for p, (start, end) in all_period_bounds(now, tz).items()}
 
 
 def board_totals(
