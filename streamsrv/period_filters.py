@@ -123,6 +123,22 @@ def calendar_bounds(filters: CalendarFilters, now: datetime, tz: ZoneInfo) -> tu
     return day_start(first, tz), day_bounds(last, tz)[1]
 
 
+def _in_scope(stmt: Any, identity: Identity) -> Any:
+    """Accounts of the organization with agents in the caller's scope (all, org-wide)."""
+    stmt = stmt.where(col(Account.org_id) == identity.org_id)
+    scope = identity.scope_clause(Agent.account_id, Agent.team_id, Agent.id)
+    if scope is not None:
+        stmt = stmt.where(col(Account.id).in_(select(Agent.account_id).where(scope)))
+    return stmt
+
+
+def account_zones(session: Session, identity: Identity) -> dict[int, str]:
+    """Each account in the caller's scope and its zone: pages show a response's or a case's
+    times in its own account's zone."""
+    rows = session.exec(_in_scope(select(Account.id, Account.time_zone), identity)).all()
+    return {int(account_id): zone(name).key for account_id, name in rows}
+
+
 def view_zone(session: Session, identity: Identity, filters: Any) -> ZoneInfo:
     """The zone whose midnights the view counts from: see the module's docstring.
 
@@ -131,10 +147,7 @@ def view_zone(session: Session, identity: Identity, filters: Any) -> ZoneInfo:
     an agent); each filter narrows them to its own account, so a filter that matches no
     response still names the zone its account keeps.
     """
-    stmt = select(Account.time_zone).distinct().where(col(Account.org_id) == identity.org_id)
-    scope = identity.scope_clause(Agent.account_id, Agent.team_id, Agent.id)
-    if scope is not None:
-        stmt = stmt.where(col(Account.id).in_(select(Agent.account_id).where(scope)))
+    stmt = _in_scope(select(Account.time_zone).distinct(), identity)
     if getattr(filters, "account_id", None) is not None:
         stmt = stmt.where(col(Account.id) == filters.account_id)
     if getattr(filters, "team_id", None) is not None:

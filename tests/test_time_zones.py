@@ -9,8 +9,11 @@ midnight now; across DST changes the same functions run in-process at a chosen i
 from __future__ import annotations
 
 import csv
+import html
 import io
 import itertools
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -287,3 +290,19 @@ def test_days_across_a_dst_change(tenant: Tenant, db: Database, name: str) -> No
     rows = csv_rows(b"".join(csv_chunks(db.engine, admin, export)).decode())
     assert [int(r["id"]) for r in rows] == ids[-case.days[2] :]
     assert all(r["created_at_local"].startswith(today.isoformat()) for r in rows)
+
+
+def test_staff_pages_know_each_accounts_zone(tenant: Tenant, db: Database) -> None:
+    """/live and /recovery show each response's and case's times in its own account's zone."""
+    floor = make_floor(db, tenant.org_id, agents=1)
+    set_zone(db, floor.account_id, "Asia/Manila")
+    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id, floor.other_account_id])
+    cookie = make_session_cookie(tenant.server.app.state.ctx, manager)
+    with httpx.Client(base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT) as web:
+        for path in ("/live", "/recovery"):
+            page = web.get(path)
+            assert page.status_code == 200, path
+            found = re.search(r'data-zones="([^"]*)"', page.text)
+            assert found is not None, path
+            zones = json.loads(html.unescape(found.group(1)))
+            assert zones == {str(floor.account_id): "Asia/Manila", str(floor.other_account_id): "UTC"}, path

@@ -15,8 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv import stream_names
+from streamsrv.auth import user_identity
 from streamsrv.models import Account, Role, User
 from streamsrv.pages.home import current_user
+from streamsrv.period_filters import account_zones
 from streamsrv.templating import render
 
 
@@ -41,8 +43,10 @@ async def live(request: Request) -> Response:
     user = await current_user(request)
     if user is None:
         return RedirectResponse(f"/login?next={quote('/live')}", status_code=303)
-    streams = await request.app.state.ctx.db.run(lambda session: live_streams(session, user))
-    return render(request, "live.html", {"streams": " ".join(streams)})
+    streams, zones = await request.app.state.ctx.db.run(
+        lambda session: (live_streams(session, user), account_zones(session, user_identity(user)))
+    )
+    return render(request, "live.html", {"streams": " ".join(streams), "zones": zones})
 
 
 routes: list[BaseRoute] = [Route("/live", live, methods=["GET"], name="live")]

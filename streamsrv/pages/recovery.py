@@ -16,8 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv import stream_names
+from streamsrv.auth import user_identity
 from streamsrv.models import Account, Role, User
 from streamsrv.pages.home import current_user
+from streamsrv.period_filters import account_zones
 from streamsrv.recovery.service import QUEUE_ROLES, SUPERVISORS
 from streamsrv.templating import error_page, render
 
@@ -44,12 +46,15 @@ async def recovery_page(request: Request) -> Response:
         return error_page(
             request, 403, "Not for your role", "The recovery queue is for recovery staff and managers."
         )
-    accounts = await request.app.state.ctx.db.run(lambda session: queue_accounts(session, user))
+    accounts, zones = await request.app.state.ctx.db.run(
+        lambda session: (queue_accounts(session, user), account_zones(session, user_identity(user)))
+    )
     return render(
         request,
         "recovery.html",
         {
             "accounts": accounts,
+            "zones": zones,
             "streams": " ".join(stream_names.recovery(a.id) for a in accounts),
             "supervisor": user.role in SUPERVISORS,
         },
