@@ -1,5 +1,6 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
+import { dateIn } from "./dates.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -64,12 +65,7 @@ function fmtAvg(value) {
 }
 
 function dayOf(iso) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
-      .formatToParts(new Date(iso))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}`;
+  return dateIn(zone, new Date(iso));
 }
 
 function timeOf(iso) {

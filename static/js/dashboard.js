@@ -3,6 +3,7 @@
 // Customer text (comments, names) is only ever set with textContent.
 import { StreamConnection, connectionIndicator } from "./stream.js";
 import { barList, columnChart, trendChart } from "./charts.js";
+import { dateIn } from "./dates.js";
 
 const PAGE_SIZE = 25;
 const REFRESH_DELAY_MS = 600;
@@ -48,15 +49,6 @@ function setPeriod(params) {
     if (from || to) return;
   }
   params.set("period", state.period === "custom" ? "30d" : state.period);
-}
-
-function dateIn(zone, date = new Date()) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" })
-      .formatToParts(date)
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}`;
 }
 
 function periodLabel(period) {
