@@ -133,11 +133,11 @@ def test_agents_are_refused(tenant: Tenant, db: Database, page: Page) -> None:
 def test_today_on_the_dashboard_is_the_boards_today_whatever_the_browser_zone(
     tenant: Tenant, db: Database, browser: Browser
 ) -> None:
-    """A browser in Manila looking at an account in Paris counts Paris's day, as the board does."""
+    """A browser in Manila looking at an account in Paris counts the account's day, as the board does."""
     site = make_site(db, tenant.org_id)
     manila = ZoneInfo("Asia/Manila")
     # Paris, unless its day is about to turn while the test runs; Chicago is seven hours off.
-    paris = next(
+    account_tz = next(
         tz
         for tz in (ZoneInfo("Europe/Paris"), ZoneInfo("America/Chicago"))
         if time(0, 5) <= datetime.now(tz).time() <= time(23, 55)
@@ -145,12 +145,12 @@ def test_today_on_the_dashboard_is_the_boards_today_whatever_the_browser_zone(
     with db.session() as s:
         account = s.get(Account, site.account_id)
         assert account is not None
-        account.time_zone = paris.key
+        account.time_zone = account_tz.key
         s.add(account)
     now = datetime.now(UTC)
-    paris_day, manila_day = (day_start(now.astimezone(tz).date(), tz) for tz in (paris, manila))
+    account_day, manila_day = (day_start(now.astimezone(tz).date(), tz) for tz in (account_tz, manila))
     # Between the two midnights lies what only one of the two zones calls today.
-    first, second = sorted((paris_day, manila_day))
+    first, second = sorted((account_day, manila_day))
     moments = [first - timedelta(hours=1), first + (second - first) / 2]
     if now - second > timedelta(minutes=2):
         moments.append(second + (now - second) / 2)
@@ -163,10 +163,10 @@ def test_today_on_the_dashboard_is_the_boards_today_whatever_the_browser_zone(
             team_id=site.team_ids[0],
             agent_id=site.agent_ids[0],
         )
-    in_paris = sum(at >= paris_day for at in moments)
-    assert in_paris != sum(at >= manila_day for at in moments)
+    in_account = sum(at >= account_day for at in moments)
+    assert in_account != sum(at >= manila_day for at in moments)
     board = tenant.api.get(f"/api/v1/boards/account/{site.account_id}", params={"period": "today"}).json()
-    assert sum(a["count"] for a in board["standings"] + board["not_ranked"]) == in_paris
+    assert sum(a["count"] for a in board["standings"] + board["not_ranked"]) == in_account
 
     manager = make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[site.account_id])
     context = new_context(browser, timezone_id=manila.key)
@@ -177,17 +177,17 @@ def test_today_on_the_dashboard_is_the_boards_today_whatever_the_browser_zone(
         page.click('[data-period="today"]')
         expect(page.locator(".dash")).to_have_attribute("data-loaded", "2", timeout=WAIT)
         expect(page.locator("#period-label")).to_contain_text("Today")
-        expect(page.locator("#period-label")).to_contain_text(paris.key)
-        assert kpi(page, "responses") == str(in_paris)
-        expect(page.locator("#response-list .feed-card")).to_have_count(in_paris)
+        expect(page.locator("#period-label")).to_contain_text(account_tz.key)
+        assert kpi(page, "responses") == str(in_account)
+        expect(page.locator("#response-list .feed-card")).to_have_count(in_account)
         # Custom dates start from the account's today too, not the browser's.
         page.click('[data-period="custom"]')
         expect(page.locator(".dash")).to_have_attribute("data-loaded", "3", timeout=WAIT)
-        expect(page.locator("#f-to")).to_have_value(now.astimezone(paris).date().isoformat())
+        expect(page.locator("#f-to")).to_have_value(now.astimezone(account_tz).date().isoformat())
         assert kpi(page, "responses") == str(len(moments))
 
         page.goto(f"{tenant.server.url}/wallboard/account/{site.account_id}")
         waiting = page.locator("#waiting li", has_text="Maya Chen")
-        expect(waiting.locator(".waiting-count")).to_have_text(f"{in_paris}/5", timeout=WAIT)
+        expect(waiting.locator(".waiting-count")).to_have_text(f"{in_account}/5", timeout=WAIT)
     finally:
         context.close()
