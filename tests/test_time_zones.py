@@ -293,13 +293,13 @@ def test_days_across_a_dst_change(tenant: Tenant, db: Database, name: str) -> No
 
 
 def test_staff_pages_know_each_accounts_zone(tenant: Tenant, db: Database) -> None:
-    """/live and /recovery show each response's and case's times in its own account's zone."""
+    """/dashboard, /live and /recovery show each response's and case's times in its account's zone."""
     floor = make_floor(db, tenant.org_id, agents=1)
     set_zone(db, floor.account_id, "Asia/Manila")
     manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id, floor.other_account_id])
     cookie = make_session_cookie(tenant.server.app.state.ctx, manager)
     with httpx.Client(base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT) as web:
-        for path in ("/live", "/recovery"):
+        for path in ("/dashboard", "/live", "/recovery"):
             page = web.get(path)
             assert page.status_code == 200, path
             found = re.search(r'data-zones="([^"]*)"', page.text)

@@ -30,11 +30,9 @@ const number = new Intl.NumberFormat();
 
 const state = { period: "30d", drill: null, cursor: null, listed: new Map(), resolved: null };
 
-// Each account's time zone (from the filter's options): response times are shown in it.
-const zones = new Map(
-  [...(selects.account_id.options || [selects.account_id])].filter((o) => o.value).map((o) => [o.value, o.dataset.zone || "UTC"]),
-);
-const mixedZones = new Set(zones.values()).size > 1;
+// Each account's time zone: a response's time is shown in its own account's zone.
+const zones = JSON.parse(root.dataset.zones || "{}");
+const mixedZones = new Set(Object.values(zones)).size > 1;
 
 // --- filters -------------------------------------------------------------------------------
 
@@ -256,7 +254,7 @@ function renderCard(response, fresh = false) {
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
   card.querySelector(".channel").textContent = response.channel.replace("_", " ");
   const when = card.querySelector(".when");
-  const zone = zones.get(String(response.account_id)) || "UTC";
+  const zone = zones[response.account_id] || "UTC";
   when.dateTime = response.created_at;
   when.title = zone;
   when.textContent = new Date(response.created_at).toLocaleString(undefined, {

@@ -17,8 +17,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv import stream_names
+from streamsrv.auth import user_identity
 from streamsrv.models import Account, Agent, Channel, Role, Team, User
 from streamsrv.pages.home import current_user
+from streamsrv.period_filters import account_zones
 from streamsrv.templating import error_page, render
 
 DASHBOARD_ROLES = (Role.admin, Role.manager, Role.client_viewer)
@@ -30,8 +32,6 @@ class Choice:
     name: str
     account_id: int
     team_id: int | None = None
-    # Accounts only: the page shows each response's time in its account's zone.
-    time_zone: str = "UTC"
 
 
 @dataclass
@@ -47,11 +47,10 @@ class Scope:
 
 def dashboard_scope(session: Session, user: User) -> Scope:
     """The accounts (and their teams and agents) this user may filter by."""
-    stmt = select(Account.id, Account.name, Account.time_zone).where(Account.org_id == user.org_id)
+    stmt = select(Account.id, Account.name).where(Account.org_id == user.org_id)
     if not (user.role == Role.admin and not user.account_ids):
         stmt = stmt.where(col(Account.id).in_(sorted(user.account_ids or [])))
-    rows = session.exec(stmt.order_by(col(Account.name))).all()
-    accounts = [Choice(i, n, i, time_zone=z) for i, n, z in rows if i]
+    accounts = [Choice(i, n, i) for i, n in session.exec(stmt.order_by(col(Account.name))).all() if i]
     ids = [a.id for a in accounts]
     if not ids:
         return Scope()
@@ -78,12 +77,15 @@ async def dashboard(request: Request) -> Response:
         return RedirectResponse(f"/login?next={quote('/dashboard')}", status_code=303)
     if user.role not in DASHBOARD_ROLES:
         return error_page(request, 403, "Not for your role", "The dashboard is for managers, clients and admins.")
-    scope = await request.app.state.ctx.db.run(lambda session: dashboard_scope(session, user))
+    scope, zones = await request.app.state.ctx.db.run(
+        lambda session: (dashboard_scope(session, user), account_zones(session, user_identity(user)))
+    )
     return render(
         request,
         "dashboard.html",
         {
             "scope": scope,
+            "zones": zones,
             "streams": " ".join(scope.streams),
             "channels": [c.value for c in Channel],
             "can_moderate": user.role in (Role.admin, Role.manager),
