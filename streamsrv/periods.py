@@ -106,25 +106,24 @@ def _next_first_day(period: Period, first: date) -> date:
     return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def period_start(period: Period, now: datetime, tz: ZoneInfo) -> datetime:
-    """Where today, this week (Monday) or this month began at ``now``, in UTC."""
-    return day_start(period_first_day(period, local_date(now, tz)), tz)
-
-
-def period_bounds(period: Period, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """``[start, next start)`` of the period that contains ``now``."""
-    first = period_first_day(period, local_date(now, tz))
-    return day_start(first, tz), day_start(_next_first_day(period, first), tz)
-
-
 def all_period_bounds(now: datetime, tz: ZoneInfo) -> dict[Period, tuple[datetime, datetime]]:
-    """``period_bounds`` of today, this week and this month at once (the per-response path)."""
+    """``[start, next start)`` in UTC of today, this week and this month at ``now``."""
     today = local_date(now, tz)
     out: dict[Period, tuple[datetime, datetime]] = {}
     for p in PERIODS:
         first = period_first_day(p, today)
         out[p] = (day_start(first, tz), day_start(_next_first_day(p, first), tz))
     return out
+
+
+def period_bounds(period: Period, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``[start, next start)`` of the period that contains ``now``."""
+    return all_period_bounds(now, tz)[period]
+
+
+def period_start(period: Period, now: datetime, tz: ZoneInfo) -> datetime:
+    """Where today, this week (Monday) or this month began at ``now``, in UTC."""
+    return period_bounds(period, now, tz)[0]
 
 
 def earliest_start(now: datetime, tz: ZoneInfo) -> datetime:
