@@ -7,13 +7,14 @@ the request, so no parameter can point this at a colleague's feedback.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
 from streamsrv.auth import Identity
-from streamsrv.boards.stats import agent_period_sums, sums_json
+from streamsrv.boards.stats import agent_period_sums, bounds_json, sums_json
 from streamsrv.errors import ApiError, not_found
 from streamsrv.events import public_payload, reward_item
 from streamsrv.models import (
@@ -29,6 +30,7 @@ from streamsrv.models import (
 from streamsrv.models import (
     Response as ResponseRow,
 )
+from streamsrv.periods import zone
 from streamsrv.survey.cards import agent_card, response_json
 from streamsrv.timefmt import iso
 
@@ -104,13 +106,15 @@ def shared_notes(session: Session, agent: Agent) -> list[dict[str, Any]]:
     ]
 
 
-def me_snapshot(session: Session, identity: Identity) -> dict[str, Any]:
+def me_snapshot(session: Session, identity: Identity, now: datetime | None = None) -> dict[str, Any]:
     agent = session.get(Agent, require_agent(identity))
     if agent is None or agent.org_id != identity.org_id:
         raise not_found("agent")
     account = session.get(Account, agent.account_id)
     assert account is not None and agent.id is not None
     card = agent_card(session, agent)
+    now = now or utcnow()
+    tz = zone(account.time_zone)
     return {
         "agent": {
             "id": agent.id,
@@ -120,7 +124,9 @@ def me_snapshot(session: Session, identity: Identity) -> dict[str, Any]:
             "account_id": agent.account_id,
         },
         "stream": stream_names.agent(agent.id),
-        "stats": sums_json(agent_period_sums(session, agent.id, utcnow())),
+        "stats": sums_json(agent_period_sums(session, agent.id, now, tz)),
+        "period_bounds": bounds_json(now, tz),
+        "time_zone": tz.key,
         "feedback": recent_feedback(session, agent, account),
         "shoutouts": shoutouts(session, agent),
         "notes": shared_notes(session, agent),

@@ -1,14 +1,16 @@
-"""Helpers for the real-time tests: an org structure made through the models, and events
-committed through the outbox exactly as the ingest code does."""
+"""Helpers for the real-time tests: an org structure made through the models, responses at
+chosen instants, and events committed through the outbox exactly as the ingest code does."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from streamsrv.db import Database
-from streamsrv.models import Account, Agent, Role, Team, User
+from streamsrv.models import Account, Agent, Interaction, Response, Role, Team, User
 from streamsrv.outbox import emit
 from streamsrv.security.passwords import hash_password
 from streamsrv.tenancy import new_api_key
@@ -51,6 +53,53 @@ def make_floor(db: Database, org_id: int, agents: int = 2) -> Floor:
         s.flush()
         assert oa.id is not None
         return Floor(org_id, acc.id, team.id, ids, other.id, other_team.id, oa.id)
+
+
+_external_ids = itertools.count(1)
+
+
+def store_response(
+    db: Database,
+    at: datetime,
+    *,
+    org_id: int,
+    account_id: int,
+    team_id: int,
+    agent_id: int,
+    rating: int = 4,
+    areas: list[str] | None = None,
+) -> int:
+    """A response created at ``at``, stored as ingest stores it but without hooks or events."""
+    with db.session() as s:
+        interaction = Interaction(
+            org_id=org_id,
+            account_id=account_id,
+            agent_id=agent_id,
+            team_id=team_id,
+            channel="chat",
+            external_id=f"at-{next(_external_ids)}-{secrets.token_hex(3)}",
+            occurred_at=at,
+            created_at=at,
+        )
+        s.add(interaction)
+        s.flush()
+        assert interaction.id is not None
+        response = Response(
+            org_id=org_id,
+            account_id=account_id,
+            team_id=team_id,
+            agent_id=agent_id,
+            interaction_id=interaction.id,
+            channel="chat",
+            rating=rating,
+            improvement_areas=areas or [],
+            created_at=at,
+            updated_at=at,
+        )
+        s.add(response)
+        s.flush()
+        assert response.id is not None
+        return response.id
 
 
 def make_key(db: Database, org_id: int, scopes: list[str], account_ids: list[int] | None = None) -> str:

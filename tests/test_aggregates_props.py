@@ -3,6 +3,8 @@
 Random responses and feedback requests are written through the models (both backends); the
 aggregates are computed by ``streamsrv.dashboard.aggregates`` and, for the summary, also through
 the HTTP API, then compared with numbers recounted here in plain Python from the same rows.
+Accounts live in zones with and without DST, around a clock change where they have one: the
+trend's days and the calendar periods are recounted from each row's wall-clock date.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamsrv.auth import Identity
 from streamsrv.dashboard import aggregates
-from streamsrv.dashboard.filters import DashboardQuery, Period
+from streamsrv.dashboard.filters import DashboardQuery, Period, resolve_period
 from streamsrv.db import Database
 from streamsrv.models import (
     FOLLOWUP_SOURCE,
@@ -36,6 +39,14 @@ from streamsrv.models import (
 from tests.conftest import Tenant
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
+# "Now" for each zone: late morning locally, within twelve days after a DST change if it has one.
+NOW_IN: dict[str, datetime] = {
+    "UTC": BASE,
+    "Asia/Manila": datetime(2026, 3, 1, 3, tzinfo=UTC),
+    "America/New_York": datetime(2026, 3, 12, 15, tzinfo=UTC),
+    "Europe/Paris": datetime(2026, 4, 2, 9, tzinfo=UTC),
+    "Australia/Lord_Howe": datetime(2026, 4, 10, 0, 30, tzinfo=UTC),
+}
 CHANNELS = ["chat", "phone", "email"]
 AGENT_TEAM = [0, 0, 1]  # agent index -> team index
 
@@ -96,6 +107,8 @@ FILTERS = st.fixed_dictionaries(
         "channel": st.none() | st.sampled_from(CHANNELS),
         "since_days": st.integers(1, 12),
         "until_days": st.integers(0, 3),
+        "zone": st.sampled_from(sorted(NOW_IN)),
+        "calendar": st.none() | st.sampled_from(["today", "week", "month", "7d", "30d"]),
     }
 )
 
@@ -108,9 +121,11 @@ class World:
     agent_ids: list[int]
 
 
-def build(db: Database, org_id: int, rows: list[Row], reqs: list[Req]) -> World:
+def build(
+    db: Database, org_id: int, rows: list[Row], reqs: list[Req], zone: str = "UTC", now: datetime = BASE
+) -> World:
     with db.session() as s:
-        account = Account(org_id=org_id, name=f"Prop {secrets.token_hex(4)}")
+        account = Account(org_id=org_id, name=f"Prop {secrets.token_hex(4)}", time_zone=zone)
         s.add(account)
         s.flush()
         assert account.id is not None
@@ -144,7 +159,7 @@ def build(db: Database, org_id: int, rows: list[Row], reqs: list[Req]) -> World:
         s.flush()
         for row, it in zip(rows, for_rows, strict=True):
             assert it.id is not None
-            when = BASE - timedelta(minutes=row.minutes_ago)
+            when = now - timedelta(minutes=row.minutes_ago)
             s.add(
                 Response(
                     org_id=org_id,
@@ -178,7 +193,7 @@ def build(db: Database, org_id: int, rows: list[Row], reqs: list[Req]) -> World:
                     nonce=secrets.token_hex(8),
                     token_hash=secrets.token_hex(32),
                     expires_at=utcnow() + timedelta(days=1),
-                    created_at=BASE - timedelta(minutes=req.minutes_ago),
+                    created_at=now - timedelta(minutes=req.minutes_ago),
                 )
             )
     return world
@@ -228,14 +243,34 @@ def metrics_of(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def calendar_days(name: str, today: date) -> tuple[date, date]:
+    """The first and last local day a calendar period covers, counted independently."""
+    if name == "today":
+        return today, today
+    if name == "week":
+        return today - timedelta(days=today.weekday()), today
+    if name == "month":
+        return today.replace(day=1), today
+    return today - timedelta(days=int(name[:-1]) - 1), today
+
+
 def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], f: dict[str, Any]) -> None:
-    world = build(db, tenant.org_id, rows, reqs)
+    tz = ZoneInfo(f["zone"])
+    now = NOW_IN[f["zone"]]
+    world = build(db, tenant.org_id, rows, reqs, f["zone"], now)
     rows = [r for r in rows if not r.followup]
     until_days = min(f["until_days"], f["since_days"] - 1)
-    period = Period(BASE - timedelta(days=f["since_days"]), BASE - timedelta(days=until_days))
+    period = Period(now - timedelta(days=f["since_days"]), now - timedelta(days=until_days), tz)
+    if f["calendar"] is not None:
+        first, last = calendar_days(f["calendar"], now.astimezone(tz).date())
+
+    def wall_date(minutes_ago: int) -> date:
+        return (now - timedelta(minutes=minutes_ago)).astimezone(tz).date()
 
     def in_period(minutes_ago: int) -> bool:
-        when = BASE - timedelta(minutes=minutes_ago)
+        if f["calendar"] is not None:
+            return first <= wall_date(minutes_ago) <= last
+        when = now - timedelta(minutes=minutes_ago)
         return period.since <= when < period.until
 
     def keep(agent: int, channel: str, team_scope: int | None) -> bool:
@@ -285,6 +320,10 @@ def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], 
             and q.status != RequestStatus.suppressed
         )
         with db.session() as s:
+            if f["calendar"] is not None:
+                calendar = query.model_copy(update={"period": f["calendar"]})
+                period = resolve_period(s, identity, calendar, now)
+                assert period.tz.key == f["zone"]
             summary = aggregates.summary(s, identity, query, period)
             trend = aggregates.trend(s, identity, query, period)
             by = {
@@ -300,7 +339,7 @@ def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], 
 
         days: dict[str, list[Row]] = {}
         for r in chosen:
-            days.setdefault((BASE - timedelta(minutes=r.minutes_ago)).date().isoformat(), []).append(r)
+            days.setdefault(wall_date(r.minutes_ago).isoformat(), []).append(r)
         assert [p["date"] for p in trend["points"]] == period.days()
         for point in trend["points"]:
             day_rows = days.pop(point["date"], [])
@@ -321,11 +360,12 @@ def check_world(tenant: Tenant, db: Database, rows: list[Row], reqs: list[Req], 
             assert got == {k: recount(v) for k, v in groups.items()}
 
     # The HTTP API answers the same numbers as the functions it wraps.
-    params: dict[str, Any] = {
-        "account_id": world.account_id,
-        "since": period.since.isoformat(),
-        "until": period.until.isoformat(),
-    }
+    params: dict[str, Any] = {"account_id": world.account_id}
+    if f["calendar"] is None:
+        params.update(since=period.since.isoformat(), until=period.until.isoformat())
+    else:
+        # The server's clock is today's, not the example's: ask for the same days by date.
+        params.update(from_date=first.isoformat(), to_date=last.isoformat())
     params.update({k: v for k, v in query.model_dump(include={"team_id", "agent_id"}).items() if v})
     if f["channel"]:
         params["channel"] = f["channel"]

@@ -1,15 +1,21 @@
-"""The dashboard in a real browser: KPIs go live, drill-down, moderation, customer text stays text."""
+"""The dashboard in a real browser: KPIs go live, drill-down, moderation, customer text stays text,
+and "today" is the account's day whatever the browser's time zone."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from streamsrv.db import Database
-from streamsrv.models import Response, Role
+from streamsrv.models import Account, Response, Role
+from streamsrv.periods import day_start
+from tests.browser import new_context
 from tests.conftest import Tenant
 from tests.dashboard_support import PASSWORD, Site, ingest_key, make_site, post_feedback
-from tests.streaming import make_user
+from tests.streaming import make_user, store_response
 from tests.support import TIMEOUT
 
 WAIT = TIMEOUT * 1000
@@ -122,3 +128,66 @@ def test_agents_are_refused(tenant: Tenant, db: Database, page: Page) -> None:
     page.wait_for_load_state()
     response = page.goto(f"{tenant.server.url}/dashboard")
     assert response is not None and response.status == 403
+
+
+def test_today_on_the_dashboard_is_the_boards_today_whatever_the_browser_zone(
+    tenant: Tenant, db: Database, browser: Browser
+) -> None:
+    """A browser in Manila looking at an account in Paris counts the account's day, as the board does."""
+    site = make_site(db, tenant.org_id)
+    manila = ZoneInfo("Asia/Manila")
+    # Paris, unless its day is about to turn while the test runs; Chicago is seven hours off.
+    account_tz = next(
+        tz
+        for tz in (ZoneInfo("Europe/Paris"), ZoneInfo("America/Chicago"))
+        if time(0, 5) <= datetime.now(tz).time() <= time(23, 55)
+    )
+    with db.session() as s:
+        account = s.get(Account, site.account_id)
+        assert account is not None
+        account.time_zone = account_tz.key
+        s.add(account)
+    now = datetime.now(UTC)
+    account_day, manila_day = (day_start(now.astimezone(tz).date(), tz) for tz in (account_tz, manila))
+    # Between the two midnights lies what only one of the two zones calls today.
+    first, second = sorted((account_day, manila_day))
+    moments = [first - timedelta(hours=1), first + (second - first) / 2]
+    if now - second > timedelta(minutes=2):
+        moments.append(second + (now - second) / 2)
+    for at in moments:
+        store_response(
+            db,
+            at,
+            org_id=site.org_id,
+            account_id=site.account_id,
+            team_id=site.team_ids[0],
+            agent_id=site.agent_ids[0],
+        )
+    in_account = sum(at >= account_day for at in moments)
+    assert in_account != sum(at >= manila_day for at in moments)
+    board = tenant.api.get(f"/api/v1/boards/account/{site.account_id}", params={"period": "today"}).json()
+    assert sum(a["count"] for a in board["standings"] + board["not_ranked"]) == in_account
+
+    manager = make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[site.account_id])
+    context = new_context(browser, timezone_id=manila.key)
+    try:
+        page = context.new_page()
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == manila.key
+        open_dashboard(page, tenant.server.url, manager.email)
+        page.click('[data-period="today"]')
+        expect(page.locator(".dash")).to_have_attribute("data-loaded", "2", timeout=WAIT)
+        expect(page.locator("#period-label")).to_contain_text("Today")
+        expect(page.locator("#period-label")).to_contain_text(account_tz.key)
+        assert kpi(page, "responses") == str(in_account)
+        expect(page.locator("#response-list .feed-card")).to_have_count(in_account)
+        # Custom dates start from the account's today too, not the browser's.
+        page.click('[data-period="custom"]')
+        expect(page.locator(".dash")).to_have_attribute("data-loaded", "3", timeout=WAIT)
+        expect(page.locator("#f-to")).to_have_value(now.astimezone(account_tz).date().isoformat())
+        assert kpi(page, "responses") == str(len(moments))
+
+        page.goto(f"{tenant.server.url}/wallboard/account/{site.account_id}")
+        waiting = page.locator("#waiting li", has_text="Maya Chen")
+        expect(waiting.locator(".waiting-count")).to_have_text(f"{in_account}/5", timeout=WAIT)
+    finally:
+        context.close()

@@ -336,6 +336,7 @@ def test_followup_answer_does_not_count_twice_for_the_agent(tenant: Tenant, db: 
     """The customer's second opinion belongs to the case: standings and alerts ignore it."""
     from streamsrv.boards.stats import agent_period_sums
     from streamsrv.models import FOLLOWUP_SOURCE, Alert, Response, utcnow
+    from streamsrv.periods import zone
 
     floor = make_floor(db, tenant.org_id)
     agent_id = floor.agent_ids[0]
@@ -356,7 +357,7 @@ def test_followup_answer_does_not_count_twice_for_the_agent(tenant: Tenant, db: 
     with db.session() as s:
         rows = s.exec(select(Response).where(Response.agent_id == agent_id)).all()
         assert sorted(r.source for r in rows) == sorted(["api", FOLLOWUP_SOURCE])
-        sums = agent_period_sums(s, agent_id, utcnow())
+        sums = agent_period_sums(s, agent_id, utcnow(), zone("UTC"))
         assert len(s.exec(select(Alert).where(Alert.agent_id == agent_id)).all()) == alerts_before
     assert all(period.count == 1 for period in sums.values())
     types = [e.type for e in outbox(db, tenant.org_id) if e.type in ("stats.updated", "leaderboard.updated")]

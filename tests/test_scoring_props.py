@@ -1,15 +1,13 @@
-"""Properties of the fair leaderboard score (streamsrv/boards/scoring.py) and the UTC periods."""
+"""Properties of the fair leaderboard score (streamsrv/boards/scoring.py)."""
 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamsrv.boards.periods import PERIODS, period_start
 from streamsrv.boards.scoring import Totals, board_mean, fair_score, rank
 
 ratings_lists = st.lists(st.integers(min_value=1, max_value=5), max_size=30)
@@ -95,13 +93,3 @@ def test_known_example() -> None:
         ("Lucky", None),
     ]
     assert standings[0].average == 4.8 and standings[0].rewards == 3
-
-
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
-def test_periods_start_at_utc_midnight_monday_and_first(now: datetime) -> None:
-    starts = {p: period_start(p, now) for p in PERIODS}
-    for start in starts.values():
-        assert start <= now and (start.hour, start.minute, start.second, start.microsecond) == (0, 0, 0, 0)
-    assert now - starts["today"] < timedelta(days=1)
-    assert starts["week"].weekday() == 0 and now - starts["week"] < timedelta(days=7)
-    assert starts["month"].day == 1 and starts["month"].month == now.month

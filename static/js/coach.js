@@ -1,5 +1,6 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
+import { dateIn } from "./dates.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -39,7 +40,10 @@ const agents = new Map(); // agent id -> { data, el }
 const cards = new Map(); // response id -> card element
 const ratings = new Map(); // response id -> { agentId, rating, day } (to adjust today's numbers on edits)
 let threshold = 2;
-let today = new Date().toISOString().slice(0, 10);
+// The team's account's time zone and its date now (from the snapshot): "today" and the
+// sparkline's days are that zone's, whatever this browser's zone.
+let zone = "UTC";
+let today = null;
 
 // --- helpers ------------------------------------------------------------------------------------
 
@@ -60,10 +64,15 @@ function fmtAvg(value) {
   return value === null || value === undefined ? "–" : value.toFixed(1);
 }
 
+function dayOf(iso) {
+  return dateIn(zone, new Date(iso));
+}
+
 function timeOf(iso) {
   const d = new Date(iso);
-  const sameDay = d.toDateString() === new Date().toDateString();
-  return sameDay ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleDateString([], { month: "short", day: "numeric" });
+  return dayOf(iso) === today
+    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: zone })
+    : d.toLocaleDateString([], { month: "short", day: "numeric", timeZone: zone });
 }
 
 function initials(name) {
@@ -318,7 +327,12 @@ function adjust(totals, rating, sign) {
 function countResponse(response) {
   const entry = agents.get(response.agent_id);
   if (!entry) return;
-  const day = response.created_at.slice(0, 10);
+  const day = dayOf(response.created_at);
+  if (today && day > today) {
+    // The account's day has turned: a fresh snapshot starts the new "today" and series.
+    loadSnapshot().catch((err) => toast(`Could not reload the panel: ${err.message}`));
+    return;
+  }
   const agent = entry.data;
   const point = agent.series.find((p) => p.date === day);
   const before = ratings.get(response.id);
@@ -446,7 +460,10 @@ form.addEventListener("submit", async (ev) => {
 async function loadSnapshot() {
   const snap = await api(`/api/v1/coach?team_id=${teamId}`);
   threshold = snap.negative_threshold ?? 2;
-  today = snap.generated_at.slice(0, 10);
+  zone = snap.time_zone || "UTC";
+  today = snap.today;
+  const hint = document.getElementById("roster-hint");
+  if (hint) hint.textContent = `last 14 days · ${zone} time`;
   if (snap.team) els.sub.textContent = `${snap.team.name} \u00b7 ${snap.team.account_name}`;
   for (const entry of alerts.values()) entry.el.remove();
   alerts.clear();
@@ -459,7 +476,7 @@ async function loadSnapshot() {
   ratings.clear();
   for (const response of snap.feedback) {
     renderCard(response, false);
-    ratings.set(response.id, { agentId: response.agent_id, rating: response.rating, day: response.created_at.slice(0, 10) });
+    ratings.set(response.id, { agentId: response.agent_id, rating: response.rating, day: dayOf(response.created_at) });
   }
   els.feedEmpty.hidden = snap.feedback.length > 0;
   for (const alert of [...snap.alerts.recent].reverse()) renderAlert(alert, false);

@@ -3,10 +3,10 @@
 // Customer text (comments, names) is only ever set with textContent.
 import { StreamConnection, connectionIndicator } from "./stream.js";
 import { barList, columnChart, trendChart } from "./charts.js";
+import { dateIn } from "./dates.js";
 
 const PAGE_SIZE = 25;
 const REFRESH_DELAY_MS = 600;
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 const root = document.querySelector(".dash");
 const canModerate = root.dataset.canModerate === "true";
@@ -28,37 +28,36 @@ const drillBox = document.getElementById("drill");
 const exportLink = document.getElementById("export");
 const number = new Intl.NumberFormat();
 
-const state = { period: "30d", drill: null, cursor: null, listed: new Map() };
+const state = { period: "30d", drill: null, cursor: null, listed: new Map(), resolved: null };
+
+// Each account's time zone: a response's time is shown in its own account's zone.
+const zones = JSON.parse(root.dataset.zones || "{}");
+const mixedZones = new Set(Object.values(zones)).size > 1;
 
 // --- filters -------------------------------------------------------------------------------
 
-function localMidnight(date) {
-  const d = new Date(date);
-  d.setHours(0, 0, 0, 0);
-  return d;
-}
-
-function periodRange() {
-  const now = new Date();
-  if (state.period === "today") return { since: localMidnight(now) };
-  if (state.period === "7d") return { since: new Date(now - 7 * DAY_MS) };
+// The server turns periods into instants at the midnights of the view's time zone: the page
+// names days, never the browser's own midnight, so every browser counts the same responses.
+function setPeriod(params) {
   if (state.period === "custom") {
     const from = document.getElementById("f-from").value;
     const to = document.getElementById("f-to").value;
-    const range = {};
-    if (from) range.since = new Date(`${from}T00:00:00`);
-    if (to) range.until = new Date(new Date(`${to}T00:00:00`).getTime() + DAY_MS);
-    if (range.since || range.until) return range;
+    if (from) params.set("from_date", from);
+    if (to) params.set("to_date", to);
+    if (from || to) return;
   }
-  return { since: new Date(now - 30 * DAY_MS) };
+  params.set("period", state.period === "custom" ? "30d" : state.period);
 }
 
-function periodLabel() {
+function periodLabel(period) {
   const labels = { today: "Today", "7d": "Last 7 days", "30d": "Last 30 days" };
-  if (labels[state.period]) return labels[state.period];
-  const { since, until } = periodRange();
-  const fmt = (d) => d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
-  return `${since ? fmt(since) : "…"} – ${until ? fmt(new Date(until - 1)) : "today"}`;
+  const zone = period.time_zone;
+  const fmt = (d) => d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: zone });
+  const first = fmt(new Date(period.since));
+  const last = fmt(new Date(new Date(period.until) - 1));
+  const range = first === last ? first : `${first} – ${last}`;
+  const name = labels[state.period];
+  return `${name ? `${name} · ` : ""}${range} · ${zone} time`;
 }
 
 function filterParams({ drill = false } = {}) {
@@ -66,9 +65,7 @@ function filterParams({ drill = false } = {}) {
   for (const [name, el] of Object.entries(selects)) {
     if (el && el.value) params.set(name, el.value);
   }
-  const { since, until } = periodRange();
-  if (since) params.set("since", since.toISOString());
-  if (until) params.set("until", until.toISOString());
+  setPeriod(params);
   if (drill && state.drill) params.set(state.drill.key, String(state.drill.value));
   return params;
 }
@@ -118,8 +115,14 @@ async function loadAggregates() {
       getJSON("/api/v1/dashboard/breakdown", withBy("agent")),
       getJSON("/api/v1/dashboard/trend", params),
     ]);
-    document.getElementById("period-label").classList.remove("error-text");
-    document.getElementById("period-label").textContent = periodLabel();
+    // Past the view's midnight (or a week's or month's end) the list belongs to the new period.
+    const moved = state.resolved && state.resolved.since !== summary.period.since;
+    state.resolved = summary.period;
+    if (moved) loadList(true);
+    const label = document.getElementById("period-label");
+    label.classList.remove("error-text");
+    label.textContent = periodLabel(summary.period);
+    label.dataset.timeZone = summary.period.time_zone;
     renderKpis(summary);
     renderCharts(summary, trend);
     renderTable("team", teams.items);
@@ -251,8 +254,19 @@ function renderCard(response, fresh = false) {
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
   card.querySelector(".channel").textContent = response.channel.replace("_", " ");
   const when = card.querySelector(".when");
+  const zone = zones[response.account_id] || "UTC";
   when.dateTime = response.created_at;
-  when.textContent = new Date(response.created_at).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  when.title = zone;
+  when.textContent = new Date(response.created_at).toLocaleString(undefined, {
+    day: "numeric",
+    month: "short",
+    year: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZone: zone,
+    // With accounts in several zones, a bare time would be ambiguous.
+    ...(mixedZones ? { timeZoneName: "short" } : {}),
+  });
   const hidden = Boolean(response.comment_hidden);
   card.classList.toggle("comment-hidden", hidden);
   card.querySelector(".hidden-badge").hidden = !hidden;
@@ -330,10 +344,9 @@ function matchesList(r) {
     if (params.has(key) && String(r[key]) !== params.get(key)) return false;
   }
   if (params.has("channel") && r.channel !== params.get("channel")) return false;
+  if (!state.resolved) return false;
   const created = new Date(r.created_at);
-  if (params.has("since") && created < new Date(params.get("since"))) return false;
-  if (params.has("until") && created >= new Date(params.get("until"))) return false;
-  return true;
+  return created >= new Date(state.resolved.since) && created < new Date(state.resolved.until);
 }
 
 function updateExport() {
@@ -437,9 +450,13 @@ for (const button of form.querySelectorAll("[data-period]")) {
     for (const other of form.querySelectorAll("[data-period]")) other.setAttribute("aria-pressed", String(other === button));
     document.getElementById("custom-range").hidden = state.period !== "custom";
     if (state.period === "custom" && !document.getElementById("f-from").value) {
-      const today = new Date();
-      document.getElementById("f-to").valueAsDate = new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate()));
-      document.getElementById("f-from").valueAsDate = new Date(Date.UTC(today.getFullYear(), today.getMonth(), today.getDate() - 13));
+      // The last 14 days of the view's zone: the same days the server will count.
+      const zone = state.resolved ? state.resolved.time_zone : "UTC";
+      const to = dateIn(zone);
+      const from = new Date(`${to}T00:00:00Z`);
+      from.setUTCDate(from.getUTCDate() - 13);
+      document.getElementById("f-to").value = to;
+      document.getElementById("f-from").value = from.toISOString().slice(0, 10);
     }
     refreshAll();
   });

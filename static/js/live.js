@@ -8,6 +8,9 @@ const feed = document.getElementById("feed");
 const template = document.getElementById("card");
 const streams = (root.dataset.streams || "").split(" ").filter(Boolean);
 const shown = new Map(); // response id -> card element
+// Each account's time zone: a response's time is read in its own account's zone.
+const zones = JSON.parse(root.dataset.zones || "{}");
+const mixedZones = new Set(Object.values(zones)).size > 1;
 
 function stars(rating) {
   return "\u2605".repeat(rating) + "\u2606".repeat(5 - rating);
@@ -25,7 +28,10 @@ function render(response, fresh) {
   card.querySelector(".channel").textContent = response.channel;
   const when = card.querySelector(".when");
   when.dateTime = response.updated_at || response.created_at;
-  when.textContent = new Date(response.created_at).toLocaleTimeString();
+  when.textContent = new Date(response.created_at).toLocaleTimeString([], {
+    timeZone: zones[response.account_id] || "UTC",
+    ...(mixedZones ? { timeZoneName: "short" } : {}),
+  });
   card.querySelector(".comment").textContent = response.comment || "";
   const extras = [];
   if (response.reward) extras.push(`Suggested reward: ${response.reward}`);

@@ -16,8 +16,29 @@ const seenSide = new Set(); // "shoutout:1", "note:4"
 let rewards = new Map(); // reward code -> {label, emoji}
 let unseen = 0;
 
+let zone = "UTC"; // the account's time zone: its days are the stats' days, its clock the times shown
+let rollover = null;
+
 const stars = (n) => "\u2605".repeat(n) + "\u2606".repeat(5 - n);
-const fmtTime = (iso) => new Date(iso).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short" });
+const fmtTime = (iso) =>
+  new Date(iso).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short", timeZone: zone });
+
+function showZone(name) {
+  zone = name || "UTC";
+  const note = document.getElementById("zone-note");
+  const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  // Only worth saying when this device's clock would suggest other days.
+  note.hidden = own === zone;
+  note.textContent = `Days start at midnight ${zone} time; times are shown in it.`;
+}
+
+// At the end of the account's day the tiles belong to a new day: reload them then.
+function scheduleRollover(bounds) {
+  const end = bounds && bounds.today ? new Date(bounds.today.end).getTime() : NaN;
+  if (Number.isNaN(end)) return;
+  clearTimeout(rollover);
+  rollover = setTimeout(loadSnapshot, Math.max(0, end - Date.now()) + 500);
+}
 
 function setEmpty(id, list) {
   document.getElementById(id).hidden = list.children.length > 0;
@@ -155,7 +176,9 @@ async function loadSnapshot() {
     photo.hidden = false;
   }
   rewards = new Map((body.rewards || []).filter(Boolean).map((r) => [r.code, r]));
+  showZone(body.time_zone);
   renderStats(body.stats);
+  scheduleRollover(body.period_bounds);
   for (const item of body.feedback) renderCard(item, false);
   for (const s of body.shoutouts) renderShoutout(s, false);
   for (const n of body.notes) renderNote(n, false);
@@ -173,6 +196,7 @@ function onEvent(event) {
       break;
     case "stats.updated":
       renderStats(data.periods);
+      scheduleRollover(data.period_bounds);
       break;
     case "shoutout.posted":
       renderShoutout({ created_at: event.at, ...(data.shoutout || data) }, true);

@@ -15,6 +15,9 @@ const cardTemplate = document.getElementById("case-card");
 const detailTemplate = document.getElementById("case-detail");
 
 const DUE_SOON_MS = 30 * 60 * 1000;
+// Each account's time zone: a case's times are read in its own account's zone.
+const zones = JSON.parse(root.dataset.zones || "{}");
+const mixedZones = new Set(Object.values(zones)).size > 1;
 const cases = new Map(); // id -> case JSON
 const cards = new Map(); // id -> <li>
 let view = "active";
@@ -50,6 +53,14 @@ function seconds(value) {
   return value === null || value === undefined ? "–" : duration(value * 1000);
 }
 
+function at(iso, item) {
+  return new Date(iso).toLocaleString([], {
+    timeZone: zones[item.account_id] || "UTC",
+    // With accounts in several zones a bare time would be ambiguous.
+    ...(mixedZones ? { timeZoneName: "short" } : {}),
+  });
+}
+
 // The SLA chip: ok / due soon / breached, against the case's deadline, recomputed every second.
 function paintSla(chip, item) {
   if (item.status === "resolved") {
@@ -63,7 +74,7 @@ function paintSla(chip, item) {
   chip.className = `sla-chip sla-${state}`;
   chip.dataset.sla = state;
   chip.textContent = left < 0 ? `Overdue ${duration(left)}` : `${duration(left)} left`;
-  chip.title = `Opened ${new Date(item.opened_at).toLocaleString()} · due ${new Date(item.sla_due_at).toLocaleString()}`;
+  chip.title = `Opened ${at(item.opened_at, item)} · due ${at(item.sla_due_at, item)}`;
 }
 
 function ownerText(item) {
@@ -157,7 +168,7 @@ function renderDetail() {
     detail.append(panel);
   }
   panel.dataset.status = item.status;
-  setText(panel, ".cd-kicker", `Case #${item.id} · ${item.response.channel.replace("_", " ")} · opened ${new Date(item.opened_at).toLocaleString()}`);
+  setText(panel, ".cd-kicker", `Case #${item.id} · ${item.response.channel.replace("_", " ")} · opened ${at(item.opened_at, item)}`);
   setText(panel, ".cd-customer", item.customer.name || "Unnamed customer");
   paintSla(panel.querySelector(".sla-chip"), item);
   const email = panel.querySelector(".cd-email");
@@ -196,7 +207,7 @@ function renderDetail() {
       const li = document.createElement("li");
       const head = document.createElement("span");
       head.className = "note-head";
-      head.textContent = `${note.author ? note.author.name : "Someone"} · ${new Date(note.created_at).toLocaleString()}`;
+      head.textContent = `${note.author ? note.author.name : "Someone"} · ${at(note.created_at, item)}`;
       const body = document.createElement("span");
       body.className = "note-text";
       body.textContent = note.text;

@@ -49,7 +49,10 @@ function initBoard(root) {
   const ticker = document.getElementById("ticker");
   const bar = document.getElementById("rotation-bar");
   const state = { period: "today", min: 5, agents: new Map(), elements: new Map(), tickerSeen: new Set() };
+  // The shown period's bounds and the account's zone, as the server computed them.
+  const shown = { start: null, end: null, zone: undefined };
   let revoked = false;
+  let rollover = null;
 
   function headers() {
     const h = { Accept: "application/json" };
@@ -194,6 +197,11 @@ function initBoard(root) {
     }
     if (!res.ok) return false;
     const body = await res.json();
+    shown.start = body.period_start;
+    shown.end = body.period_end;
+    shown.zone = body.time_zone;
+    scheduleRollover();
+    tickClock();
     state.min = body.min_responses;
     state.agents = new Map();
     for (const a of [...body.standings, ...body.not_ranked]) state.agents.set(a.agent_id, { ...a });
@@ -202,11 +210,28 @@ function initBoard(root) {
     return true;
   }
 
+  // When the period ends (the account's midnight, Monday, the 1st) the board reloads, even if
+  // nobody answers; timers are capped because very long ones overflow.
+  function scheduleRollover() {
+    clearTimeout(rollover);
+    const end = shown.end ? new Date(shown.end).getTime() : NaN;
+    if (Number.isNaN(end)) return;
+    const wait = Math.min(Math.max(0, end - Date.now()) + 500, 6 * 3600 * 1000);
+    rollover = setTimeout(() => (Date.now() >= end ? loadSnapshot() : scheduleRollover()), wait);
+  }
+
   function onEvent(event) {
     if (event.type === "leaderboard.updated") {
       const d = event.data;
       const sums = d.periods && d.periods[state.period];
-      if (sums) {
+      const bounds = d.period_bounds && d.period_bounds[state.period];
+      // ISO times in UTC compare as text. Sums of a period that began after the one on screen
+      // start it afresh; sums of the one before (an event from just before midnight) are stale.
+      let when = 0;
+      if (bounds && shown.start && bounds.start !== shown.start) when = bounds.start > shown.start ? 1 : -1;
+      if (sums && when > 0) {
+        loadSnapshot();
+      } else if (sums && when === 0) {
         const prev = state.agents.get(d.agent.id) || { agent_id: d.agent.id, name: d.agent.name, photo: d.agent.photo };
         // The event carries the agent's totals (not a delta): applying it twice changes nothing.
         state.agents.set(d.agent.id, { ...prev, name: d.agent.name || prev.name, count: sums.count, rating_sum: sums.rating_sum, rewards: sums.rewards });
@@ -243,9 +268,11 @@ function initBoard(root) {
     }
   }
 
+  // The floor's clock: the account's zone, whose midnight the board's "today" starts at.
   function tickClock() {
     const clock = document.getElementById("clock");
-    clock.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    clock.textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: shown.zone });
+    if (shown.zone) clock.title = shown.zone;
   }
 
   const params = new URLSearchParams(location.search);

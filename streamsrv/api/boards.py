@@ -16,9 +16,9 @@ from starlette.routing import BaseRoute
 from streamsrv.auth import authenticate
 from streamsrv.boards import board
 from streamsrv.boards.displays import PREFIX
-from streamsrv.boards.periods import Period
 from streamsrv.boards.stats import BoardScope
 from streamsrv.kernel import Call, route
+from streamsrv.periods import Period
 
 TAG = "boards"
 
@@ -58,7 +58,7 @@ async def load_board(call: Call[None, BoardQuery], scope: BoardScope) -> dict[st
 @route(
     "GET",
     "/api/v1/boards/team/{target_id:int}",
-    summary="Leaderboard snapshot of a team for today, this week or this month (UTC)",
+    summary="Leaderboard snapshot of a team for today, this week or this month (the account's time zone)",
     tag=TAG,
     query=BoardQuery,
     errors=(404,),
@@ -72,7 +72,7 @@ async def team_board(call: Call[None, BoardQuery]) -> dict[str, Any]:
 @route(
     "GET",
     "/api/v1/boards/account/{target_id:int}",
-    summary="Leaderboard snapshot of an account for today, this week or this month (UTC)",
+    summary="Leaderboard snapshot of an account for today, this week or this month (the account's time zone)",
     tag=TAG,
     query=BoardQuery,
     errors=(404,),

@@ -30,9 +30,10 @@ class BreakdownQuery(DashboardQuery):
     by: Annotated[Literal["team", "agent", "channel"], Field(description="what one row stands for")]
 
 
-def period_of(call: Call[None, DashboardQuery]) -> Period:
+def period_of(call: Call[None, DashboardQuery], session: Session) -> Period:
     check_account_filter(call.identity, call.query.account_id)
-    return resolve_period(call.query, call.now)
+    # The period's days are the accounts' own (their time zone), so it is resolved with the data.
+    return resolve_period(session, call.identity, call.query, call.now)
 
 
 @route(
@@ -47,7 +48,7 @@ def period_of(call: Call[None, DashboardQuery]) -> Period:
     guard=authorize_dashboard,
 )
 def summary(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any]:
-    return aggregates.summary(session, call.identity, call.query, period_of(call))
+    return aggregates.summary(session, call.identity, call.query, period_of(call, session))
 
 
 @route(
@@ -63,13 +64,13 @@ def summary(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any
 )
 def breakdown(call: Call[None, BreakdownQuery], session: Session) -> dict[str, Any]:
     query = call.query
-    return aggregates.breakdown(session, call.identity, query, period_of(call), query.by)
+    return aggregates.breakdown(session, call.identity, query, period_of(call, session), query.by)
 
 
 @route(
     "GET",
     "/api/v1/dashboard/trend",
-    summary="Responses and average rating per UTC day of the period",
+    summary="Responses and average rating per local day of the period (the view's time zone)",
     tag="dashboard",
     query=DashboardQuery,
     response=TrendOut,
@@ -78,7 +79,7 @@ def breakdown(call: Call[None, BreakdownQuery], session: Session) -> dict[str, A
     guard=authorize_dashboard,
 )
 def trend(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any]:
-    return aggregates.trend(session, call.identity, call.query, period_of(call))
+    return aggregates.trend(session, call.identity, call.query, period_of(call, session))
 
 
 @route(

@@ -16,12 +16,12 @@ from sqlmodel import Session, col, select
 from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.boards.displays import load_display
-from streamsrv.boards.periods import Period, period_start
 from streamsrv.boards.scoring import board_mean, rank
 from streamsrv.boards.standings import HIGHLIGHT_RATING, first_name
 from streamsrv.boards.stats import BoardScope, board_totals
 from streamsrv.errors import ApiError, not_found
 from streamsrv.models import Account, Agent, Response, Shoutout, Team, User
+from streamsrv.periods import Period, period_bounds, zone
 from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
 from streamsrv.stream_names import StreamRef
 from streamsrv.timefmt import iso
@@ -118,7 +118,9 @@ def snapshot(
     session: Session, org_id: int, scope: BoardScope, target_id: int, period: Period, now: datetime
 ) -> dict[str, Any]:
     title, account = board_title(session, org_id, scope, target_id)
-    totals = board_totals(session, org_id, scope, target_id, period, now)
+    tz = zone(account.time_zone)
+    start, end = period_bounds(period, now, tz)
+    totals = board_totals(session, org_id, scope, target_id, start)
     standings = rank(totals, account.leaderboard_min_responses)
     return {
         "scope": scope,
@@ -126,7 +128,9 @@ def snapshot(
         "name": title,
         "account_id": account.id,
         "period": period,
-        "period_start": iso(period_start(period, now)),
+        "period_start": iso(start),
+        "period_end": iso(end),
+        "time_zone": tz.key,
         "min_responses": account.leaderboard_min_responses,
         "mean": round(float(board_mean(totals)), 4),
         "stream": stream_names.board(scope, target_id),

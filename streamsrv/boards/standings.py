@@ -14,9 +14,10 @@ from typing import Any
 from sqlmodel import Session
 
 from streamsrv import stream_names
-from streamsrv.boards.stats import agent_period_sums, sums_json
+from streamsrv.boards.stats import agent_period_sums, bounds_json, sums_json
 from streamsrv.hooks import ResponseChange
 from streamsrv.outbox import emit
+from streamsrv.periods import zone
 
 STATS_UPDATED = "stats.updated"
 LEADERBOARD_UPDATED = "leaderboard.updated"
@@ -51,14 +52,16 @@ def on_response(session: Session, change: ResponseChange) -> None:
     if change.is_followup:
         return  # a recovery follow-up answer never counts toward the agent's standings
     response = change.response
-    periods = sums_json(agent_period_sums(session, response.agent_id, change.now))
+    tz = zone(change.account.time_zone)
+    periods = sums_json(agent_period_sums(session, response.agent_id, change.now, tz))
+    when = {"period_bounds": bounds_json(change.now, tz), "time_zone": tz.key}
     org_id = change.account.org_id
     emit(
         session,
         org_id,
         STATS_UPDATED,
         [stream_names.agent(response.agent_id)],
-        {"agent_id": response.agent_id, "periods": periods},
+        {"agent_id": response.agent_id, "periods": periods, **when},
     )
     agent = change.payload.get("agent") or {}
     board: dict[str, Any] = {
@@ -66,6 +69,7 @@ def on_response(session: Session, change: ResponseChange) -> None:
         "team_id": response.team_id,
         "account_id": response.account_id,
         "periods": periods,
+        **when,
     }
     highlight = highlight_of(change)
     if highlight is not None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, func
 from sqlmodel import Session, col, select
 
-from streamsrv.boards.periods import PERIODS, Period, earliest_start, period_start
 from streamsrv.boards.scoring import Totals, average
 from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Response, UTCDateTime
+from streamsrv.periods import PERIODS, Period, all_period_bounds
 from streamsrv.survey.cards import photo_url
+from streamsrv.timefmt import iso
 
 BoardScope = Literal["team", "account"]
 
@@ -51,10 +53,14 @@ def _period_sums_query() -> Any:
 _PERIOD_SUMS = _period_sums_query()
 
 
-def agent_period_sums(session: Session, agent_id: int, now: datetime) -> dict[Period, PeriodSums]:
-    """The agent's count, rating sum and rewards for today, this week and this month."""
-    params: dict[str, Any] = {f"start_{p}": period_start(p, now) for p in PERIODS}
-    params.update(agent_id=agent_id, earliest=earliest_start(now))
+def agent_period_sums(
+    session: Session, agent_id: int, now: datetime, tz: ZoneInfo
+) -> dict[Period, PeriodSums]:
+    """The agent's count, rating sum and rewards for today, this week and this month, whose
+    starts are the midnights of ``tz`` (the agent's account's zone)."""
+    starts = {p: start for p, (start, _) in all_period_bounds(now, tz).items()}
+    params: dict[str, Any] = {f"start_{p}": start for p, start in starts.items()}
+    params.update(agent_id=agent_id, earliest=min(starts.values()))
     row = session.execute(_PERIOD_SUMS, params).one()
     values = [int(v or 0) for v in row]
     return {p: PeriodSums(*values[i * 3 : i * 3 + 3]) for i, p in enumerate(PERIODS)}
@@ -64,10 +70,16 @@ def sums_json(sums: dict[Period, PeriodSums]) -> dict[str, dict[str, Any]]:
     return {p: s.as_json() for p, s in sums.items()}
 
 
+def bounds_json(now: datetime, tz: ZoneInfo) -> dict[str, dict[str, str]]:
+    """Where each period the sums cover begins and ends: a client that sees ``start`` move on
+    knows the day (week, month) has turned and reloads instead of mixing two periods."""
+    return {p: {"start": iso(start), "end": iso(end)} for p, (start, end) in all_period_bounds(now, tz).items()}
+
+
 def board_totals(
-    session: Session, org_id: int, scope: BoardScope, target_id: int, period: Period, now: datetime
+    session: Session, org_id: int, scope: BoardScope, target_id: int, since: datetime
 ) -> list[Totals]:
-    """Every active agent of the team or account with their sums for ``period``."""
+    """Every active agent of the team or account with their sums since ``since``."""
     agent_col = col(Agent.team_id) if scope == "team" else col(Agent.account_id)
     response_col = col(Response.team_id) if scope == "team" else col(Response.account_id)
     sums: dict[int, tuple[int, int, int]] = {}
@@ -81,7 +93,7 @@ def board_totals(
         .where(
             response_col == target_id,
             Response.org_id == org_id,
-            col(Response.created_at) >= period_start(period, now),
+            col(Response.created_at) >= since,
             col(Response.source) != FOLLOWUP_SOURCE,
         )
         .group_by(col(Response.agent_id))

@@ -9,8 +9,9 @@ without a reward costs no query at all; a low one costs one indexed query per en
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from streamsrv.coaching.rules import RuleSettings
 from streamsrv.hooks import ResponseChange
 from streamsrv.models import FOLLOWUP_SOURCE, Account, Alert, Response, alert_rules_of
 from streamsrv.outbox import emit
+from streamsrv.periods import last_days_start, zone
 from streamsrv.timefmt import iso_or_none
 
 RAISED = "alert.raised"
@@ -100,8 +102,9 @@ def _recent_ratings(session: Session, response: Response, limit: int) -> list[in
     return list(session.exec(stmt).all())
 
 
-def _window_areas(session: Session, response: Response, days: int) -> list[list[str]]:
-    since = response.created_at - timedelta(days=days)
+def _window_areas(session: Session, response: Response, days: int, tz: ZoneInfo) -> list[list[str]]:
+    # "Within 7 days" is today and the six days before it, from the account's midnight.
+    since = last_days_start(response.created_at, days, tz)
     stmt = select(Response.improvement_areas).where(
         Response.agent_id == response.agent_id,
         col(Response.source) != FOLLOWUP_SOURCE,
@@ -112,11 +115,13 @@ def _window_areas(session: Session, response: Response, days: int) -> list[list[
     return [list(areas or []) for areas in session.exec(stmt).all()]
 
 
-def _alerted_areas(session: Session, response: Response, days: int, now: datetime) -> set[str]:
+def _alerted_areas(
+    session: Session, response: Response, days: int, now: datetime, tz: ZoneInfo
+) -> set[str]:
     stmt = select(Alert.details).where(
         Alert.agent_id == response.agent_id,
         Alert.rule == rules.RECURRING_AREA,
-        Alert.created_at >= now - timedelta(days=days),
+        Alert.created_at >= last_days_start(now, days, tz),
     )
     return {str(d.get("area")) for d in session.exec(stmt).all() if isinstance(d, dict)}
 
@@ -145,8 +150,9 @@ def evaluate(session: Session, change: ResponseChange, settings: RuleSettings) -
                 )
             )
     if settings.recurring_area and response.improvement_areas:
-        window = _window_areas(session, response, settings.area_days)
-        done = _alerted_areas(session, response, settings.area_days, change.now)
+        tz = zone(account.time_zone)
+        window = _window_areas(session, response, settings.area_days, tz)
+        done = _alerted_areas(session, response, settings.area_days, change.now, tz)
         for area in rules.recurring_areas(response.improvement_areas, window, settings.area_count, done):
             label = rules.label_of(area, account.improvement_areas)
             found.append(

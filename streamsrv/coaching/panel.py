@@ -2,15 +2,17 @@
 
 The snapshot is what the page renders before it goes live: the caller's teams, the selected
 team's agents with today's numbers and a 14-day daily average (the sparkline), recent team
-feedback and the open and recently acknowledged alerts.
+feedback and the open and recently acknowledged alerts. Days are the team's account's local
+days (``streamsrv.periods``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, case, func, update
 from sqlmodel import Session, col, select
@@ -22,6 +24,7 @@ from streamsrv.coaching.alerts import ACKNOWLEDGED, alert_json, response_summary
 from streamsrv.errors import not_found
 from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Team, User
 from streamsrv.outbox import emit
+from streamsrv.periods import as_date, day_bounds, day_start, last_days, local_day, zone
 from streamsrv.survey.listing import FeedbackQuery, list_feedback
 from streamsrv.timefmt import iso
 
@@ -40,10 +43,6 @@ class DayTotals:
     @property
     def average(self) -> float | None:
         return round(self.total / self.count, 2) if self.count else None
-
-
-def series_days(today: date, days: int = SERIES_DAYS) -> list[date]:
-    return [today - timedelta(days=days - 1 - i) for i in range(days)]
 
 
 def agent_stats(days: Sequence[date], totals: dict[date, DayTotals]) -> dict[str, Any]:
@@ -70,16 +69,12 @@ def agent_stats(days: Sequence[date], totals: dict[date, DayTotals]) -> dict[str
     }
 
 
-def _day(value: Any) -> date:
-    # SQLite's date() answers text, PostgreSQL a date.
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
 def team_totals(
-    session: Session, team: Team, threshold: int, since: datetime
+    session: Session, team: Team, threshold: int, days: Sequence[date], tz: ZoneInfo
 ) -> dict[int, dict[date, DayTotals]]:
-    """Per agent and UTC day: responses, sum of ratings, negatives (one grouped query)."""
-    day = func.date(Response.created_at)
+    """Per agent and local day of ``days``: responses, sum of ratings, negatives (one grouped query)."""
+    since, until = day_start(days[0], tz), day_bounds(days[-1], tz)[1]
+    day = local_day(Response.created_at, since, until, tz)
     stmt = (
         select(  # type: ignore[call-overload]
             Response.agent_id,
@@ -89,13 +84,16 @@ def team_totals(
             func.sum(case((col(Response.rating) <= threshold, 1), else_=0).cast(Integer)),
         )
         .where(
-            Response.team_id == team.id, Response.created_at >= since, col(Response.source) != FOLLOWUP_SOURCE
+            Response.team_id == team.id,
+            Response.created_at >= since,
+            Response.created_at < until,
+            col(Response.source) != FOLLOWUP_SOURCE,
         )
         .group_by(Response.agent_id, day)
     )
     out: dict[int, dict[date, DayTotals]] = {}
     for agent_id, d, count, total, negative in session.exec(stmt).all():
-        out.setdefault(agent_id, {})[_day(d)] = DayTotals(int(count), int(total or 0), int(negative or 0))
+        out.setdefault(agent_id, {})[as_date(d)] = DayTotals(int(count), int(total or 0), int(negative or 0))
     return out
 
 
@@ -177,6 +175,8 @@ def snapshot(session: Session, identity: Identity, team_id: int | None, now: dat
         "feedback": [],
         "alerts": {"open": [], "recent": []},
         "generated_at": iso(now),
+        "time_zone": None,
+        "today": None,
     }
     if team_id is not None:
         team = load_team(session, identity, team_id)
@@ -187,14 +187,16 @@ def snapshot(session: Session, identity: Identity, team_id: int | None, now: dat
     assert team.id is not None
     account = session.get(Account, team.account_id)
     threshold = account.negative_threshold if account is not None else 2
-    days = series_days(now.date())
-    since = datetime.combine(days[0], datetime.min.time(), tzinfo=now.tzinfo)
-    totals = team_totals(session, team, threshold, since)
+    tz = zone(account.time_zone if account is not None else None)
+    days = last_days(now, SERIES_DAYS, tz)
+    totals = team_totals(session, team, threshold, days, tz)
     agents = session.exec(
         select(Agent).where(Agent.team_id == team.id, col(Agent.active).is_(True)).order_by(col(Agent.name))
     ).all()
     body["team"] = team_json(team, accounts)
     body["negative_threshold"] = threshold
+    body["time_zone"] = tz.key
+    body["today"] = days[-1].isoformat()
     body["agents"] = [
         {"id": a.id, "name": a.name, **agent_stats(days, totals.get(a.id or 0, {}))} for a in agents
     ]

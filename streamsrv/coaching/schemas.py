@@ -191,3 +191,6 @@ class CoachSnapshot(BaseModel):
     feedback: list[ResponseOut]
     alerts: AlertLists
     generated_at: datetime
+    # The team's account's zone and its local date now: "today" and the series' days are its.
+    time_zone: str | None = None
+    today: date | None = None

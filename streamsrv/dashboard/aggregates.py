@@ -37,6 +37,7 @@ from streamsrv.models import (
     Response,
     Team,
 )
+from streamsrv.periods import as_date, local_day
 from streamsrv.timefmt import iso
 
 BreakdownBy = Literal["team", "agent", "channel"]
@@ -211,19 +212,19 @@ def summary(session: Session, identity: Identity, query: DashboardQuery, period:
 
 
 def period_json(period: Period) -> dict[str, str]:
-    return {"since": iso(period.since), "until": iso(period.until)}
+    return {"since": iso(period.since), "until": iso(period.until), "time_zone": period.tz.key}
 
 
 def trend(session: Session, identity: Identity, query: DashboardQuery, period: Period) -> dict[str, Any]:
-    """Responses and average rating per UTC day; days without responses are present with 0."""
-    day = func.date(col(Response.created_at))
+    """Responses and average rating per local day of the period's zone; days without responses
+    are present with 0."""
+    day = local_day(col(Response.created_at), period.since, period.until, period.tz)
     rows = session.exec(
         select(day, func.count(col(Response.id)), func.coalesce(func.sum(col(Response.rating)), 0))
         .where(*response_conditions(identity, query, period))
         .group_by(day)
     ).all()
-    # SQLite answers 'YYYY-MM-DD' text, PostgreSQL a date: both print the same way.
-    found = {str(d)[:10]: (int(n), int(total)) for d, n, total in rows}
+    found = {as_date(d).isoformat(): (int(n), int(total)) for d, n, total in rows}
     points = []
     for name in period.days():
         n, total = found.get(name, (0, 0))

@@ -20,7 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from streamsrv.auth import Identity
-from streamsrv.models import Account, Agent, Interaction, Response, Role, Team
+from streamsrv.models import Account, Agent, Interaction, Response, Role, Team, utcnow
+from streamsrv.period_filters import pinned
+from streamsrv.periods import zone
 from streamsrv.survey.listing import FeedbackFilters, filter_clauses
 from streamsrv.timefmt import iso
 
@@ -52,6 +54,9 @@ HEADER = (
     "fcr",
     "source",
     "edit_count",
+    # Added last so that readers by position keep working: the local time in the account's zone.
+    "created_at_local",
+    "time_zone",
 )
 
 
@@ -96,6 +101,7 @@ def export_statement(identity: Identity, query: ExportQuery) -> Any:
             col(Response.fcr),
             col(Response.source),
             col(Response.edit_count),
+            col(Account.time_zone),
         )
         .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
         .join(Account, col(Account.id) == col(Response.account_id))
@@ -134,7 +140,9 @@ def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
         fcr,
         source,
         edits,
+        time_zone,
     ) = row
+    tz = zone(time_zone)
     cells: list[Any] = [
         rid,
         iso(created),
@@ -157,6 +165,8 @@ def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
         _flag(fcr),
         source,
         edits,
+        created.astimezone(tz).isoformat(),
+        tz.key,
     ]
     return [safe_cell(c) for c in cells]
 
@@ -168,6 +178,7 @@ def csv_chunks(engine: Engine, identity: Identity, query: ExportQuery) -> Iterat
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
     with Session(engine) as session:
+        query = pinned(session, identity, query, utcnow())
         pending = 0
         for row in session.exec(export_statement(identity, query)):
             writer.writerow(csv_row(row, show_hidden))

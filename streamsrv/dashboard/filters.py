@@ -2,26 +2,38 @@
 
 One model for every dashboard endpoint and the CSV export, so "the same filters" means the same
 code. The period defaults to the last 30 days; it is bounded so that a daily series never grows
-past a screenful of points and an absurd date can never overflow date arithmetic.
+past a screenful of points and an absurd date can never overflow date arithmetic. A calendar
+filter (``period``, ``from_date``/``to_date``, ``streamsrv.period_filters``) counts from the
+midnights of the view's time zone, which the period carries so that daily series use its days.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from sqlmodel import Session
 
 from streamsrv.access import ACCOUNT_ROLES
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error
 from streamsrv.ids import Id
 from streamsrv.models import Channel, Role
+from streamsrv.period_filters import (
+    DEFAULT_DAYS,
+    MAX_DAYS,
+    MAX_YEAR,
+    MIN_YEAR,
+    CalendarFilters,
+    calendar_bounds,
+    view_zone,
+)
+from streamsrv.periods import UTC_ZONE, days_between
 
-DEFAULT_PERIOD = timedelta(days=30)
-MAX_PERIOD = timedelta(days=400)
-# Outside these years a timestamp is a typo, and date arithmetic near datetime.min overflows.
-MIN_YEAR, MAX_YEAR = 2000, 2200
+DEFAULT_PERIOD = timedelta(days=DEFAULT_DAYS)
+MAX_PERIOD = timedelta(days=MAX_DAYS)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -33,7 +45,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-class DashboardQuery(BaseModel):
+class _Bounds(BaseModel):
     account_id: Id | None = None
     team_id: Id | None = None
     agent_id: Id | None = None
@@ -60,20 +72,32 @@ class DashboardQuery(BaseModel):
         return until
 
 
+class DashboardQuery(CalendarFilters, _Bounds):
+    """The calendar fields come after since/until, whose values their checks read."""
+
+
 @dataclass(frozen=True)
 class Period:
     since: datetime
     until: datetime
+    # Whose local days the daily series counts (UTC for a view across zones).
+    tz: ZoneInfo = field(default=UTC_ZONE)
 
     def days(self) -> list[str]:
-        """Every UTC day the period touches, as ``YYYY-MM-DD`` (the trend's x axis)."""
-        first = self.since.date()
-        last = (self.until - timedelta(microseconds=1)).date()
-        return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+        """Every local day the period touches, as ``YYYY-MM-DD`` (the trend's x axis)."""
+        return [d.isoformat() for d in days_between(self.since, self.until, self.tz)]
 
 
-def resolve_period(query: DashboardQuery, now: datetime) -> Period:
-    """Fill in the defaults: until now, since 30 days before until."""
+def resolve_period(session: Session, identity: Identity, query: DashboardQuery, now: datetime) -> Period:
+    """The calendar filter at the view's midnights, else since/until with their defaults:
+    until now, since 30 days before until."""
+    tz = view_zone(session, identity, query)
+    bounds = calendar_bounds(query, now, tz)
+    if bounds is not None:
+        if len(days_between(*bounds, tz)) > MAX_DAYS:
+            # Only from_date alone can run this long: it runs through today.
+            raise field_error("from_date", f"the period may span at most {MAX_DAYS} days")
+        return Period(*bounds, tz)
     if query.until is not None:
         until = query.until
     elif query.since is not None:
@@ -84,7 +108,7 @@ def resolve_period(query: DashboardQuery, now: datetime) -> Period:
     since = query.since or until - DEFAULT_PERIOD
     if until - since > MAX_PERIOD:
         raise field_error("since", f"the period may span at most {MAX_PERIOD.days} days")
-    return Period(since, until)
+    return Period(since, until, tz)
 
 
 def authorize_dashboard(identity: Identity) -> None:

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 class PeriodOut(BaseModel):
     since: str
     until: str
+    # The zone whose midnights the period and the trend's days count from.
+    time_zone: str
 
 
 class CsatOut(BaseModel):

@@ -15,6 +15,7 @@ from streamsrv.auth import user_identity
 from streamsrv.dashboard.choices import filter_choices
 from streamsrv.models import Channel, Role
 from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.period_filters import account_zones
 from streamsrv.templating import error_page, render
 
 DASHBOARD_ROLES = (Role.admin, Role.manager, Role.client_viewer)
@@ -29,12 +30,15 @@ async def dashboard(request: Request) -> Response:
             request, 403, "Not for your role", "The dashboard is for managers, clients and admins."
         )
     identity = user_identity(user)
-    scope = await load(request, lambda session: filter_choices(session, identity))
+    scope, zones = await load(
+        request, lambda session: (filter_choices(session, identity), account_zones(session, identity))
+    )
     return render(
         request,
         "dashboard.html",
         {
             "scope": scope,
+            "zones": zones,
             "streams": " ".join(scope.streams),
             "channels": [c.value for c in Channel],
             "can_moderate": user.role in (Role.admin, Role.manager),

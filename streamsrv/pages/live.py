@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from streamsrv.access import live_streams
 from streamsrv.auth import user_identity
 from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.period_filters import account_zones
 from streamsrv.templating import render
 
 
@@ -22,8 +23,10 @@ async def live(request: Request) -> Response:
     if user is None:
         return to_login("/live")
     identity = user_identity(user)
-    streams = await load(request, lambda session: live_streams(session, identity))
-    return render(request, "live.html", {"streams": " ".join(streams)})
+    streams, zones = await load(
+        request, lambda session: (live_streams(session, identity), account_zones(session, identity))
+    )
+    return render(request, "live.html", {"streams": " ".join(streams), "zones": zones})
 
 
 routes: list[BaseRoute] = [Route("/live", live, methods=["GET"], name="live")]

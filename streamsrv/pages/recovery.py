@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from streamsrv import stream_names
 from streamsrv.auth import user_identity
 from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.period_filters import account_zones
 from streamsrv.recovery.service import QUEUE_ROLES, SUPERVISORS, queue_accounts
 from streamsrv.templating import error_page, render
 
@@ -27,12 +28,15 @@ async def recovery_page(request: Request) -> Response:
             request, 403, "Not for your role", "The recovery queue is for recovery staff and managers."
         )
     identity = user_identity(user)
-    accounts = await load(request, lambda session: queue_accounts(session, identity))
+    accounts, zones = await load(
+        request, lambda session: (queue_accounts(session, identity), account_zones(session, identity))
+    )
     return render(
         request,
         "recovery.html",
         {
             "accounts": accounts,
+            "zones": zones,
             "streams": " ".join(stream_names.recovery(a.id) for a in accounts),
             "supervisor": user.role in SUPERVISORS,
         },

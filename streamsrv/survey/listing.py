@@ -21,7 +21,8 @@ from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.events import public_payload
 from streamsrv.ids import Id
-from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role
+from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role, utcnow
+from streamsrv.period_filters import CalendarFilters, pinned
 from streamsrv.survey.cards import AgentCard, photo_url, response_json
 
 MODERATORS = (Role.admin, Role.manager)
@@ -55,9 +56,7 @@ class Cursor:
         return cls(created, row_id)
 
 
-class FeedbackFilters(BaseModel):
-    """The filters shared by the feedback list and its CSV export."""
-
+class _FeedbackFields(BaseModel):
     account_id: Id | None = None
     team_id: Id | None = None
     agent_id: Id | None = None
@@ -74,6 +73,12 @@ class FeedbackFilters(BaseModel):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+
+class FeedbackFilters(CalendarFilters, _FeedbackFields):
+    """The filters shared by the feedback list and its CSV export (calendar fields last: their
+    checks read since/until)."""
 
     @model_validator(mode="after")
     def _range(self) -> Self:
@@ -138,6 +143,7 @@ def uploaded_photos(session: Session, agent_ids: set[int]) -> set[int]:
 
 
 def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) -> Page:
+    query = pinned(session, identity, query, utcnow())
     stmt = (
         select(Response, Interaction.external_id, Agent)
         .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
