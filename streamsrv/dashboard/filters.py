@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from streamsrv.access import ACCOUNT_ROLES
+from streamsrv.access import ACCOUNT_ROLES, require_feedback_reader
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error
 from streamsrv.ids import Id
@@ -90,6 +90,7 @@ def resolve_period(query: DashboardQuery, now: datetime) -> Period:
 def authorize_dashboard(identity: Identity) -> None:
     """Agents see only their own feedback on /me; aggregates over colleagues are not for them."""
     identity.require("read")
+    require_feedback_reader(identity)
     if identity.role == Role.agent:
         raise ApiError(403, "agents cannot use the dashboard", code="forbidden")
 
