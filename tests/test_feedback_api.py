@@ -209,7 +209,7 @@ def ingest_body(setup: Setup, **overrides: Any) -> dict[str, Any]:
 
 
 def test_ingest_creates_everything_in_one_call(tenant: Tenant, db: Database) -> None:
-    setup = make_setup(db, tenant.org_id, suppression_days=30)
+    setup = make_setup(db, tenant.org_id, suppression_days=30, created_at=utcnow() - timedelta(days=2))
     # The customer was asked recently: ingest is not subject to suppression.
     new_request(tenant, setup, customer={"email": "busy@example.com"})
     responded_at = (utcnow() - timedelta(hours=5)).replace(microsecond=0)

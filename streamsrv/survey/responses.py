@@ -254,6 +254,8 @@ def ingest_feedback(
     check_response(answer, SurveyRules.of(account))
     if data.responded_at is not None and data.responded_at > now + RESPONDED_AT_SKEW:
         raise field_error("responded_at", "must not be in the future")
+    if data.responded_at is not None and data.responded_at < account.created_at:
+        raise field_error("responded_at", "must not be before the account was created")
     interaction = existing_interaction(session, account.id or 0, data.external_id)
     existing: Response | None = None
     if interaction is None:
