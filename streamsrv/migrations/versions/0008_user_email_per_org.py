@@ -16,18 +16,18 @@ down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# 0001 declared the column unique without a name: PostgreSQL named it, SQLite did not.
+# 0001 declared the column unique without a name: PostgreSQL named it, SQLite did not (until a
+# downgrade of this revision named it).
 _PG_EMAIL_KEY = 'users_email_key'
+_NAMING = {'uq': 'uq_%(table_name)s_%(column_0_name)s'}
 
 
 def _drop_global_email_key() -> None:
-    if op.get_bind().dialect.name == 'postgresql':
-        op.drop_constraint(_PG_EMAIL_KEY, 'users', type_='unique')
-        return
-    # SQLite keeps an unnamed UNIQUE inside the table definition: rebuild the table without it.
-    naming = {'uq': 'uq_%(table_name)s_%(column_0_name)s'}
-    with op.batch_alter_table('users', recreate='always', naming_convention=naming) as batch_op:
-        batch_op.drop_constraint('uq_users_email', type_='unique')
+    found = sa.inspect(op.get_bind()).get_unique_constraints('users')
+    name = next(c['name'] for c in found if c['column_names'] == ['email'])
+    # On SQLite the table is rebuilt without it; the convention names an unnamed one to drop it.
+    with op.batch_alter_table('users', naming_convention=_NAMING) as batch_op:
+        batch_op.drop_constraint(name or 'uq_users_email', type_='unique')
 
 
 def upgrade() -> None:
