@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from streamsrv import stream_names
+from streamsrv.errors import ApiError
 from streamsrv.models import Account, Agent, Role, Team
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ class RoleRule:
     live: str | None = None
     # Without any account in its scope it reaches the whole organization.
     org_wide_unrestricted: bool = False
+    # Reads the feedback listing, the dashboard aggregates and the CSV export of its scope.
+    feedback: bool = True
 
 
 RULES: dict[str, RoleRule] = {
@@ -82,7 +85,11 @@ RULES: dict[str, RoleRule] = {
     Role.client_viewer: RoleRule(
         Level.ACCOUNT, BOARDS | {stream_names.TEAM, stream_names.ACCOUNT}, stream_names.ACCOUNT
     ),
-    Role.recovery: RoleRule(Level.ACCOUNT, BOARDS | {stream_names.RECOVERY}, stream_names.RECOVERY),
+    # Recovery staff work from their cases, which carry the response they act on: all of the
+    # accounts' feedback, with every other customer's comment, is not theirs to browse.
+    Role.recovery: RoleRule(
+        Level.ACCOUNT, BOARDS | {stream_names.RECOVERY}, stream_names.RECOVERY, feedback=False
+    ),
     Role.team_leader: RoleRule(
         Level.TEAM, BOARDS | {stream_names.AGENT, stream_names.TEAM, stream_names.COACH}, stream_names.TEAM
     ),
@@ -96,6 +103,21 @@ ACCOUNT_ROLES = frozenset(role for role, rule in RULES.items() if rule.level is 
 
 def rule_of(role: str) -> RoleRule | None:
     return RULES.get(role)
+
+
+def reads_feedback(identity: Identity) -> bool:
+    rule = RULES.get(identity.role)
+    return rule is not None and rule.feedback
+
+
+def require_feedback_reader(identity: Identity) -> None:
+    """The guard of the feedback listing, the dashboard and the export."""
+    if not reads_feedback(identity):
+        raise ApiError(
+            403,
+            f"the {identity.role} role does not read the feedback listing, dashboards or exports",
+            code="forbidden",
+        )
 
 
 def org_wide(identity: Identity) -> bool:

@@ -220,9 +220,12 @@ class AccountLogo(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    # Unique per organization only: a global constraint told one tenant's admin (by a 409) that an
+    # address had an account in another organization.
+    __table_args__ = (UniqueConstraint("org_id", "email", name="uq_users_org_email"),)
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
-    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    email: str = Field(max_length=254, index=True)
     name: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
     role: str = Field(max_length=20)
@@ -319,6 +322,9 @@ class Response(SQLModel, table=True):
     nps: int | None = Field(default=None)
     fcr: bool | None = Field(default=None)
     source: str = Field(default="survey", max_length=40)
+    # The customer gave (or last edited) this answer through the survey link: ingest may no longer
+    # replace it (``source`` names the first writer only, and ingest's default looks like the link API's).
+    by_customer: bool = Field(default=False)
     edit_count: int = Field(default=0)
     # Moderation: a hidden comment is kept but never shown on streams or boards.
     comment_hidden: bool = Field(default=False)

@@ -13,15 +13,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
+from sqlalchemy import String, and_, cast, literal, or_
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
-from streamsrv.access import rows_clause
+from streamsrv.access import org_wide, rows_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, not_found
 from streamsrv.events import FEEDBACK_UPDATED, public_payload
 from streamsrv.ids import MAX_ID
-from streamsrv.models import Agent, AuditLog, Interaction, Response, Role
+from streamsrv.inputs import IdCursor
+from streamsrv.models import Agent, AuditLog, Display, Interaction, Response, Role, Team
 from streamsrv.outbox import emit
 from streamsrv.survey.cards import agent_card, response_json
 from streamsrv.timefmt import iso
@@ -123,7 +126,7 @@ class AuditQuery(BaseModel):
     action: Annotated[Text, Field(max_length=60)] | None = None
     target: Annotated[Text, Field(max_length=100)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, Field(max_length=20, pattern=r"^[0-9]{1,10}$")] | None = Field(
+    cursor: IdCursor | None = Field(
         default=None, description="next_cursor of the previous page"
     )
 
@@ -146,9 +149,53 @@ def audit_json(entry: AuditLog) -> dict[str, Any]:
     }
 
 
+def _targets(kind: str, id_col: Any, *where: Any) -> Any:
+    """The audit ``target`` strings ("kind:id") of the rows ``where`` selects."""
+    return select(literal(f"{kind}:") + cast(id_col, String)).where(*where)
+
+
+def audit_scope(identity: Identity) -> ColumnElement[bool] | None:
+    """What an administrator of some accounts may read of the log (None: all of it).
+
+    Entries about the rows of their accounts (the accounts, their teams, agents, responses and
+    displays) and whatever they did themselves; the rest of the organization's log is another
+    administrator's business.
+    """
+    if org_wide(identity):
+        return None
+    accounts = sorted(identity.account_ids)
+    org = identity.org_id
+    teams = select(Team.id).where(Team.org_id == org, col(Team.account_id).in_(accounts))
+    target = col(AuditLog.target)
+    about: list[ColumnElement[bool]] = [
+        target.in_([f"account:{a}" for a in accounts]),
+        target.in_(_targets("team", Team.id, Team.org_id == org, col(Team.account_id).in_(accounts))),
+        target.in_(_targets("agent", Agent.id, Agent.org_id == org, col(Agent.account_id).in_(accounts))),
+        target.in_(
+            _targets("response", Response.id, Response.org_id == org, col(Response.account_id).in_(accounts))
+        ),
+        target.in_(
+            _targets(
+                "display",
+                Display.id,
+                Display.org_id == org,
+                or_(
+                    and_(col(Display.scope) == "account", col(Display.target_id).in_(accounts)),
+                    and_(col(Display.scope) == "team", col(Display.target_id).in_(teams)),
+                ),
+            )
+        ),
+    ]
+    if identity.user_id is not None:
+        about.append(col(AuditLog.actor_user_id) == identity.user_id)
+    if identity.api_key_id is not None:
+        about.append(col(AuditLog.actor_api_key_id) == identity.api_key_id)
+    return or_(*about)
+
+
 def list_audit(session: Session, identity: Identity, query: AuditQuery) -> AuditPage:
     """Newest first, keyset-paginated on the id."""
-    stmt = select(AuditLog).where(col(AuditLog.org_id) == identity.org_id)
+    stmt = visible(select(AuditLog).where(col(AuditLog.org_id) == identity.org_id), audit_scope(identity))
     if query.action:
         stmt = stmt.where(col(AuditLog.action) == query.action)
     if query.target:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from streamsrv.models import ApiKey, Organization, Role, User
 from streamsrv.security import apikeys
@@ -66,8 +66,6 @@ def create_org(session: Session, name: str, admin_email: str, admin_password: st
         raise TenancyError("organization name must not be empty")
     if "@" not in email or len(email) > 254:
         raise TenancyError(f"not an email address: {admin_email!r}")
-    if session.exec(select(User).where(User.email == email)).first() is not None:
-        raise TenancyError(f"a user with email {email} already exists")
     password = admin_password or secrets.token_urlsafe(12)
     org = Organization(name=name)
     session.add(org)

@@ -161,10 +161,44 @@ def test_team_leader_is_scoped_and_agents_are_refused(tenant: Tenant, db: Databa
     assert httpx.get(f"{base}/api/v1/dashboard/summary").status_code == 401
 
 
+def test_recovery_staff_are_refused_the_feedback_dashboards_and_export(tenant: Tenant, db: Database) -> None:
+    site = make_site(db, tenant.org_id)
+    seed_known(tenant, db, site)
+    base = tenant.server.url
+    paths = [
+        ("/api/v1/feedback", {}),
+        ("/api/v1/feedback.csv", {}),
+        ("/api/v1/dashboard/summary", {}),
+        ("/api/v1/dashboard/trend", {}),
+        ("/api/v1/dashboard/breakdown", {"by": "agent"}),
+    ]
+    with logged_in(base, db, tenant.org_id, Role.recovery, account_ids=[site.account_id]) as tab:
+        for path, params in paths:
+            r = tab.api("GET", path, params={**params, "account_id": site.account_id})
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["error"]["code"] == "forbidden" and "comment" not in r.text
+        # Their own work stays open to them.
+        assert tab.api("GET", "/api/v1/recovery/cases").status_code == 200
+    with logged_in(base, db, tenant.org_id, Role.client_viewer, account_ids=[site.account_id]) as tab:
+        for path, params in paths:
+            assert tab.api("GET", path, params=params).status_code == 200, path
+
+
 def test_csv_is_injection_safe_with_header_and_filename(tenant: Tenant, db: Database) -> None:
     site = make_site(db, tenant.org_id)
     with tenant.client(ingest_key(db, tenant.org_id)) as api:
-        for comment in ("=HYPERLINK(\"http://evil\")", "+1+2", "-2", "@SUM(A1)", "fine, \"quoted\"\nnext line", "é ü 😀"):
+        for comment in (
+            "=HYPERLINK(\"http://evil\")",
+            "+1+2",
+            "-2",
+            "@SUM(A1)",
+            "\uff1dHYPERLINK(\"http://evil\")",
+            "\uff0b1+2",
+            "\uff0d2",
+            "\uff20SUM(A1)",
+            "fine, \"quoted\"\nnext line",
+            "é ü 😀",
+        ):
             post_feedback(api, site.account_id, site.agent_ids[0], rating=3, comment=comment)
     r = tenant.api.get("/api/v1/feedback.csv", params={"account_id": site.account_id})
     assert r.status_code == 200
@@ -178,6 +212,10 @@ def test_csv_is_injection_safe_with_header_and_filename(tenant: Tenant, db: Data
         "'+1+2",
         "'-2",
         "'@SUM(A1)",
+        "'\uff1dHYPERLINK(\"http://evil\")",
+        "'\uff0b1+2",
+        "'\uff0d2",
+        "'\uff20SUM(A1)",
         "fine, \"quoted\"\nnext line",
         "é ü 😀",
     ]

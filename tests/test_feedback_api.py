@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 
 from streamsrv.db import Database
 from streamsrv.models import FeedbackRequest, Interaction, Response, utcnow
@@ -209,7 +209,7 @@ def ingest_body(setup: Setup, **overrides: Any) -> dict[str, Any]:
 
 
 def test_ingest_creates_everything_in_one_call(tenant: Tenant, db: Database) -> None:
-    setup = make_setup(db, tenant.org_id, suppression_days=30)
+    setup = make_setup(db, tenant.org_id, suppression_days=30, created_at=utcnow() - timedelta(days=2))
     # The customer was asked recently: ingest is not subject to suppression.
     new_request(tenant, setup, customer={"email": "busy@example.com"})
     responded_at = (utcnow() - timedelta(hours=5)).replace(microsecond=0)
@@ -248,6 +248,37 @@ def test_ingest_answers_an_existing_pending_request(tenant: Tenant, db: Database
         edit = respond(client, issued["request"]["token"], {"rating": 4})
         assert edit.status_code == 200 and edit.json()["response"]["id"] == ingested["id"]
     assert len(responses_for(db, issued["interaction_id"])) == 1
+
+
+def test_ingest_never_overwrites_the_customers_answer(tenant: Tenant, db: Database) -> None:
+    setup = make_setup(db, tenant.org_id)
+    by_link = new_request(tenant, setup)
+    attached = new_request(tenant, setup)
+    with db.session() as s:
+        external = {
+            i.id: i.external_id
+            for i in s.exec(
+                select(Interaction).where(
+                    col(Interaction.id).in_([by_link["interaction_id"], attached["interaction_id"]])
+                )
+            ).all()
+        }
+    with anonymous(tenant) as client:
+        assert respond(client, by_link["request"]["token"], {"rating": 1, "comment": "Awful"}).status_code == 201
+    # Ingest answered first, then the customer changed it through the link: it is theirs now.
+    first = ingest_body(setup, external_id=external[attached["interaction_id"]], rating=4, improvement_areas=[])
+    assert tenant.api.post("/api/v1/feedback", json=first).status_code == 201
+    with anonymous(tenant) as client:
+        assert respond(client, attached["request"]["token"], {"rating": 2}).status_code == 200
+    events = len(outbox(db, tenant.org_id))
+    for issued in (by_link, attached):
+        body = ingest_body(setup, external_id=external[issued["interaction_id"]], rating=5, improvement_areas=[])
+        r = tenant.api.post("/api/v1/feedback", json=body)
+        assert r.status_code == 409, r.text
+        assert r.json()["error"]["code"] == "answered_by_customer"
+    assert [(r.rating, r.comment) for r in responses_for(db, by_link["interaction_id"])] == [(1, "Awful")]
+    assert [r.rating for r in responses_for(db, attached["interaction_id"])] == [2]
+    assert len(outbox(db, tenant.org_id)) == events
 
 
 def test_ingest_validation_and_auth(tenant: Tenant, db: Database) -> None:

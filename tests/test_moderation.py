@@ -12,6 +12,7 @@ from streamsrv.db import Database
 from streamsrv.models import AuditLog, OutboxEvent, Response, Role
 from tests.conftest import Tenant
 from tests.dashboard_support import Site, ingest_key, logged_in, make_site, post_feedback
+from tests.streaming import make_key
 
 SECRET = "the agent was <b>rude</b> and here is my phone number 555-0100"
 
@@ -169,3 +170,36 @@ def test_hidden_comment_is_null_in_the_list_for_non_moderators(tenant: Tenant, d
     with tenant.client(make_key(db, tenant.org_id, ["read"])) as reader:
         item = reader.get("/api/v1/feedback", params={"account_id": floor.account_id}).json()["items"][0]
     assert item["comment"] is None and item["comment_hidden"] is True and item["rating"] == 1
+
+
+def test_account_limited_admins_read_only_their_part_of_the_audit_log(tenant: Tenant, db: Database) -> None:
+    site = make_site(db, tenant.org_id)
+    with tenant.client(ingest_key(db, tenant.org_id)) as api:
+        mine = post_feedback(api, site.account_id, site.agent_ids[0], rating=1, comment="mine")
+        theirs = post_feedback(api, site.other_account_id, site.other_agent_id, rating=1, comment="theirs")
+    # The organization's admin acts on both accounts.
+    for response in (mine, theirs):
+        r = tenant.api.post(moderation_url(response["id"]), json={"hidden": True, "reason": "abuse"})
+        assert r.status_code == 200, r.text
+    boards = {}
+    for name, scope, target in (("ours", "team", site.team_ids[0]), ("other", "account", site.other_account_id)):
+        r = tenant.api.post("/api/v1/displays", json={"name": name, "scope": scope, "target_id": target})
+        assert r.status_code == 201, r.text
+        boards[name] = f"display:{r.json()['id']}"
+    everything = {e["target"] for e in tenant.api.get("/api/v1/audit-log").json()["items"]}
+    assert everything == {f"response:{mine['id']}", f"response:{theirs['id']}", *boards.values()}
+
+    def targets(entries: list[dict[str, Any]]) -> set[str]:
+        return {e["target"] for e in entries}
+
+    with logged_in(tenant.server.url, db, tenant.org_id, Role.admin, account_ids=[site.account_id]) as limited:
+        r = limited.api("POST", moderation_url(mine["id"]), json={"hidden": False, "reason": "fine"})
+        assert r.status_code == 200, r.text
+        seen = limited.api("GET", "/api/v1/audit-log").json()["items"]
+    assert targets(seen) == {f"response:{mine['id']}", boards["ours"]}
+    assert len(seen) == 3  # the org admin's hide, their own show, the board of their team
+    with tenant.client(make_key(db, tenant.org_id, ["admin"], [site.account_id])) as key:
+        keyed = key.get("/api/v1/audit-log").json()["items"]
+    assert targets(keyed) == {f"response:{mine['id']}", boards["ours"]}
+    # The organization's administrators still read everything.
+    assert targets(tenant.api.get("/api/v1/audit-log").json()["items"]) == everything

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
+from streamsrv.access import require_feedback_reader
 from streamsrv.dashboard import aggregates
 from streamsrv.dashboard.export import ExportQuery, csv_chunks, export_filename
 from streamsrv.dashboard.filters import (
@@ -90,6 +91,7 @@ def trend(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any]:
     query=ExportQuery,
     errors=(404,),
     scope="read",
+    guard=require_feedback_reader,
     content_type="text/csv",
 )
 async def export_csv(call: Call[None, ExportQuery]) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 from starlette.routing import BaseRoute
 
+from streamsrv.access import require_feedback_reader
 from streamsrv.kernel import Call, Reply, created_or_replayed, route
 from streamsrv.survey.listing import FeedbackQuery, Page, list_feedback
 from streamsrv.survey.responses import ingest_feedback
@@ -39,6 +40,7 @@ def ingest(call: Call[FeedbackIn, None], session: Session) -> Reply:
     response=ResponseOut,
     response_list=True,
     scope="read",
+    guard=require_feedback_reader,
 )
 def list_responses(call: Call[None, FeedbackQuery], session: Session) -> Page:
     return list_feedback(session, call.identity, call.query)

@@ -7,8 +7,10 @@ from sqlmodel import Session
 from starlette.routing import BaseRoute
 
 from streamsrv.kernel import Call, Reply, created_or_replayed, route
-from streamsrv.survey.responses import submit_by_token
+from streamsrv.survey.edit_limit import edit_limit
+from streamsrv.survey.responses import check_by_token, submit_by_token
 from streamsrv.survey.schemas import ResponseEnvelope
+from streamsrv.survey.txn import run_idempotent
 from streamsrv.survey.validation import ResponseIn
 
 
@@ -18,8 +20,6 @@ class _AnyObject(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-# Two simultaneous first answers race on the one-response-per-request constraint; the loser is
-# run again (idempotent) and becomes an edit of the winner's row.
 @route(
     "POST",
     "/api/v1/responses/{token}",
@@ -29,15 +29,24 @@ class _AnyObject(BaseModel):
     read_as=_AnyObject,
     response=ResponseEnvelope,
     status=201,
-    errors=(404, 409, 410),
+    errors=(404, 409, 410, 429),
     auth="token",
-    idempotent=True,
 )
-def submit_response(call: Call[_AnyObject, None], session: Session) -> Reply:
+async def submit_response(call: Call[_AnyObject, None]) -> Reply:
     token: str = call.request.path_params["token"]
     raw = dict(call.body.model_extra or {})
-    stored = submit_by_token(session, token, raw, source="api", now=call.now)
-    return created_or_replayed({"response": stored.response}, stored.created)
+    # Only an answer that would be stored counts toward the link's limit: a developer's
+    # invalid attempts answer 422 and do not lock the customer out.
+    await call.run(lambda session: check_by_token(session, token, raw, call.now))
+    await edit_limit(call.ctx).check(token)
+
+    def store(session: Session) -> Reply:
+        stored = submit_by_token(session, token, raw, source="api", now=call.now)
+        return created_or_replayed({"response": stored.response}, stored.created)
+
+    # Two simultaneous first answers race on the one-response-per-request constraint; the loser is
+    # run again and becomes an edit of the winner's row.
+    return await run_idempotent(call.ctx.db, store)
 
 
 routes: list[BaseRoute] = [submit_response]

@@ -48,10 +48,20 @@ def highlight_of(change: ResponseChange) -> dict[str, Any] | None:
     }
 
 
+def _moves_sums(change: ResponseChange) -> bool:
+    """Whether an edit changes the sums boards rank by (ratings, and how many answers carry a
+    reward): a new comment or another reward moves nobody, and must not re-post anything."""
+    rewarded_before = change.previous_reward is not None
+    rewarded_now = change.response.reward is not None
+    return change.previous_rating != change.response.rating or rewarded_before != rewarded_now
+
+
 def on_response(session: Session, change: ResponseChange) -> None:
     if change.is_followup:
         return  # a recovery follow-up answer never counts toward the agent's standings
     response = change.response
+    if not change.created and not _moves_sums(change):
+        return
     tz = zone(change.account.time_zone)
     periods = sums_json(agent_period_sums(session, response.agent_id, change.now, tz))
     when = {"period_bounds": bounds_json(change.now, tz), "time_zone": tz.key}

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from streamsrv.ids import Id, StrictId
+from streamsrv.inputs import IdCursor
 from streamsrv.survey.schemas import ResponseOut
 
 MAX_NOTE = 2000
@@ -30,7 +31,7 @@ class CoachQuery(BaseModel):
 class NotesQuery(BaseModel):
     agent_id: Id
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: Annotated[str, Field(pattern=r"^[0-9]{1,10}$")] | None = Field(
+    cursor: IdCursor | None = Field(
         default=None, description="next_cursor of the previous page"
     )
 

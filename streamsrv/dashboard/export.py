@@ -29,8 +29,9 @@ from streamsrv.timefmt import iso
 Rating = Annotated[int, Field(ge=1, le=5)]
 FETCH_ROWS = 1000
 CHUNK_ROWS = 500
-# A spreadsheet treats a cell starting with one of these as a formula ("CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet treats a cell starting with one of these as a formula ("CSV injection"). Some
+# spreadsheets fold the fullwidth forms (as typed on CJK keyboards) to the ASCII ones first.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 HEADER = (
     "id",

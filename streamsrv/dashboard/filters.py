@@ -10,22 +10,21 @@ midnights of the view's time zone, which the period carries so that daily series
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlmodel import Session
 
-from streamsrv.access import ACCOUNT_ROLES
+from streamsrv.access import ACCOUNT_ROLES, require_feedback_reader
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error
 from streamsrv.ids import Id
+from streamsrv.inputs import Instant
 from streamsrv.models import Channel, Role
 from streamsrv.period_filters import (
     DEFAULT_DAYS,
     MAX_DAYS,
-    MAX_YEAR,
-    MIN_YEAR,
     CalendarFilters,
     calendar_bounds,
     view_zone,
@@ -36,33 +35,18 @@ DEFAULT_PERIOD = timedelta(days=DEFAULT_DAYS)
 MAX_PERIOD = timedelta(days=MAX_DAYS)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
-    return value
-
-
 class _Bounds(BaseModel):
     account_id: Id | None = None
     team_id: Id | None = None
     agent_id: Id | None = None
     channel: Channel | None = None
-    since: datetime | None = Field(default=None, description="inclusive, ISO-8601; default until - 30 days")
-    until: datetime | None = Field(default=None, description="exclusive, ISO-8601; default now")
-
-    @field_validator("since")
-    @classmethod
-    def _check_since(cls, value: datetime | None) -> datetime | None:
-        return _utc(value)
+    since: Instant | None = Field(default=None, description="inclusive, ISO-8601; default until - 30 days")
+    until: Instant | None = Field(default=None, description="exclusive, ISO-8601; default now")
 
     @field_validator("until")
     @classmethod
-    def _check_until(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+    def _check_until(cls, until: datetime | None, info: ValidationInfo) -> datetime | None:
         # Checked on "until" (declared after "since") so the error names a field.
-        until = _utc(value)
         since = info.data.get("since")
         if until is not None and since is not None:
             if since >= until:
@@ -114,6 +98,7 @@ def resolve_period(session: Session, identity: Identity, query: DashboardQuery, 
 def authorize_dashboard(identity: Identity) -> None:
     """Agents see only their own feedback on /me; aggregates over colleagues are not for them."""
     identity.require("read")
+    require_feedback_reader(identity)
     if identity.role == Role.agent:
         raise ApiError(403, "agents cannot use the dashboard", code="forbidden")
 

@@ -27,6 +27,7 @@ from pydantic import (
 from streamsrv import locales
 from streamsrv.branding import check_brand_color
 from streamsrv.ids import MAX_ID, Id
+from streamsrv.inputs import IdCursor
 from streamsrv.models import Role, SendChannel
 from streamsrv.security.apikeys import SCOPES
 from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
@@ -324,7 +325,7 @@ class TeamListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    cursor: str | None = None
+    cursor: IdCursor | None = None
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -383,7 +384,7 @@ class AgentListQuery(BaseModel):
     team_id: Id | None = None
     active: bool | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    cursor: str | None = None
+    cursor: IdCursor | None = None
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -432,7 +433,7 @@ class UserListQuery(BaseModel):
     role: Role | None = None
     active: bool | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    cursor: str | None = None
+    cursor: IdCursor | None = None
 
 
 # --- API keys -------------------------------------------------------------------------------
@@ -474,7 +475,7 @@ class ApiKeyCreated(ApiKeyOut):
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: Annotated[int, Field(ge=1, le=500)] = 100
-    cursor: str | None = None
+    cursor: IdCursor | None = None
 
 
 class DisplayCreate(BaseModel):

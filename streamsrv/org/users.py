@@ -77,9 +77,10 @@ def _check_agent_link(session: Session, org_id: int, agent_id: int | None, excep
         raise conflict("another user is already linked to this agent", "agent_id")
 
 
-def _email_taken(session: Session, email: str, except_user: int | None = None) -> bool:
-    # Emails are unique across organizations: the login form has no tenant field.
-    stmt = select(User.id).where(User.email == email)
+def _email_taken(session: Session, org_id: int, email: str, except_user: int | None = None) -> bool:
+    # Unique within the organization only: a conflict must never tell one tenant's administrator
+    # that the address has a login in another organization (the login tells them apart).
+    stmt = select(User.id).where(User.org_id == org_id, User.email == email)
     if except_user is not None:
         stmt = stmt.where(User.id != except_user)
     return session.exec(stmt).first() is not None
@@ -113,7 +114,7 @@ def _new_scope(body: UserCreate) -> Scope:
 def check_new(session: Session, identity: Identity, body: UserCreate) -> None:
     """Everything ``create`` checks, for refusing bad input before paying for a password hash."""
     validate_scope(session, identity.org_id, _new_scope(body))
-    if _email_taken(session, body.email):
+    if _email_taken(session, identity.org_id, body.email):
         raise conflict(DUPLICATE_EMAIL, "email")
     _check_agent_link(session, identity.org_id, body.agent_id, None)
 
@@ -179,7 +180,7 @@ def check_update(session: Session, identity: Identity, user_id: int, changes: di
     user = get_in_org(session, User, user_id, identity.org_id, "user")
     scope = _merged_scope(user, changes)
     validate_scope(session, identity.org_id, scope)
-    if "email" in changes and _email_taken(session, changes["email"], except_user=user_id):
+    if "email" in changes and _email_taken(session, identity.org_id, changes["email"], except_user=user_id):
         raise conflict(DUPLICATE_EMAIL, "email")
     _check_agent_link(session, identity.org_id, scope.agent_id, user_id)
     if _is_org_admin(user):
@@ -215,8 +216,9 @@ def update(
 # --- logins ----------------------------------------------------------------------------------
 
 
-def by_email(session: Session, email: str) -> User | None:
-    return session.exec(select(User).where(User.email == email)).first()
+def by_email(session: Session, email: str) -> list[User]:
+    """Every login with this address, one per organization at most, oldest first."""
+    return list(session.exec(select(User).where(User.email == email).order_by(col(User.id))).all())
 
 
 def upgrade_password_hash(session: Session, user_id: int | None, old_hash: str, new_hash: str) -> None:

@@ -74,10 +74,19 @@ async def login_form(request: Request) -> Response:
 
 
 async def _check_password(ctx: AppContext, email: str, password: str) -> User | None:
-    user = await ctx.db.run(lambda session: users.by_email(session, email))
-    # Argon2 runs outside the database transaction: it is slow on purpose.
-    ok = await run_in_threadpool(verify_password, user.password_hash if user else None, password)
-    if user is None or not ok or not user.active:
+    """The login this email and password open. One address may have a login in several
+    organizations: the password tells them apart (the oldest login wins if they share one), so
+    the form never asks for, or reveals, an organization."""
+    found = await ctx.db.run(lambda session: users.by_email(session, email))
+    candidates: list[User | None] = [*found] or [None]
+    user = None
+    # Argon2 runs outside the database transaction: it is slow on purpose. Every candidate is
+    # checked (an unknown address against a dummy hash), whichever matches first.
+    for candidate in candidates:
+        ok = await run_in_threadpool(verify_password, candidate.password_hash if candidate else None, password)
+        if ok and candidate is not None and candidate.active and user is None:
+            user = candidate
+    if user is None:
         return None
     if needs_rehash(user.password_hash):
         await _rehash(ctx, user, password)

@@ -28,6 +28,7 @@ from streamsrv.i18n import N_, Translator
 from streamsrv.models import utcnow
 from streamsrv.recovery.contact import will_contact
 from streamsrv.security import csrf
+from streamsrv.survey.edit_limit import TooManyEdits, edit_limit
 from streamsrv.survey.presentation import Look, closed_look, survey_look
 from streamsrv.survey.quick import record_rating
 from streamsrv.survey.responses import Survey, SurveyClosed, ensure_editable, open_survey, save_survey
@@ -78,6 +79,10 @@ CLOSED_TEXT: dict[int, tuple[str, str]] = {
     409: (
         N_("Your answer is saved"),
         N_("Thank you! Answers can only be changed for a short time after sending."),
+    ),
+    429: (
+        N_("Please wait a moment"),
+        N_("Your answer has been changed many times in a short while. Please try again in a minute."),
     ),
 }
 
@@ -247,12 +252,14 @@ def closed_page(request: Request, exc: ApiError, look: Look) -> Response:
     )
 
 
-async def show_closed(request: Request, exc: SurveyClosed) -> Response:
+async def show_closed(request: Request, exc: ApiError) -> Response:
     ctx: AppContext = request.app.state.ctx
     token: str = request.path_params["token"]
     accept = request.headers.get("accept-language")
     look = await ctx.db.run(lambda session: closed_look(session, token, accept))
-    return closed_page(request, exc, look)
+    response = closed_page(request, exc, look)
+    response.headers.update(exc.headers)
+    return response
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -307,6 +314,11 @@ async def submit_survey(request: Request) -> Response:
         csrf_ok = csrf.verify(request, str(form.get(csrf.FIELD) or ""))
     finally:
         await form.close()
+    if csrf_ok and not form_errors:
+        try:
+            await edit_limit(ctx).check(token)
+        except TooManyEdits as exc:
+            return await show_closed(request, exc)
     now = utcnow()
 
     def record(session: Session) -> Outcome:
@@ -355,6 +367,7 @@ async def submit_rating(request: Request) -> Response:
     rating = star(raw)
     if rating is None:
         raise field_error("rating", "must be a whole number of stars from 1 to 5")
+    await edit_limit(ctx).check(token)
     now = utcnow()
     # Two tabs opened from one email race to create the answer; the loser becomes a no-op.
     outcome = await run_idempotent(ctx.db, lambda session: record_rating(session, token, rating, now))

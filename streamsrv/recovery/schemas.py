@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from streamsrv.ids import Id
+from streamsrv.inputs import Instant
 from streamsrv.recovery.workflow import ContactOutcome
-from streamsrv.survey.listing import Cursor
+from streamsrv.survey.listing import KeysetCursor
 from streamsrv.survey.validation import Text
 
 CaseFilter = Literal["open", "claimed", "resolved", "active"]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _required_text(value: str) -> str:
@@ -32,22 +27,13 @@ class CaseQuery(BaseModel):
     account_id: Id | None = None
     status: CaseFilter = Field(default="active", description="active = open or claimed (oldest first)")
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor(cls, value: str | None) -> str | None:
-        if value:
-            Cursor.decode(value)
-        return value or None
+    cursor: KeysetCursor | None = Field(default=None, description="next_cursor of the previous page")
 
 
 class MetricsQuery(BaseModel):
     account_id: Id | None = None
-    since: datetime | None = Field(default=None, description="cases opened at or after (default: 30 days ago)")
-    until: datetime | None = Field(default=None, description="cases opened before (default: now)")
-
-    _aware = field_validator("since", "until")(_utc)
+    since: Instant | None = Field(default=None, description="cases opened at or after (default: 30 days ago)")
+    until: Instant | None = Field(default=None, description="cases opened before (default: now)")
 
     @model_validator(mode="after")
     def _range(self) -> MetricsQuery:

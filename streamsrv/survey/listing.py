@@ -13,14 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Self
 
 import orjson
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.events import public_payload
-from streamsrv.ids import Id
+from streamsrv.ids import MAX_ID, Id
+from streamsrv.inputs import Instant
 from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role, utcnow
 from streamsrv.period_filters import CalendarFilters, pinned
 from streamsrv.survey.cards import AgentCard, photo_url, response_json
@@ -48,7 +49,7 @@ class Cursor:
             micros, row_id = orjson.loads(raw)
             if not isinstance(micros, int) or not isinstance(row_id, int) or isinstance(row_id, bool):
                 raise ValueError("bad cursor")
-            if not 1 <= row_id <= 2**31 - 1:
+            if not 1 <= row_id <= MAX_ID:
                 raise ValueError("bad cursor")  # no row has that id, and the database would refuse it
             created = EPOCH + timedelta(microseconds=micros)
         except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError, OverflowError, OSError):
@@ -64,15 +65,8 @@ class _FeedbackFields(BaseModel):
     rating: Rating | None = None
     min_rating: Rating | None = None
     max_rating: Rating | None = None
-    since: datetime | None = Field(default=None, description="inclusive, ISO-8601")
-    until: datetime | None = Field(default=None, description="exclusive, ISO-8601")
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    since: Instant | None = Field(default=None, description="inclusive, ISO-8601")
+    until: Instant | None = Field(default=None, description="exclusive, ISO-8601")
 
 
 
@@ -87,16 +81,19 @@ class FeedbackFilters(CalendarFilters, _FeedbackFields):
         return self
 
 
+def keyset_cursor(value: str) -> str:
+    if value:
+        Cursor.decode(value)
+    return value
+
+
+# The next_cursor of a list paged by (time, id): the feedback list and the recovery queue.
+KeysetCursor = Annotated[str, Field(max_length=100), AfterValidator(keyset_cursor)]
+
+
 class FeedbackQuery(FeedbackFilters):
     limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
-
-    @field_validator("cursor")
-    @classmethod
-    def _cursor(cls, value: str | None) -> str | None:
-        if value:
-            Cursor.decode(value)
-        return value or None
+    cursor: KeysetCursor | None = Field(default=None, description="next_cursor of the previous page")
 
 
 def filter_clauses(identity: Identity, filters: FeedbackFilters) -> list[Any]:

@@ -64,9 +64,14 @@ def store_response(
     data: ResponseIn,
     source: str,
     now: datetime,
+    by_customer: bool,
     responded_at: datetime | None = None,
 ) -> Stored:
-    """Create or update the one response of ``request`` and emit its events, in this transaction."""
+    """Create or update the one response of ``request`` and emit its events, in this transaction.
+
+    An edit that changes nothing anyone can see writes nothing and announces nothing: a link
+    replayed in a loop must not re-show the same comment on every screen of the floor.
+    """
     assert interaction.id is not None and request.id is not None
     fields: dict[str, Any] = {
         "rating": data.rating,
@@ -87,6 +92,7 @@ def store_response(
             request_id=request.id,
             channel=interaction.channel,
             source=FOLLOWUP_SOURCE if request.kind == RequestKind.recovery_followup else source,
+            by_customer=by_customer,
             created_at=responded_at or now,
             updated_at=now,
             **fields,
@@ -95,10 +101,13 @@ def store_response(
         previous_rating = None
     else:
         row = existing
+        if all(getattr(row, name) == value for name, value in fields.items()):
+            return Stored(response_json(row, interaction.external_id, agent), created=False)
         previous_reward = existing.reward
         previous_rating = existing.rating
         for name, value in fields.items():
             setattr(row, name, value)
+        row.by_customer = row.by_customer or by_customer
         row.edit_count += 1
         row.updated_at = now
     request.status = RequestStatus.responded
@@ -198,11 +207,16 @@ def ensure_editable(survey: Survey, now: datetime) -> None:
         )
 
 
-def submit_by_token(session: Session, token: str, raw: Any, source: str, now: datetime) -> Stored:
-    """``POST /api/v1/responses/{token}``: the link is checked before the body."""
+def check_by_token(session: Session, token: str, raw: Any, now: datetime) -> tuple[Survey, ResponseIn]:
+    """The link is checked before the body; raises what ``POST /api/v1/responses/{token}`` answers."""
     survey = open_survey(session, token, now)
     ensure_editable(survey, now)
-    data = parse_response(raw, survey.rules)
+    return survey, parse_response(raw, survey.rules)
+
+
+def submit_by_token(session: Session, token: str, raw: Any, source: str, now: datetime) -> Stored:
+    """``POST /api/v1/responses/{token}``."""
+    survey, data = check_by_token(session, token, raw, now)
     return save_survey(session, survey, data, source, now)
 
 
@@ -218,6 +232,7 @@ def save_survey(session: Session, survey: Survey, data: ResponseIn, source: str,
         data=data,
         source=source,
         now=now,
+        by_customer=True,
     )
 
 
@@ -229,7 +244,9 @@ def ingest_feedback(
 ) -> Stored:
     """``POST /api/v1/feedback``: interaction, request and response in the caller's transaction.
 
-    A replay for an interaction that already has an answer edits that answer; suppression does
+    A replay for an interaction that already has an answer edits that answer, as long as that
+    answer is ingest's own: what the customer said through the survey link is theirs, and a
+    helpdesk's later sync must not overwrite it (409 ``answered_by_customer``). Suppression does
     not apply because the customer has already answered elsewhere.
     """
     account = visible_account(session, identity, data.account_id)
@@ -237,6 +254,8 @@ def ingest_feedback(
     check_response(answer, SurveyRules.of(account))
     if data.responded_at is not None and data.responded_at > now + RESPONDED_AT_SKEW:
         raise field_error("responded_at", "must not be in the future")
+    if data.responded_at is not None and data.responded_at < account.created_at:
+        raise field_error("responded_at", "must not be before the account was created")
     interaction = existing_interaction(session, account.id or 0, data.external_id)
     existing: Response | None = None
     if interaction is None:
@@ -254,6 +273,13 @@ def ingest_feedback(
         request = latest_request(session, interaction.id)
         if request is not None:
             existing = session.exec(select(Response).where(Response.request_id == request.id)).first()
+        if existing is not None and existing.by_customer:
+            raise ApiError(
+                409,
+                "the customer answered this interaction through the survey link; "
+                "ingest does not replace a customer's answer",
+                code="answered_by_customer",
+            )
     if request is None:
         request, _ = new_request(signer, account, interaction, RequestStatus.responded, now)
         session.add(request)
@@ -268,5 +294,6 @@ def ingest_feedback(
         data=answer,
         source=data.source or "api",
         now=now,
+        by_customer=False,
         responded_at=data.responded_at if existing is None else None,
     )

@@ -9,7 +9,6 @@ chosen rating. Both raise ``ApiError(422)`` naming every offending field.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
@@ -18,6 +17,7 @@ from streamsrv import locales
 from streamsrv.errors import ApiError
 from streamsrv.http import parse_model
 from streamsrv.ids import StrictId
+from streamsrv.inputs import Instant
 from streamsrv.models import Account, Channel, SendChannel
 
 MAX_COMMENT = 2000
@@ -34,11 +34,6 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_nul)]
-
-
-def _aware(value: datetime) -> datetime:
-    """Timestamps without a zone are read as UTC; everything is stored as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class CustomerIn(BaseModel):
@@ -90,7 +85,7 @@ class InteractionIn(BaseModel):
     channel: Channel
     external_id: Annotated[Text, Field(min_length=1, max_length=200)]
     customer: CustomerIn | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Instant | None = None
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
     # The customer's language ("es", "pt-BR"): the survey email is written in it.
     locale: Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")] | None = None
@@ -112,11 +107,6 @@ class InteractionIn(BaseModel):
         if not value:
             raise ValueError("must not be blank")
         return value
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _occurred_at(cls, value: datetime | None) -> datetime | None:
-        return _aware(value) if value is not None else None
 
     def agent_fields(self) -> None:
         """Exactly one way of naming the agent must be used."""
@@ -167,12 +157,7 @@ class FeedbackIn(InteractionIn, ResponseIn):
 
     model_config = ConfigDict(extra="forbid")
 
-    responded_at: datetime | None = None
-
-    @field_validator("responded_at")
-    @classmethod
-    def _responded_at(cls, value: datetime | None) -> datetime | None:
-        return _aware(value) if value is not None else None
+    responded_at: Instant | None = None
 
     def response_part(self) -> ResponseIn:
         return ResponseIn.model_validate(self.model_dump(include=set(ResponseIn.model_fields)))
