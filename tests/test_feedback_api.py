@@ -230,6 +230,39 @@ def test_ingest_creates_everything_in_one_call(tenant: Tenant, db: Database) -> 
     assert feedback_event_types(db, tenant.org_id) == ["feedback.received", "feedback.updated"]
 
 
+def test_concurrent_ingest_of_one_external_id_makes_one_answer(tenant: Tenant, db: Database) -> None:
+    """Helpdesks retry on timeouts, so the same rating can arrive several times at once."""
+    setup = make_setup(db, tenant.org_id)
+    body = ingest_body(setup)
+    results: list[httpx.Response] = []
+    barrier = threading.Barrier(6)
+
+    def call() -> None:
+        with tenant.client(tenant.org.api_key) as client:
+            barrier.wait(timeout=TIMEOUT)
+            # list.append is atomic: no lock needed between the threads.
+            results.append(client.post("/api/v1/feedback", json=body))
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=TIMEOUT * 4)
+    assert sorted(r.status_code for r in results) == [200] * 5 + [201], [r.text for r in results]
+    ids = {r.json()["response"]["id"] for r in results}
+    assert len(ids) == 1
+    interaction_id = results[0].json()["response"]["interaction_id"]
+    assert len(responses_for(db, interaction_id)) == 1
+    with db.session() as s:
+        same = s.exec(
+            select(Interaction).where(
+                Interaction.account_id == setup.account_id, Interaction.external_id == body["external_id"]
+            )
+        ).all()
+    assert len(same) == 1
+    assert len(outbox(db, tenant.org_id, "feedback.received")) == 1
+
+
 def test_ingest_answers_an_existing_pending_request(tenant: Tenant, db: Database) -> None:
     setup = make_setup(db, tenant.org_id)
     issued = new_request(tenant, setup)

@@ -1,8 +1,9 @@
 """``/api/v1/accounts/{id}/suppressions``: addresses of an account's customers never emailed.
 
 Unsubscribes and bounces land here by themselves; administrators add and remove addresses by
-hand. Reading needs the ``read`` scope within the account, changing it an administrator whose
-scope covers the account.
+hand. Reading needs the ``read`` scope within the account and a role that deals with the
+account's email (``suppressions.READERS``), changing it an administrator whose scope covers the
+account.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def _writable(call: Call[object, object], session: Session) -> Account:
     response_list=True,
     errors=(404,),
     scope="read",
+    guard=suppressions.require_reader,
 )
 def list_suppressions(call: Call[None, PageQuery], session: Session) -> Page[SuppressionOut]:
     account_id = call.id("account_id")

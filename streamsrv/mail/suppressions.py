@@ -4,13 +4,32 @@ hand. Checked when an email is scheduled and again when it is sent."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from streamsrv.models import Suppression, SuppressionReason
+from streamsrv.access import SERVICE_ROLE
+from streamsrv.errors import ApiError
+from streamsrv.models import Role, Suppression, SuppressionReason
+
+if TYPE_CHECKING:
+    from streamsrv.auth import Identity
+
+# The list is customers' email addresses: those who run the account's email and the
+# integrations that sync opt-outs read it; agents, team leaders, client viewers and recovery
+# staff have no use for it.
+READERS = frozenset({Role.admin, Role.manager, SERVICE_ROLE})
+
+
+def require_reader(identity: Identity) -> None:
+    identity.require("read")
+    if identity.role not in READERS:
+        raise ApiError(
+            403, "the suppression list is for administrators, managers and integrations", code="forbidden"
+        )
 
 
 def normalise(email: str) -> str:

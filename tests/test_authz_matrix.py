@@ -1,0 +1,702 @@
+"""The authorization matrix: every route and every stream kind, asked by every kind of caller.
+
+``HTTP_TABLE`` says, for each route (method and path) and each caller, the status the route
+answers; ``STREAM_TABLE`` says, for each stream kind and caller, whether ``/ws`` subscribes.
+docs/security.md shows both tables as rendered here (``render_markdown``), and a test fails
+when the two drift apart (``python -m tests.test_authz_matrix`` prints the markdown to paste).
+
+A cell ``200/404/404`` gives the answer for an object in the caller's own scope (account A of
+the caller's organization), for one elsewhere in its organization (account B, outside every
+restricted scope), and for one of another organization; a single status is the answer for a
+route that names no object, or the same answer everywhere. The callers of the columns are made
+in ``tests.matrix_support``. The "another org's admin" column asks as an administrator of the
+second organization, so its third answer is about an object of its own.
+
+Every request is real HTTP against a live server with a body valid for the route, so that an
+allowed request really succeeds. A route the application serves without a row here fails
+``test_every_route_has_a_row``; a row without a route fails it too. Answers are also searched for
+the names of what the caller may not see (another organization, or account B for a restricted
+caller), whatever their status. SQLite runs the whole matrix; PostgreSQL runs it for the callers
+in ``POSTGRES_CALLERS``, whose row filters are computed by SQL at every level of the scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from streamsrv.config import Settings
+from streamsrv.db import Database
+from streamsrv.security.tokens import Signer
+from tests.matrix_support import (
+    PASSWORD,
+    SESSION_COOKIE,
+    WHERES,
+    Corner,
+    Org,
+    Where,
+    Who,
+    World,
+    cookie_header,
+    tiny_png,
+    unique,
+    walk_routes,
+)
+from tests.support import TIMEOUT, LiveServer
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "security.md"
+
+CALLERS = {
+    "admin": "admin",
+    "admin_acct": "admin of account A",
+    "manager": "manager",
+    "client": "client viewer",
+    "leader": "team leader",
+    "recovery": "recovery",
+    "agent": "agent",
+    "display": "display token",
+    "stream_token": "stream token",
+    "k_admin": "key `admin`",
+    "k_ingest": "key `ingest`",
+    "k_read": "key `read`",
+    "k_streams": "key `streams`",
+    "k_acct": "key of account A",
+    "anon": "anonymous",
+    "outsider": "another org's admin",
+}
+POSTGRES_CALLERS = ("admin_acct", "leader", "agent", "k_acct", "anon")
+
+# --- the expected answers ----------------------------------------------------------------------
+
+HTTP_TABLE = """
+method path                                               admin       admin_acct  manager     client      leader      recovery    agent       display     stream_token k_admin     k_ingest    k_read      k_streams   k_acct      anon outsider
+GET    /healthz                                           200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /readyz                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /metrics                                           200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /api/v1/openapi.json                               200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /api/v1/accounts                                   201         403         403         403         403         403         403         401         401          201         403         403         403         403         401  201
+GET    /api/v1/accounts                                   200         200         200         200         200         200         200         401         401          200         403         200         403         200         401  200
+GET    /api/v1/accounts/{account_id}                      200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+PATCH  /api/v1/accounts/{account_id}                      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PUT    /api/v1/accounts/{account_id}/logo                 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/accounts/{account_id}/logo                 204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+GET    /media/accounts/{account_id}/logo                  200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /media/brand/{color}.css                           200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /api/v1/teams                                      201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/teams                                      200         200         200         200         200         200         200         401         401          200         403         200         403         200         401  200
+GET    /api/v1/teams/{team_id}                            200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+PATCH  /api/v1/teams/{team_id}                            200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/agents                                     201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/agents                                     200         200         200         200         200         200         200         401         401          200         403         200         403         200         401  200
+GET    /api/v1/agents/{agent_id}                          200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+PATCH  /api/v1/agents/{agent_id}                          200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/agents/{agent_id}/photo                    200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /media/agents/{agent_id}/photo                     200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /api/v1/users                                      201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/users                                      200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/users/me                                   200         200         200         200         200         200         200         401         401          404         404         404         404         404         401  200
+GET    /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PATCH  /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/api-keys                                   201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/api-keys                                   200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/api-keys/{key_id}                          200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/api-keys/{key_id}                          200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/interactions                               201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
+GET    /api/v1/interactions/{interaction_id}              200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 200/200/404 403         403         200/404/404 401  404/404/200
+POST   /api/v1/responses/{token}                          201         201         201         201         201         201         201         201         201          201         201         201         201         201         201  201
+POST   /api/v1/feedback                                   201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
+GET    /api/v1/feedback                                   200         200         200         200         200         403         200         401         401          200         403         200         403         200         401  200
+POST   /api/v1/stream-tokens                              201/201/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 401         401          201/201/403 403         403         201/201/403 201/403/403 401  403/403/201
+GET    /api/v1/me                                         403         403         403         403         403         403         200         401         401          403         403         403         403         403         401  403
+GET    /api/v1/boards/team/{target_id}                    200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/403 401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
+GET    /api/v1/boards/account/{target_id}                 200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 403         401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
+POST   /api/v1/displays                                   201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/displays                                   200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+DELETE /api/v1/displays/{display_id}                      204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+GET    /api/v1/coach                                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/alerts/{alert_id}/ack                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          403/403/404 403         403         403         403         401  404/404/200
+POST   /api/v1/coaching-notes                             201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          403         403         403         403         403         401  422/422/201
+GET    /api/v1/coaching-notes                             200/200/404 200/404/404 200/404/404 404         200/404/404 404         200/404/404 401         401          200/200/404 403         404         403         404         401  404/404/200
+POST   /api/v1/shoutouts                                  201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          403         403         403         403         403         401  422/422/201
+GET    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+PUT    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/recovery/cases/{case_id}                   200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/recovery/cases/{case_id}/claim             200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
+POST   /api/v1/recovery/cases/{case_id}/release           200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
+POST   /api/v1/recovery/cases/{case_id}/notes             201/201/404 201/404/404 201/404/404 403         403         201/404/404 403         401         401          403         403         403         403         403         401  404/404/201
+POST   /api/v1/recovery/cases/{case_id}/contact           200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
+POST   /api/v1/recovery/cases/{case_id}/resolve           200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
+POST   /api/v1/recovery/cases/{case_id}/followup          201/201/404 201/404/404 201/404/404 403         403         201/404/404 403         401         401          403         403         403         403         403         401  404/404/201
+GET    /api/v1/recovery/metrics                           200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/dashboard/summary                          200         200         200         200         200         403         403         401         401          200         403         200         403         200         401  200
+GET    /api/v1/dashboard/breakdown                        200         200         200         200         200         403         403         401         401          200         403         200         403         200         401  200
+GET    /api/v1/dashboard/trend                            200         200         200         200         200         403         403         401         401          200         403         200         403         200         401  200
+GET    /api/v1/feedback.csv                               200         200         200         200         200         403         200         401         401          200         403         200         403         200         401  200
+POST   /api/v1/responses/{response_id}/moderation         200/200/404 200/404/404 200/404/404 403/404/404 403/404/404 403/404/404 403/404/404 401         401          200/200/404 403/403/404 403/403/404 403/403/404 403/404/404 401  404/404/200
+GET    /api/v1/audit-log                                  200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/smtp-settings                              200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+PUT    /api/v1/smtp-settings                              200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+DELETE /api/v1/smtp-settings                              204         403         403         403         403         403         403         401         401          204         403         403         403         403         401  204
+GET    /api/v1/accounts/{account_id}/suppressions         200/200/404 200/404/404 200/404/404 403         403         403         403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+POST   /api/v1/accounts/{account_id}/suppressions         201/201/404 201/404/404 403         403         403         403         403         401         401          201/201/404 403         403         403         403         401  404/404/201
+DELETE /api/v1/accounts/{account_id}/suppressions/{email} 204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
+GET    /live                                              200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
+GET    /login                                             303         303         303         303         303         303         303         200         200          200         200         200         200         200         200  303
+POST   /login                                             303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+POST   /logout                                            303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+GET    /f/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /f/{token}                                         303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+POST   /f/{token}/rating                                  201         201         201         201         201         201         201         201         201          201         201         201         201         201         201  201
+GET    /f/{token}/thanks                                  200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /me                                                403         403         403         403         403         403         200         303         303          303         303         303         303         303         303  403
+GET    /wallboard                                         200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
+GET    /wallboard/team/{target_id}                        200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 303         303          303         303         303         303         303         303  404/404/200
+GET    /wallboard/account/{target_id}                     200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 303         303          303         303         303         303         303         303  404/404/200
+GET    /wallboard/display/{display_id}                    401         401         401         401         401         401         401         200/401/401 401          401         401         401         401         401         401  401
+GET    /coach                                             200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+GET    /recovery                                          200         200         200         403         403         200         403         303         303          303         303         303         303         303         303  200
+GET    /dashboard                                         200         200         200         200         403         403         403         303         303          303         303         303         303         303         303  200
+GET    /u/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /u/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /outbox                                            404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
+GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
+GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+"""
+
+STREAM_TABLE = """
+stream        admin      admin_acct manager   client    leader    recovery  agent     display   stream_token k_admin    k_ingest k_read k_streams  k_acct    anon outsider
+agent         yes/yes/no yes/no/no  yes/no/no no        yes/no/no no        yes/no/no no        no           yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+team          yes/yes/no yes/no/no  yes/no/no yes/no/no yes/no/no no        no        no        yes/no/no    yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+coach         yes/yes/no yes/no/no  yes/no/no no        yes/no/no no        no        no        no           yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+board:team    yes/yes/no yes/no/no  yes/no/no yes/no/no yes/no/no yes/no/no yes/no/no yes/no/no yes/no/no    yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+board:account yes/yes/no yes/no/no  yes/no/no yes/no/no yes/no/no yes/no/no yes/no/no no        no           yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+recovery      yes/yes/no yes/no/no  yes/no/no no        no        yes/no/no no        no        no           yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+account       yes/yes/no yes/no/no  yes/no/no yes/no/no no        no        no        no        no/yes/no    yes/yes/no 4401     4401   yes/yes/no yes/no/no 4401 no/no/yes
+"""
+
+
+def parse(table: str, keys: int) -> dict[tuple[str, ...], dict[str, str]]:
+    """Rows keyed by their first ``keys`` columns, each a cell per caller."""
+    lines = [line.split() for line in table.strip().splitlines() if line.strip()]
+    header, rows = lines[0], lines[1:]
+    assert header[keys:] == list(CALLERS), f"the columns must be {list(CALLERS)}"
+    out: dict[tuple[str, ...], dict[str, str]] = {}
+    for row in rows:
+        assert len(row) == len(header), f"row {row[:keys]} has {len(row) - keys} cells"
+        out[tuple(row[:keys])] = dict(zip(CALLERS, row[keys:], strict=True))
+    return out
+
+
+# --- what each route is asked ------------------------------------------------------------------
+
+
+@dataclass
+class Ask:
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] | None = None
+    # The route ends the session it is sent: send a fresh one (logout).
+    fresh_session: bool = False
+
+
+@dataclass
+class Target:
+    """One request's caller and the object it names (``where``: None for routes naming none)."""
+
+    world: World
+    who: Who
+    where: Where | None
+
+    @property
+    def org(self) -> Org:
+        return self.world.where(self.where or "home")[0]
+
+    @property
+    def corner(self) -> Corner:
+        return self.world.where(self.where or "home")[1]
+
+    def fresh_token(self) -> str:
+        return str(self.world.interaction(self.org, self.corner)["request"]["token"])
+
+    def fresh_case(self, claimed: bool = False) -> int:
+        claimer = None
+        if claimed:
+            user = self.who.user
+            mine = user is not None and user.org_id == self.org.org_id
+            claimer = user.id if mine and user is not None else self.org.users["recovery"].id
+        return self.world.case(self.org, self.corner, claimed_by=claimer)
+
+    def form(self, **fields: str) -> dict[str, str]:
+        return {**fields, "csrf_token": self.who.csrf}
+
+
+@dataclass(frozen=True)
+class Spec:
+    ask: Callable[[Target], Ask]
+    # Names an object (path, query or body id): asked once per WHERES.
+    targeted: bool = True
+    # The credential is in the URL (survey and unsubscribe links) or there is none: answers may
+    # name anything the link leads to.
+    public: bool = False
+
+
+def png(path: str) -> Callable[[Target], Ask]:
+    return lambda t: Ask(path.format(t=t), content=tiny_png(), headers={"Content-Type": "image/png"})
+
+
+def get(path: str, targeted: bool = True, public: bool = False, **params: Any) -> Spec:
+    return Spec(lambda t: Ask(path.format(t=t), params=dict(params)), targeted, public)
+
+
+def case_action(action: str, body: dict[str, Any] | None = None, claimed: bool = True) -> Spec:
+    return Spec(lambda t: Ask(f"/api/v1/recovery/cases/{t.fresh_case(claimed)}/{action}", json=body))
+
+
+def display_page(t: Target) -> Ask:
+    display = t.world.own_display if t.where == "home" else t.corner.display
+    params = {"token": t.who.display_token} if t.who.display_token else {}
+    return Ask(f"/wallboard/display/{display}", params=params)
+
+
+def pattern(path: str) -> str:
+    """A route's path as the tables write it: ``{account_id}``, not ``{account_id:int}``."""
+    return re.sub(r":[a-z]+}", "}", path)
+
+
+SPECS: dict[tuple[str, str], Spec] = {
+    ("GET", "/healthz"): get("/healthz", False, True),
+    ("GET", "/readyz"): get("/readyz", False, True),
+    ("GET", "/metrics"): get("/metrics", False, True),
+    ("GET", "/api/v1/openapi.json"): get("/api/v1/openapi.json", False, True),
+    # accounts
+    ("POST", "/api/v1/accounts"): Spec(
+        lambda t: Ask("/api/v1/accounts", json={"name": unique(t.who.org.names(t.who.org.b))}), False
+    ),
+    ("GET", "/api/v1/accounts"): get("/api/v1/accounts", False),
+    ("GET", "/api/v1/accounts/{account_id:int}"): get("/api/v1/accounts/{t.corner.account}"),
+    ("PATCH", "/api/v1/accounts/{account_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/accounts/{t.corner.account}", json={"email_footer": unique("footer")})
+    ),
+    ("PUT", "/api/v1/accounts/{account_id:int}/logo"): Spec(png("/api/v1/accounts/{t.corner.account}/logo")),
+    ("DELETE", "/api/v1/accounts/{account_id:int}/logo"): get("/api/v1/accounts/{t.corner.account}/logo"),
+    ("GET", "/media/accounts/{account_id:int}/logo"): Spec(
+        lambda t: (t.world.ensure_logo(t.org, t.corner), Ask(f"/media/accounts/{t.corner.account}/logo"))[1],
+        public=True,
+    ),
+    ("GET", "/media/brand/{color}.css"): get("/media/brand/1a73e8.css", False, True),
+    # teams
+    ("POST", "/api/v1/teams"): Spec(
+        lambda t: Ask(
+            "/api/v1/teams", json={"account_id": t.corner.account, "name": unique(t.org.names(t.corner))}
+        )
+    ),
+    ("GET", "/api/v1/teams"): get("/api/v1/teams", False),
+    ("GET", "/api/v1/teams/{team_id:int}"): get("/api/v1/teams/{t.corner.team}"),
+    ("PATCH", "/api/v1/teams/{team_id:int}"): Spec(
+        lambda t: Ask(
+            f"/api/v1/teams/{t.corner.team}", json={"name": unique(f"{t.org.names(t.corner)} team")}
+        )
+    ),
+    # agents
+    ("POST", "/api/v1/agents"): Spec(
+        lambda t: Ask(
+            "/api/v1/agents", json={"team_id": t.corner.team, "name": unique(t.org.names(t.corner))}
+        )
+    ),
+    ("GET", "/api/v1/agents"): get("/api/v1/agents", False),
+    ("GET", "/api/v1/agents/{agent_id:int}"): get("/api/v1/agents/{t.corner.agent}"),
+    ("PATCH", "/api/v1/agents/{agent_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/agents/{t.corner.agent}", json={"bio": unique("bio")})
+    ),
+    ("POST", "/api/v1/agents/{agent_id:int}/photo"): Spec(png("/api/v1/agents/{t.corner.agent}/photo")),
+    ("GET", "/media/agents/{agent_id:int}/photo"): get("/media/agents/{t.corner.agent}/photo", public=True),
+    # users
+    ("POST", "/api/v1/users"): Spec(
+        lambda t: Ask(
+            "/api/v1/users",
+            json={
+                "email": f"{unique('new')}@example.com",
+                "name": unique(t.org.names(t.corner)),
+                "password": "matrix-Vq7#new-user-lattice",
+                "role": "manager",
+                "account_ids": [t.corner.account],
+            },
+        )
+    ),
+    ("GET", "/api/v1/users"): get("/api/v1/users", False),
+    ("GET", "/api/v1/users/me"): get("/api/v1/users/me", False),
+    ("GET", "/api/v1/users/{user_id:int}"): get("/api/v1/users/{t.corner.user}"),
+    ("PATCH", "/api/v1/users/{user_id:int}"): Spec(
+        lambda t: Ask(
+            f"/api/v1/users/{t.corner.user}", json={"name": unique(f"{t.org.names(t.corner)} target user")}
+        )
+    ),
+    # API keys
+    ("POST", "/api/v1/api-keys"): Spec(
+        lambda t: Ask(
+            "/api/v1/api-keys",
+            json={"name": unique("key"), "scopes": ["read"], "account_ids": [t.corner.account]},
+        )
+    ),
+    ("GET", "/api/v1/api-keys"): get("/api/v1/api-keys", False),
+    ("GET", "/api/v1/api-keys/{key_id:int}"): get("/api/v1/api-keys/{t.corner.key}"),
+    ("DELETE", "/api/v1/api-keys/{key_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/api-keys/{t.world.key(t.org, t.corner)}")
+    ),
+    # feedback collection
+    ("POST", "/api/v1/interactions"): Spec(
+        lambda t: Ask(
+            "/api/v1/interactions",
+            json={
+                "account_id": t.corner.account,
+                "agent_id": t.corner.agent,
+                "channel": "chat",
+                "external_id": unique("ix"),
+                "send": "none",
+            },
+        )
+    ),
+    ("GET", "/api/v1/interactions/{interaction_id:int}"): get("/api/v1/interactions/{t.corner.interaction}"),
+    ("POST", "/api/v1/responses/{token}"): Spec(
+        lambda t: Ask(f"/api/v1/responses/{t.fresh_token()}", json={"rating": 4}), public=True
+    ),
+    ("POST", "/api/v1/feedback"): Spec(
+        lambda t: Ask(
+            "/api/v1/feedback",
+            json={
+                "account_id": t.corner.account,
+                "agent_id": t.corner.agent,
+                "channel": "phone",
+                "external_id": unique("fb"),
+                "rating": 4,
+            },
+        )
+    ),
+    ("GET", "/api/v1/feedback"): get("/api/v1/feedback", False),
+    ("POST", "/api/v1/stream-tokens"): Spec(
+        lambda t: Ask("/api/v1/stream-tokens", json={"streams": [f"board:team:{t.corner.team}"]})
+    ),
+    ("GET", "/api/v1/me"): get("/api/v1/me", False),
+    # boards and displays
+    ("GET", "/api/v1/boards/team/{target_id:int}"): get("/api/v1/boards/team/{t.corner.team}"),
+    ("GET", "/api/v1/boards/account/{target_id:int}"): get("/api/v1/boards/account/{t.corner.account}"),
+    ("POST", "/api/v1/displays"): Spec(
+        lambda t: Ask(
+            "/api/v1/displays", json={"name": unique("screen"), "scope": "team", "target_id": t.corner.team}
+        )
+    ),
+    ("GET", "/api/v1/displays"): get("/api/v1/displays", False),
+    ("DELETE", "/api/v1/displays/{display_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/displays/{t.world.display(t.org, t.corner)}")
+    ),
+    # coaching
+    ("GET", "/api/v1/coach"): Spec(lambda t: Ask("/api/v1/coach", params={"team_id": t.corner.team})),
+    ("POST", "/api/v1/alerts/{alert_id:int}/ack"): get("/api/v1/alerts/{t.corner.alert}/ack"),
+    ("POST", "/api/v1/coaching-notes"): Spec(
+        lambda t: Ask("/api/v1/coaching-notes", json={"agent_id": t.corner.agent, "text": "Good call"})
+    ),
+    ("GET", "/api/v1/coaching-notes"): Spec(
+        lambda t: Ask("/api/v1/coaching-notes", params={"agent_id": t.corner.agent})
+    ),
+    ("POST", "/api/v1/shoutouts"): Spec(
+        lambda t: Ask("/api/v1/shoutouts", json={"agent_id": t.corner.agent, "message": "Well done"})
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/alert-rules"): get(
+        "/api/v1/accounts/{t.corner.account}/alert-rules"
+    ),
+    ("PUT", "/api/v1/accounts/{account_id:int}/alert-rules"): Spec(
+        lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/alert-rules", json={})
+    ),
+    # recovery
+    ("GET", "/api/v1/recovery/cases"): get("/api/v1/recovery/cases", False),
+    ("GET", "/api/v1/recovery/cases/{case_id:int}"): get("/api/v1/recovery/cases/{t.corner.case}"),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/claim"): case_action("claim", claimed=False),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/release"): case_action("release"),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/notes"): Spec(
+        lambda t: Ask(f"/api/v1/recovery/cases/{t.corner.case}/notes", json={"text": "Called back"})
+    ),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/contact"): case_action("contact", {"outcome": "reached"}),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/resolve"): case_action(
+        "resolve", {"resolution": "Refund"}
+    ),
+    ("POST", "/api/v1/recovery/cases/{case_id:int}/followup"): case_action("followup"),
+    ("GET", "/api/v1/recovery/metrics"): get("/api/v1/recovery/metrics", False),
+    # dashboard, export, moderation, audit
+    ("GET", "/api/v1/dashboard/summary"): get("/api/v1/dashboard/summary", False),
+    ("GET", "/api/v1/dashboard/breakdown"): get("/api/v1/dashboard/breakdown", False, by="team"),
+    ("GET", "/api/v1/dashboard/trend"): get("/api/v1/dashboard/trend", False),
+    ("GET", "/api/v1/feedback.csv"): get("/api/v1/feedback.csv", False),
+    ("POST", "/api/v1/responses/{response_id:int}/moderation"): Spec(
+        lambda t: Ask(
+            f"/api/v1/responses/{t.corner.response}/moderation", json={"hidden": True, "reason": "matrix"}
+        )
+    ),
+    ("GET", "/api/v1/audit-log"): get("/api/v1/audit-log", False),
+    # email settings
+    ("GET", "/api/v1/smtp-settings"): Spec(
+        lambda t: (t.world.ensure_smtp(t.who.org), Ask("/api/v1/smtp-settings"))[1], False
+    ),
+    ("PUT", "/api/v1/smtp-settings"): Spec(
+        lambda t: Ask(
+            "/api/v1/smtp-settings", json={"host": "smtp.example.com", "from_address": "fb@example.com"}
+        ),
+        False,
+    ),
+    ("DELETE", "/api/v1/smtp-settings"): get("/api/v1/smtp-settings", False),
+    ("GET", "/api/v1/accounts/{account_id:int}/suppressions"): get(
+        "/api/v1/accounts/{t.corner.account}/suppressions"
+    ),
+    ("POST", "/api/v1/accounts/{account_id:int}/suppressions"): Spec(
+        lambda t: Ask(
+            f"/api/v1/accounts/{t.corner.account}/suppressions", json={"email": f"{unique('s')}@example.com"}
+        )
+    ),
+    ("DELETE", "/api/v1/accounts/{account_id:int}/suppressions/{email}"): Spec(
+        lambda t: Ask(
+            f"/api/v1/accounts/{t.corner.account}/suppressions/{t.world.suppression(t.org, t.corner)}"
+        )
+    ),
+    # pages
+    ("GET", "/"): get("/", False),
+    ("GET", "/live"): get("/live", False),
+    ("GET", "/login"): get("/login", False, True),
+    ("POST", "/login"): Spec(
+        lambda t: Ask(
+            "/login",
+            form=t.form(email=t.world.home.users["manager"].email, password=PASSWORD),
+        ),
+        False,
+        True,
+    ),
+    ("POST", "/logout"): Spec(lambda t: Ask("/logout", form=t.form(), fresh_session=True), False, True),
+    ("GET", "/f/{token}"): get("/f/{t.corner.token}", public=True),
+    ("POST", "/f/{token}"): Spec(
+        lambda t: Ask(f"/f/{t.fresh_token()}", form=t.form(rating="4")), public=True
+    ),
+    ("POST", "/f/{token}/rating"): Spec(
+        lambda t: Ask(f"/f/{t.fresh_token()}/rating", form=t.form(rating="5")), public=True
+    ),
+    ("GET", "/f/{token}/thanks"): get("/f/{t.corner.answered_token}/thanks", public=True),
+    ("GET", "/me"): get("/me", False),
+    ("GET", "/wallboard"): get("/wallboard", False),
+    ("GET", "/wallboard/team/{target_id:int}"): get("/wallboard/team/{t.corner.team}"),
+    ("GET", "/wallboard/account/{target_id:int}"): get("/wallboard/account/{t.corner.account}"),
+    ("GET", "/wallboard/display/{display_id:int}"): Spec(display_page),
+    ("GET", "/coach"): get("/coach", False),
+    ("GET", "/recovery"): get("/recovery", False),
+    ("GET", "/dashboard"): get("/dashboard", False),
+    ("GET", "/u/{token}"): get("/u/{t.corner.unsubscribe_token}", public=True),
+    ("POST", "/u/{token}"): Spec(lambda t: Ask(f"/u/{t.corner.unsubscribe_token}"), public=True),
+    ("GET", "/outbox"): get("/outbox", False),
+    ("GET", "/outbox/{key}/html"): get("/outbox/matrix.eml/html", False),
+    # mounts
+    ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),
+    ("GET", "/static"): get("/static/js/stream.js", False, True),
+}
+
+SPECS = {(method, pattern(path)): spec for (method, path), spec in SPECS.items()}
+WS_ROUTES = {"/ws"}
+
+
+# --- asking ------------------------------------------------------------------------------------
+
+
+def send(world: World, who: Who, method: str, ask: Ask) -> httpx.Response:
+    headers = {**who.headers, **ask.headers}
+    cookies = dict(who.cookies)
+    if ask.fresh_session and who.relogin is not None:
+        cookies[SESSION_COOKIE] = who.relogin()[SESSION_COOKIE]
+    if method not in ("GET", "HEAD"):
+        headers["X-CSRF-Token"] = who.csrf
+    headers["Cookie"] = cookie_header(cookies)
+    world.http.cookies.clear()
+    return world.http.request(
+        method,
+        ask.path,
+        params=ask.params,
+        json=ask.json,
+        content=ask.content,
+        data=ask.form,
+        headers=headers,
+    )
+
+
+def observe(world: World, key: tuple[str, str], callers: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The cell each caller's answers make, and what else went wrong: leaks, HEAD unlike GET."""
+    method, _ = key
+    spec = SPECS[key]
+    cells: dict[str, str] = {}
+    problems: list[str] = []
+    for name in callers:
+        who = world.callers[name]
+        statuses = []
+        for where in WHERES if spec.targeted else (None,):
+            ask = spec.ask(Target(world, who, where))
+            response = send(world, who, method, ask)
+            statuses.append(str(response.status_code))
+            if not spec.public:
+                problems += [
+                    f"{name} {where or ''}: the {response.status_code} answer holds {marker!r}"
+                    for marker in who.forbidden_markers
+                    if marker in response.text
+                ]
+            if method == "GET" and where in ("home", None):
+                head = send(world, who, "HEAD", ask)
+                if head.status_code != response.status_code:
+                    problems.append(f"{name}: HEAD {head.status_code}, GET {response.status_code}")
+        cells[name] = statuses[0] if len(set(statuses)) == 1 else "/".join(statuses)
+    return cells, problems
+
+
+STREAM_SUBJECT = {
+    "agent": "agent",
+    "team": "team",
+    "coach": "team",
+    "board:team": "team",
+    "board:account": "account",
+    "recovery": "account",
+    "account": "account",
+}
+
+
+def stream_of(world: World, kind: str, where: Where) -> str:
+    corner = world.where(where)[1]
+    return f"{kind}:{getattr(corner, STREAM_SUBJECT[kind])}"
+
+
+async def subscriptions(world: World, ws_url: str, who: Who) -> dict[str, str]:
+    """Per stream kind, whether ``who`` may subscribe: yes/no per WHERES, or the close code."""
+    token = who.display_token or who.stream_token
+    headers = {} if token else dict(who.headers)
+    if who.user is not None:
+        headers["Cookie"] = cookie_header(who.cookies)
+    url = f"{ws_url}/ws" + (f"?token={token}" if token else "")
+    streams = {stream_of(world, kind, where): (kind, where) for kind in STREAM_SUBJECT for where in WHERES}
+    answers: dict[str, str] = {}
+    try:
+        async with connect(url, additional_headers=headers, open_timeout=TIMEOUT) as ws:
+            for stream in streams:
+                await ws.send(orjson.dumps({"op": "sub", "stream": stream}).decode())
+            async with asyncio.timeout(TIMEOUT):
+                while len(answers) < len(streams):
+                    frame = orjson.loads(await ws.recv())
+                    if frame["op"] == "subscribed":
+                        answers[frame["stream"]] = "yes"
+                    elif frame["op"] == "error":
+                        assert frame["code"] == "forbidden", frame
+                        answers[frame["stream"]] = "no"
+    except ConnectionClosed as exc:
+        assert not answers and exc.rcvd is not None, exc
+        return dict.fromkeys(STREAM_SUBJECT, str(exc.rcvd.code))
+    cells = {}
+    for kind in STREAM_SUBJECT:
+        found = [answers[stream_of(world, kind, where)] for where in WHERES]
+        cells[kind] = found[0] if len(set(found)) == 1 else "/".join(found)
+    return cells
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(server: LiveServer, db: Database, settings: Settings) -> Iterator[World]:
+    settings.avatars_dir.mkdir(parents=True, exist_ok=True)
+    (settings.avatars_dir / "matrix.png").write_bytes(tiny_png())
+    built = World(server.url, db, Signer(settings.secret_key))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+HTTP = {(key[0], key[1]): row for key, row in parse(HTTP_TABLE, 2).items()}
+STREAMS = {key[0]: row for key, row in parse(STREAM_TABLE, 1).items()}
+
+
+def callers_for(backend: str) -> list[str]:
+    return list(CALLERS) if backend == "sqlite" else list(POSTGRES_CALLERS)
+
+
+def test_every_route_has_a_row(server: LiveServer) -> None:
+    served = list(walk_routes(server.app.routes))
+    http = {(method, pattern(path)) for kind, method, path in served if kind != "ws"}
+    assert set(SPECS) == set(HTTP), "every row needs a way to ask its route, and every way a row"
+    assert sorted(http - set(HTTP)) == [], "routes without a row in HTTP_TABLE"
+    assert sorted(set(HTTP) - http) == [], "rows in HTTP_TABLE for routes that are not served"
+    assert {path for kind, _, path in served if kind == "ws"} == WS_ROUTES
+
+
+def test_cells_say_one_answer_or_one_per_place() -> None:
+    for key, row in HTTP.items():
+        for caller, cell in row.items():
+            parts = cell.split("/")
+            assert all(re.fullmatch(r"[1-5][0-9][0-9]", p) for p in parts), (key, caller, cell)
+            assert len(parts) in ((1, 3) if SPECS[key].targeted else (1,)), (key, caller, cell)
+
+
+@pytest.mark.parametrize("key", list(HTTP), ids=[f"{m} {p}" for m, p in HTTP])
+def test_http_route(world: World, backend: str, key: tuple[str, str]) -> None:
+    callers = callers_for(backend)
+    cells, problems = observe(world, key, callers)
+    expected = {c: HTTP[key][c] for c in callers}
+    wrong = [f"{c}: expected {expected[c]}, got {cells[c]}" for c in callers if cells[c] != expected[c]]
+    assert wrong + problems == [], f"{key[0]} {key[1]}"
+
+
+def test_streams(world: World, server: LiveServer) -> None:
+    async def all_callers() -> dict[str, dict[str, str]]:
+        return {name: await subscriptions(world, server.ws_url, who) for name, who in world.callers.items()}
+
+    found = asyncio.run(all_callers())
+    wrong = [
+        f"{kind} {caller}: expected {STREAMS[kind][caller]}, got {found[caller][kind]}"
+        for kind in STREAM_SUBJECT
+        for caller in CALLERS
+        if found[caller][kind] != STREAMS[kind][caller]
+    ]
+    assert wrong == []
+
+
+# --- docs/security.md --------------------------------------------------------------------------
+
+
+def markdown_table(first: str, rows: list[tuple[str, dict[str, str]]]) -> str:
+    lines = [
+        "| " + " | ".join([first, *CALLERS.values()]) + " |",
+        "| " + " | ".join(["---"] * (len(CALLERS) + 1)) + " |",
+    ]
+    lines += ["| " + " | ".join([label, *(row[c] for c in CALLERS)]) + " |" for label, row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown() -> str:
+    http = markdown_table("route", [(f"`{m} {p}`", row) for (m, p), row in HTTP.items()])
+    streams = markdown_table("stream", [(f"`{kind}:{{id}}`", row) for kind, row in STREAMS.items()])
+    return f"{http}\n\n{streams}\n"
+
+
+def test_security_doc_shows_the_tables() -> None:
+    assert render_markdown() in DOC.read_text(encoding="utf-8"), (
+        "docs/security.md does not show the tables of this test: "
+        "paste the output of `python -m tests.test_authz_matrix`"
+    )
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")
