@@ -11,12 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlmodel import select
 
 from streamsrv.context import LoginHints
 from streamsrv.demo.smtp_catcher import SmtpCatcher
 from streamsrv.embedded_redis import EmbeddedRedis, free_port
 from streamsrv.mail.outbox import outbox_dir, recent
-from streamsrv.models import Role
+from streamsrv.models import Response, Role
 from streamsrv.tenancy import create_org
 from tests.conftest import fresh_database, make_settings
 from tests.email_support import STAR_LINK, MailStack, live_server, mail_stack, parts, unique_email
@@ -25,6 +26,13 @@ from tests.support import TIMEOUT, wait_until
 from tests.survey_support import interaction_body, make_setup
 
 PASSWORD = "correct horse battery"
+
+
+def answer_of(stack: MailStack, request_id: int) -> int | None:
+    """The rating stored for a feedback request, or None while unanswered."""
+    with stack.db.session() as session:
+        row = session.exec(select(Response).where(Response.request_id == request_id)).first()
+        return None if row is None else row.rating
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +45,17 @@ def test_a_star_link_from_the_email_opens_the_survey_with_that_rating(stack: Mai
     email = unique_email()
     with stack.api() as api:
         body = interaction_body(setup, customer={"email": email, "name": "Cara"})
-        assert api.post("/api/v1/interactions", json=body).status_code == 201
+        created = api.post("/api/v1/interactions", json=body)
+        assert created.status_code == 201
     [message] = stack.inbox.wait_for(email)
     links = {int(n): f"{url}?rating={n}" for url, _, n in STAR_LINK.findall(parts(message)[1])}
+    # A mail scanner fetching the link records nothing ...
+    assert httpx.get(links[4], timeout=TIMEOUT).status_code == 200
+    assert answer_of(stack, created.json()["request"]["id"]) is None
+    # ... a person's browser showing it records the star at once.
     page.goto(links[4])
+    expect(page.locator("#quick-notice")).to_be_visible()
+    wait_until(lambda: answer_of(stack, created.json()["request"]["id"]) == 4)
     expect(page.locator("#agent-name")).to_have_text("Maria Lopez")
     expect(page.locator("#rating-4")).to_be_checked()
     for other in (1, 2, 3, 5):
