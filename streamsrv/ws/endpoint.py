@@ -80,7 +80,7 @@ class StreamSession:
 async def ws_endpoint(websocket: WebSocket) -> None:
     ctx: AppContext = websocket.app.state.ctx
     hub: Hub = ctx.services["hub"]
-    if cookie_from_foreign_origin(websocket):
+    if cookie_from_foreign_origin(websocket, ctx.settings.public_url):
         await websocket.accept()
         await websocket.close(protocol.CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
         return
