@@ -18,8 +18,7 @@ from streamsrv.auth import (
     Identity,
     key_identity,
     lookup_api_key,
-    session_user,
-    user_identity,
+    session_identity,
 )
 from streamsrv.security import origin as origins
 from streamsrv.stream_tokens import identity_from_token
@@ -60,8 +59,7 @@ async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | N
     if cookie:
 
         def by_cookie(session: Session) -> Identity | None:
-            user = session_user(ctx, session, cookie)
-            return user_identity(user) if user is not None else None
+            return session_identity(ctx, session, cookie)
 
         return await ctx.db.run(by_cookie)
     return None

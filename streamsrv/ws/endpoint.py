@@ -92,7 +92,8 @@ async def ws_endpoint(websocket: WebSocket) -> None:
     fastpath: FastPath = ctx.services["fastpath"]
     conn = Connection(websocket, ctx.settings.ws_send_buffer_bytes, fastpath.socket(websocket))
     registry: SocketRegistry = ctx.services["sockets"]
-    registry.add(identity.credential, conn)
+    for credential in identity.credentials:
+        registry.add(credential, conn)
     session = StreamSession(ctx, hub, identity, conn)
     limiter = RateLimiter()
     max_frame = ctx.settings.ws_max_frame_bytes
@@ -126,7 +127,8 @@ async def ws_endpoint(websocket: WebSocket) -> None:
         if not conn.closed:
             raise
     finally:
-        registry.remove(identity.credential, conn)
+        for credential in identity.credentials:
+            registry.remove(credential, conn)
         metrics.CONNECTIONS.dec()
         await session.close()
         await conn.stop()
