@@ -37,6 +37,7 @@ from streamsrv.relay import Relay
 from streamsrv.revocation import SocketRegistry
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
+from streamsrv.ws import authz
 from streamsrv.ws.fastpath import FastPath
 
 log = logging.getLogger("streamsrv")
@@ -173,7 +174,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
             hub=hub,
             relay=relay,
             history=history,
-            sockets=SocketRegistry(hub),
+            sockets=SocketRegistry(hub, forget_org=authz.forget_org),
             deliveries=worker,
             scheduler=scheduler,
             fastpath=fastpath,

@@ -20,11 +20,18 @@ if TYPE_CHECKING:
 
 MISSING: Any = object()
 # A few seconds of memory for authorisation lookups, so that thousands of clients reconnecting at
-# once (a node restart, a network blip) do not each cost database round trips. Scope changes
-# reach live sockets through ``streamsrv.revocation.drop_credential``, which makes them
-# reconnect. Where a stream's subject sits (agent -> team -> account) rarely changes; 5 s is safe.
+# once (a node restart, a network blip) do not each cost database round trips. A change of a
+# user's or key's own scope closes their sockets (``streamsrv.revocation.drop_credential``); a
+# change of where a stream's subject sits (an agent moved) clears an organization's entries on
+# every node (``streamsrv.revocation.reach_changed`` -> ``forget_org``) and re-checks its open
+# subscriptions.
 OWNER_CACHE: TTLCache[tuple[int, str], Owner] = TTLCache()
 REACH_CACHE: TTLCache[Identity, Reach] = TTLCache()
+
+
+def forget_org(org_id: int) -> None:
+    OWNER_CACHE.discard_keys(lambda key: key[0] == org_id)
+    REACH_CACHE.discard_keys(lambda identity: identity.org_id == org_id)
 
 
 class Authoriser:
@@ -37,6 +44,11 @@ class Authoriser:
         self.identity = identity
         self._reach: Reach | None = None
         self._owners: dict[str, Owner | None] = {}
+
+    def forget(self) -> None:
+        """Ask again from now on: the organization changed."""
+        self._reach = None
+        self._owners = {}
 
     async def allows(self, ref: StreamRef) -> bool:
         identity = self.identity
