@@ -15,7 +15,7 @@ import pytest
 
 from streamsrv.app import create_app
 from streamsrv.auth import SESSION_COOKIE, make_session_cookie
-from streamsrv.client import Event, Failure, Item, StreamClient
+from streamsrv.client import Event, Failure, Item, Status, StreamClient
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.models import Role, Team, User
@@ -115,3 +115,25 @@ async def test_an_agent_user_loses_the_board_of_the_team_they_left(
         await emit_events_async(db, tenant.org_id, [old_board, own], 1, start=1)
         got = await until(client, Event, own, forbidden_events=old_board)
         assert isinstance(got, Event) and got.data["n"] == 1
+
+
+async def test_a_narrowed_user_is_disconnected_everywhere(tenant: Tenant, db: Database, node_b: LiveServer) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    stream = f"team:{floor.team_id}"
+    async with session_client(tenant, node_b, leader, [stream]) as client:
+        await client.wait_subscribed(TIMEOUT)
+        r = await asyncio.to_thread(
+            tenant.api.patch, f"/api/v1/users/{leader.id}", json={"team_ids": [floor.other_team_id]}
+        )
+        assert r.status_code == 200, r.text
+        # The connection's identity itself is out of date: it is closed, and the client comes
+        # back (if it may) as who the user is now.
+        await emit_events_async(db, tenant.org_id, [stream], 1)
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                item = await client.next(TIMEOUT)
+                assert not isinstance(item, Event), f"delivered after the scope changed: {item}"
+                if isinstance(item, Status) and item.state == "closed":
+                    assert item.code == 4401
+                    break
