@@ -204,9 +204,9 @@ def update(
     if password_hash is not None:
         user.password_hash = password_hash
     session.add(user)
+    flush_or_conflict(session, DUPLICATE_EMAIL, "email")
     if password_hash is not None or (was_active and not user.active):
         logins.end_all(session, user)
-    flush_or_conflict(session, DUPLICATE_EMAIL, "email")
     return user_out(user)
 
 

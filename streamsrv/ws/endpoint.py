@@ -10,7 +10,6 @@ and those no longer allowed are dropped with a ``forbidden`` error frame.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("streamsrv.ws")
 
 MAX_SUBSCRIPTIONS = 64
+NOT_YOURS = "you may not subscribe to this stream"
 ACCESS_ENDED = "your access to this stream has ended"
 
 
@@ -76,7 +76,7 @@ class StreamSession:
         generation = self.generation
         if not await self.authz.allows(frame.stream):
             # Same answer for "does not exist" and "not yours": ids are not probed this way.
-            raise ProtocolError("forbidden", "you may not subscribe to this stream", stream=name)
+            raise ProtocolError("forbidden", NOT_YOURS, stream=name)
         sub, recovered, replay = await self.hub.attach(name, self.conn, frame.since)
         # The reach changed while this one was being attached: it holds its events until it is
         # authorised again, like the subscriptions the change paused.
@@ -84,7 +84,7 @@ class StreamSession:
             generation = self.generation
             if not await self.authz.allows(frame.stream):
                 await self.hub.detach(sub)
-                raise ProtocolError("forbidden", ACCESS_ENDED, stream=name)
+                raise ProtocolError("forbidden", NOT_YOURS, stream=name)
         self.subs[name] = sub
         self.conn.send_frame(protocol.subscribed(name, recovered is True))
         if recovered is False:
@@ -111,25 +111,9 @@ class StreamSession:
 
     async def _authorise_paused(self) -> None:
         try:
-            verdicts: dict[str, bool] = {}
-            generation = -1
-            while generation != self.generation:
-                generation = self.generation
-                self.authz.forget()
-                verdicts = {name: await self.authz.allows(parse_stream(name)) for name in list(self.paused)}
-            paused, self.paused = self.paused, {}
-            refused = []
-            for name, sub in paused.items():
-                if self.subs.get(name) is not sub:
-                    continue  # unsubscribed meanwhile
-                if verdicts[name]:
-                    sub.release()
-                else:
-                    del self.subs[name]
-                    refused.append(sub)
-                    self.conn.send_frame(protocol.error("forbidden", ACCESS_ENDED, name))
-            for sub in refused:
-                await self.hub.detach(sub)
+            # Changes may keep coming while this runs: nothing stays held once it returns.
+            while self.paused:
+                await self._authorise_paused_once()
         except Exception:
             # Events stay held; a fresh connection is authorised from scratch.
             log.exception("could not authorise a connection's subscriptions again; closing it")
@@ -137,11 +121,31 @@ class StreamSession:
         finally:
             self._recheck = None
 
+    async def _authorise_paused_once(self) -> None:
+        verdicts: dict[str, bool] = {}
+        generation = -1
+        while generation != self.generation:
+            generation = self.generation
+            self.authz.forget()
+            verdicts = {name: await self.authz.allows(parse_stream(name)) for name in list(self.paused)}
+        paused, self.paused = self.paused, {}
+        refused = []
+        for name, sub in paused.items():
+            if self.subs.get(name) is not sub:
+                continue  # unsubscribed meanwhile
+            if verdicts[name]:
+                sub.release()
+            else:
+                del self.subs[name]
+                refused.append(sub)
+                self.conn.send_frame(protocol.error("forbidden", ACCESS_ENDED, name))
+        for sub in refused:
+            await self.hub.detach(sub)
+
     async def close(self) -> None:
         if self._recheck is not None:
-            self._recheck.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recheck
+            # Not cancelled: it may be detaching refused subscriptions from the hub.
+            await self._recheck
         subs, self.subs = self.subs, {}
         for sub in subs.values():
             await self.hub.detach(sub)
