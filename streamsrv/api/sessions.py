@@ -12,7 +12,7 @@ from streamsrv import logins
 from streamsrv.auth import Identity
 from streamsrv.errors import not_found
 from streamsrv.kernel import Call, route
-from streamsrv.models import User
+from streamsrv.models import LoginSession, User
 from streamsrv.org.common import Page
 from streamsrv.revocation import drop_credential
 
@@ -48,17 +48,18 @@ def _user_of(session: Session, identity: Identity) -> User:
 def list_my_sessions(call: Call[None, None], session: Session) -> Page[SessionOut]:
     identity = call.identity
     rows = logins.listing(session, _user_of(session, identity))
-    items = [
-        SessionOut(
-            id=row.id or 0,
-            created_at=row.created_at,
-            last_seen_at=row.last_seen_at,
-            expires_at=row.expires_at,
-            current=row.id == identity.session_id,
-        )
-        for row in rows
-    ]
-    return Page(items, None)
+    return Page([_out(row, identity.session_id) for row in rows], None)
+
+
+def _out(row: LoginSession, current: int | None) -> SessionOut:
+    assert row.id is not None
+    return SessionOut(
+        id=row.id,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        current=row.id == current,
+    )
 
 
 @route(
