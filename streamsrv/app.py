@@ -37,6 +37,7 @@ from streamsrv.relay import Relay
 from streamsrv.revocation import SocketRegistry
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
+from streamsrv.ws.authz import AuthzCache
 from streamsrv.ws.fastpath import FastPath
 
 log = logging.getLogger("streamsrv")
@@ -169,11 +170,13 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
         wire_senders(senders, ctx)
         worker = Worker(db, senders, poll_interval=settings.delivery_poll_interval)
         scheduler = Scheduler(db, worker.node, scheduled_jobs(ctx))
+        authz = AuthzCache()
         ctx.services.update(
             hub=hub,
             relay=relay,
             history=history,
-            sockets=SocketRegistry(hub),
+            sockets=SocketRegistry(hub, forget_org=authz.forget_org),
+            authz=authz,
             deliveries=worker,
             scheduler=scheduler,
             fastpath=fastpath,

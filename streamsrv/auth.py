@@ -1,8 +1,9 @@
 """Who is calling, and what they may see.
 
 An ``Identity`` is resolved once per request or websocket from a Bearer API key, a session
-cookie, or (for streams) a signed stream token. Every query narrows by ``org_id`` and, through
-the role table in ``streamsrv.access``, by the caller's accounts, teams or agent.
+cookie (a login session kept on the server: ``streamsrv.logins``), or (for streams) a signed
+stream token. Every query narrows by ``org_id`` and, through the role table in
+``streamsrv.access``, by the caller's accounts, teams or agent.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from streamsrv import access
+from streamsrv import access, logins
 from streamsrv.access import SERVICE_ROLE
 from streamsrv.cache import TTLCache
 from streamsrv.errors import ApiError
 from streamsrv.models import ApiKey, Role, User, utcnow
 from streamsrv.security import apikeys
 from streamsrv.security import csrf as csrf_mod
-from streamsrv.security.tokens import SESSION, TokenError
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -56,15 +56,19 @@ class Identity:
     # Set for stream and display tokens: the only streams this identity may subscribe to.
     streams: frozenset[str] | None = None
     display_id: int | None = None
+    # The login session a user identity stands on (cookie, or a stream token it issued).
+    session_id: int | None = None
 
     @property
-    def credential(self) -> str:
-        """What revoking would take away: live sockets are dropped by this name."""
+    def credentials(self) -> tuple[str, ...]:
+        """What revoking would take away: live sockets are dropped by any of these names."""
         if self.display_id is not None:
-            return f"display:{self.display_id}"
+            return (f"display:{self.display_id}",)
         if self.user_id is not None:
-            return f"user:{self.user_id}"
-        return f"apikey:{self.api_key_id}"
+            if self.session_id is not None:
+                return (f"user:{self.user_id}", f"session:{self.session_id}")
+            return (f"user:{self.user_id}",)
+        return (f"apikey:{self.api_key_id}",)
 
     @property
     def org_wide(self) -> bool:
@@ -85,7 +89,7 @@ class Identity:
         return access.sees_account(self, account_id)
 
 
-def user_identity(user: User) -> Identity:
+def user_identity(user: User, session_id: int | None = None) -> Identity:
     return Identity(
         org_id=user.org_id,
         role=user.role,
@@ -96,6 +100,7 @@ def user_identity(user: User) -> Identity:
         team_ids=frozenset(user.team_ids or ()),
         agent_id=user.agent_id,
         via="session",
+        session_id=session_id,
     )
 
 
@@ -127,23 +132,29 @@ def lookup_api_key(session: Session, plaintext: str) -> ApiKey | None:
     return key
 
 
+def session_login(ctx: AppContext, session: Session, cookie: str | None) -> logins.Login | None:
+    """The user and login session of a session cookie, or None."""
+    return logins.resolve(session, ctx.signer, cookie, ctx.settings.session_max_age)
+
+
+def session_identity(ctx: AppContext, session: Session, cookie: str | None) -> Identity | None:
+    login = session_login(ctx, session, cookie)
+    return user_identity(login.user, login.session_id) if login is not None else None
+
+
 def session_user(ctx: AppContext, session: Session, cookie: str | None) -> User | None:
-    if not cookie:
-        return None
-    try:
-        data = ctx.signer.loads(SESSION, cookie, max_age=ctx.settings.session_max_age)
-    except TokenError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    user = session.get(User, data.get("u"))
-    if user is None or not user.active or user.session_version != data.get("v"):
-        return None
-    return user
+    login = session_login(ctx, session, cookie)
+    return login.user if login is not None else None
 
 
 def make_session_cookie(ctx: AppContext, user: User) -> str:
-    return ctx.signer.dumps(SESSION, {"u": user.id, "v": user.session_version})
+    """Open a login session for ``user`` in a transaction of its own; the cookie's value.
+
+    Blocking: for scripts and tests. Request handlers open sessions inside their own transaction
+    with ``streamsrv.logins.open_session``.
+    """
+    with ctx.db.session() as session:
+        return logins.open_session(session, ctx.signer, user, ctx.settings.session_max_age)
 
 
 def _bearer(conn: HTTPConnection) -> str | None:
@@ -195,8 +206,7 @@ async def authenticate(conn: HTTPConnection) -> Identity:
         if key_text is not None:
             key = lookup_api_key(session, key_text)
             return key_identity(key) if key else None
-        user = session_user(ctx, session, cookie)
-        return user_identity(user) if user else None
+        return session_identity(ctx, session, cookie)
 
     identity = await ctx.db.run(resolve)
     if identity is None:

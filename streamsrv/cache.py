@@ -51,5 +51,10 @@ class TTLCache(Generic[K, V]):
             if predicate(value):
                 self._entries.pop(key, None)
 
+    def discard_keys(self, predicate: Callable[[K], bool]) -> None:
+        """Drop every entry whose key matches (one organization's entries, after it changed)."""
+        for key in [key for key in self._entries if predicate(key)]:
+            self._entries.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -28,6 +28,8 @@ from streamsrv.backoff import Backoff
 
 # Close codes after which retrying with the same credentials cannot help.
 FATAL_CLOSE_CODES = {4401, 4403}
+# Refusals of one stream that hold until something changes on the server.
+PERMANENT_SUB_ERRORS = {"forbidden", "too_many_subscriptions"}
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,12 @@ class StreamClient:
             self.cursors.pop(msg["stream"], None)
             self._queue.put_nowait(Resync(msg["stream"]))
         elif op == "error":
+            stream = msg.get("stream")
+            if stream is not None and msg["code"] in PERMANENT_SUB_ERRORS:
+                # Refused now, or access ended later: asking again on reconnect will not help.
+                self.subscribed.discard(stream)
+                if stream in self._wanted:
+                    self._wanted.remove(stream)
             self._queue.put_nowait(
                 Failure(code=msg["code"], message=msg.get("message", ""), stream=msg.get("stream"))
             )

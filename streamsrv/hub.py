@@ -128,6 +128,11 @@ class Subscription:
         self.last = entry
         self.sink.send_frame(frame)
 
+    def hold(self) -> None:
+        """Keep live frames back until :meth:`release` (while its access is checked again)."""
+        if self.held is None:
+            self.held = []
+
     def release(self) -> None:
         held, self.held = self.held, None
         for epoch, entry, frame in held or ():

@@ -234,9 +234,29 @@ class User(SQLModel, table=True):
     team_ids: list[int] = _json(list)
     agent_id: int | None = Field(default=None, foreign_key="agents.id")
     active: bool = Field(default=True)
-    # Bumped on password change or "log out everywhere": older session cookies stop working.
+    # Bumped on password change, deactivation or "log out everywhere": every login session
+    # (``LoginSession``) opened before ends.
     session_version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LoginSession(SQLModel, table=True):
+    """One login of a user, from ``/login`` until logout, expiry or the end of all their sessions.
+
+    The cookie carries a random secret; only its hash is stored, so a copy of the database opens
+    no session. ``session_version`` is the user's at login: a bump ends the session even if its
+    row was written by a login that raced with the bump.
+    """
+
+    __tablename__ = "sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    secret_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    session_version: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class ApiKey(SQLModel, table=True):

@@ -20,6 +20,7 @@ from streamsrv.stream_names import StreamRef as StreamRef  # re-exported: frames
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011  # the server could not go on with this connection now: reconnect and resume
 CLOSE_RESTART = 1012
 CLOSE_SLOW_CONSUMER = 4001  # fell behind: reconnect and resume with the last cursor
 CLOSE_UNAUTHORIZED = 4401  # credentials missing, invalid, expired or revoked

@@ -1,9 +1,10 @@
 """Stream tokens: signed, expiring grants to named streams, for embedding a live stream in a
 helpdesk sidebar or on a TV without a login.
 
-A token names its issuer (user or API key) and the streams it grants. On use, the issuer is
-loaded again: a revoked key, a deactivated user or a narrowed scope takes the grant down with it,
-so a token is never wider than its issuer is now.
+A token names its issuer (an API key, or a user and the login session they minted it from) and
+the streams it grants. On use, the issuer is loaded again: a revoked key, a deactivated user, a
+narrowed scope or the end of the issuing session (logout, "log out everywhere", a password
+change) takes the grant down with it, so a token is never wider than its issuer is now.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from streamsrv import logins
 from streamsrv.auth import Identity, key_identity, user_identity
 from streamsrv.boards.displays import PREFIX as DISPLAY_PREFIX
 from streamsrv.boards.displays import identity_from_display_token
@@ -29,7 +31,9 @@ def issue(ctx: AppContext, identity: Identity, streams: list[str], ttl: int) -> 
     expires = int(time.time()) + ttl
     payload: dict[str, Any] = {"o": identity.org_id, "s": sorted(set(streams)), "exp": expires}
     if identity.user_id is not None:
+        assert identity.session_id is not None, "a user mints stream tokens from a login session"
         payload["u"] = identity.user_id
+        payload["sid"] = identity.session_id
     else:
         payload["k"] = identity.api_key_id
     return ctx.signer.dumps(STREAM, payload), expires
@@ -39,9 +43,14 @@ def _issuer(session: Session, payload: dict[str, Any]) -> Identity | None:
     org_id = payload.get("o")
     if "u" in payload:
         user = session.get(User, payload["u"])
-        if user is None or not user.active or user.org_id != org_id:
+        session_id = payload.get("sid")
+        # Tokens minted before sessions were kept on the server name none: they cannot be tied
+        # to one that still holds.
+        if user is None or user.org_id != org_id or not isinstance(session_id, int):
             return None
-        return user_identity(user)
+        if not logins.still_open(session, session_id, user):
+            return None
+        return user_identity(user, session_id)
     key = session.get(ApiKey, payload.get("k"))
     if key is None or key.revoked_at is not None or key.org_id != org_id:
         return None
@@ -72,4 +81,5 @@ async def identity_from_token(ctx: AppContext, token: str) -> Identity | None:
         agent_id=issuer.agent_id,
         via="stream_token",
         streams=frozenset(payload.get("s", ())),
+        session_id=issuer.session_id,
     )

@@ -359,18 +359,42 @@ async def test_slow_consumer_is_closed_alone_and_others_get_everything(
 class FakeSocket:
     def __init__(self) -> None:
         self.closed_with: tuple[int, str] | None = None
+        self.reach_changes = 0
 
     def close_soon(self, code: int, reason: str) -> None:
         self.closed_with = (code, reason)
 
+    def reach_changed(self) -> None:
+        self.reach_changes += 1
+
 
 async def test_revocation_closes_only_that_credentials_sockets(hub: Hub) -> None:
-    registry = SocketRegistry(hub)
-    revoked, kept = FakeSocket(), FakeSocket()
-    registry.add("apikey:1", revoked)
-    registry.add("apikey:2", kept)
+    registry = SocketRegistry(hub, forget_org=lambda org_id: None)
+    revoked, kept, session = FakeSocket(), FakeSocket(), FakeSocket()
+    registry.add(("apikey:1",), 1, revoked)
+    registry.add(("apikey:2",), 1, kept)
+    registry.add(("user:5", "session:9"), 1, session)
     await hub.broadcast("drop apikey:1")
     assert revoked.closed_with == (protocol.CLOSE_UNAUTHORIZED, "credentials revoked")
     assert kept.closed_with is None
     await hub.broadcast("something else apikey:2")
     assert kept.closed_with is None
+    await hub.broadcast("drop session:9")
+    assert session.closed_with == (protocol.CLOSE_UNAUTHORIZED, "credentials revoked")
+    assert kept.closed_with is None
+
+
+async def test_reach_change_reaches_only_that_organizations_sockets(hub: Hub) -> None:
+    forgotten: list[int] = []
+    registry = SocketRegistry(hub, forget_org=forgotten.append)
+    here, elsewhere, gone = FakeSocket(), FakeSocket(), FakeSocket()
+    registry.add(("apikey:1",), 7, here)
+    registry.add(("apikey:2",), 8, elsewhere)
+    registry.add(("apikey:3",), 7, gone)
+    registry.remove(("apikey:3",), 7, gone)
+    await hub.broadcast("reach 7")
+    assert forgotten == [7]
+    assert (here.reach_changes, elsewhere.reach_changes, gone.reach_changes) == (1, 0, 0)
+    await hub.broadcast("reach seven")
+    assert forgotten == [7] and here.reach_changes == 1
+    assert registry.by_credential.keys() == {"apikey:1", "apikey:2"} and registry.by_org.keys() == {7, 8}

@@ -14,6 +14,7 @@ from streamsrv.kernel import Call, Reply, route
 from streamsrv.org import agents
 from streamsrv.org.common import Page, require_writer
 from streamsrv.org.schemas import AGENT_NULLABLE, AgentCreate, AgentListQuery, AgentOut, AgentUpdate
+from streamsrv.revocation import reach_changed
 
 TAG = "agents"
 PHOTO_FIELD = "photo"
@@ -78,9 +79,15 @@ def get_agent(call: Call[None, None], session: Session) -> AgentOut:
     scope="admin",
     guard=require_writer,
 )
-def update_agent(call: Call[AgentUpdate, None], session: Session) -> AgentOut:
+async def update_agent(call: Call[AgentUpdate, None]) -> AgentOut:
+    identity, agent_id = call.identity, call.id("agent_id")
     changes = patch_changes(call.body, AGENT_NULLABLE)
-    return agents.update(session, call.identity, call.id("agent_id"), changes, base_url(call))
+    out = await call.run(lambda session: agents.update(session, identity, agent_id, changes, base_url(call)))
+    if "team_id" in changes:
+        # After the commit: open subscriptions to the agent's streams (and those of agent users
+        # whose team this was) are authorised again on every node.
+        await reach_changed(call.ctx, identity.org_id)
+    return out
 
 
 @route(

@@ -3,8 +3,7 @@
 A role's level in the role table (``streamsrv.access``) decides which scope field it uses;
 the others must be empty, so a user can never carry a scope that silently means nothing.
 Password hashes and session versions never leave the server. Changing a password or
-deactivating a user bumps ``session_version``, which invalidates every session cookie issued
-before.
+deactivating a user ends every login session of theirs (``streamsrv.logins.end_all``).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from streamsrv import access
+from streamsrv import access, logins
 from streamsrv.access import Level
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
@@ -205,11 +204,10 @@ def update(
     user.agent_id = scope.agent_id
     if password_hash is not None:
         user.password_hash = password_hash
-    if password_hash is not None or (was_active and not user.active):
-        # Older session cookies carry the old version and stop working at once.
-        user.session_version += 1
     session.add(user)
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
+    if password_hash is not None or (was_active and not user.active):
+        logins.end_all(session, user)
     return user_out(user)
 
 
@@ -230,11 +228,10 @@ def upgrade_password_hash(session: Session, user_id: int | None, old_hash: str, 
 
 
 def end_sessions(session: Session, user_id: int | None) -> None:
-    """Every session cookie issued to the user so far stops working."""
+    """Every login session of the user ends ("log out everywhere")."""
     row = session.get(User, user_id)
     if row is not None:
-        row.session_version += 1
-        session.add(row)
+        logins.end_all(session, row)
 
 
 # --- what a scope means, in names ---------------------------------------------------------------

@@ -1,27 +1,32 @@
-"""Logging in and out with email and password; the session is a signed cookie.
+"""Logging in and out with email and password.
 
-The cookie holds the user id and their ``session_version``, so a password change or
-deactivation (which bump the version) ends every older session at once. Failures answer the
-same generic message whether the email exists or not, and take as long (``verify_password``
-checks a dummy hash for unknown emails).
+Each login opens a session kept on the server (``streamsrv.logins``); the cookie carries its
+signed random secret. Logout ends that session, and "log out everywhere" every session of the
+user, on the server: a copied cookie stops working, and live sockets and stream tokens of the
+ended sessions are closed on every node. Failures answer the same generic message whether the
+email exists or not, and take as long (``verify_password`` checks a dummy hash for unknown
+emails).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv.auth import SESSION_COOKIE, make_session_cookie
+from streamsrv import logins
+from streamsrv.auth import SESSION_COOKIE, session_login
 from streamsrv.context import AppContext, LoginHints
 from streamsrv.models import User
 from streamsrv.org import users
 from streamsrv.pages.login_throttle import LoginThrottle
 from streamsrv.pages.session import current_user
+from streamsrv.revocation import drop_credential
 from streamsrv.security import csrf
 from streamsrv.security.passwords import hash_password, needs_rehash, verify_password
 from streamsrv.templating import error_page, render
@@ -139,10 +144,12 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, next_url, email, WRONG_CREDENTIALS, status=400)
 
     await throttle.reset(email)
+    max_age = ctx.settings.session_max_age
+    cookie = await ctx.db.run(lambda session: logins.open_session(session, ctx.signer, user, max_age))
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        make_session_cookie(ctx, user),
+        cookie,
         max_age=ctx.settings.session_max_age,
         httponly=True,
         samesite="lax",
@@ -160,10 +167,22 @@ async def logout(request: Request) -> Response:
         everywhere = _text(form, "everywhere", 10) in ("1", "true", "on")
     if not csrf.verify(request, submitted_token):
         return error_page(request, 403, "Could not log out", EXPIRED_FORM)
-    user = await current_user(request) if everywhere else None
-    if user is not None:
-        user_id = user.id
-        await ctx.db.run(lambda session: users.end_sessions(session, user_id))
+    cookie = request.cookies.get(SESSION_COOKIE)
+
+    def end(session: Session) -> str | None:
+        login = session_login(ctx, session, cookie)
+        if login is None:
+            return None
+        if everywhere:
+            users.end_sessions(session, login.user.id)
+            return f"user:{login.user.id}"
+        logins.end(session, login.session_id)
+        return f"session:{login.session_id}"
+
+    ended = await ctx.db.run(end)
+    if ended is not None:
+        # After the commit: the sockets of what ended close on every node, and cannot reconnect.
+        await drop_credential(ctx, ended)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=ctx.settings.cookie_secure

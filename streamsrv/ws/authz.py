@@ -19,31 +19,53 @@ if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 MISSING: Any = object()
-# A few seconds of memory for authorisation lookups, so that thousands of clients reconnecting at
-# once (a node restart, a network blip) do not each cost database round trips. Scope changes
-# reach live sockets through ``streamsrv.revocation.drop_credential``, which makes them
-# reconnect. Where a stream's subject sits (agent -> team -> account) rarely changes; 5 s is safe.
-OWNER_CACHE: TTLCache[tuple[int, str], Owner] = TTLCache()
-REACH_CACHE: TTLCache[Identity, Reach] = TTLCache()
+
+
+class AuthzCache:
+    """A few seconds of memory for authorisation lookups, so that thousands of clients
+    reconnecting at once (a node restart, a network blip) do not each cost database round trips.
+
+    A change of a user's or key's own scope closes their sockets
+    (``streamsrv.revocation.drop_credential``); a change of where a stream's subject sits (an
+    agent moved) clears the organization's entries on every node
+    (``streamsrv.revocation.reach_changed``) and re-checks its open subscriptions. One per
+    application, beside the database its answers come from.
+    """
+
+    __slots__ = ("owners", "reaches")
+
+    def __init__(self) -> None:
+        self.owners: TTLCache[tuple[int, str], Owner] = TTLCache()
+        self.reaches: TTLCache[Identity, Reach] = TTLCache()
+
+    def forget_org(self, org_id: int) -> None:
+        self.owners.discard_keys(lambda key: key[0] == org_id)
+        self.reaches.discard_keys(lambda identity: identity.org_id == org_id)
 
 
 class Authoriser:
     """One connection's answers, remembered for the connection's life on top of the caches."""
 
-    __slots__ = ("_owners", "_reach", "ctx", "identity")
+    __slots__ = ("_owners", "_reach", "cache", "ctx", "identity")
 
     def __init__(self, ctx: AppContext, identity: Identity) -> None:
         self.ctx = ctx
+        self.cache: AuthzCache = ctx.services["authz"]
         self.identity = identity
         self._reach: Reach | None = None
         self._owners: dict[str, Owner | None] = {}
 
+    def forget(self) -> None:
+        """Ask again from now on: the organization changed."""
+        self._reach = None
+        self._owners = {}
+
     async def allows(self, ref: StreamRef) -> bool:
-        identity = self.identity
+        identity, cache = self.identity, self.cache
         if self._reach is None:
-            self._reach = REACH_CACHE.get(identity)
+            self._reach = cache.reaches.get(identity)
         if ref.name not in self._owners:
-            self._owners[ref.name] = OWNER_CACHE.get((identity.org_id, ref.name), MISSING)
+            self._owners[ref.name] = cache.owners.get((identity.org_id, ref.name), MISSING)
         if self._owners[ref.name] is MISSING or self._reach is None:
 
             def load(session: Session) -> tuple[Reach, Owner | None]:
@@ -53,10 +75,10 @@ class Authoriser:
             reach, owner = await self.ctx.db.run(load)
             self._reach = reach
             self._owners[ref.name] = owner
-            REACH_CACHE.put(identity, reach)
+            cache.reaches.put(identity, reach)
             if owner is not None:
                 # Refusals are not remembered: a stream may come into existence any moment.
-                OWNER_CACHE.put((identity.org_id, ref.name), owner)
+                cache.owners.put((identity.org_id, ref.name), owner)
         owner = self._owners[ref.name]
         reach = self._reach
         return owner is not None and reach is not None and may_subscribe(identity, reach, ref, owner)

@@ -1,13 +1,13 @@
 """Who is connecting: a ``?token=`` stream token, a Bearer API key, or a session cookie.
 
 A browser sends its cookies on a websocket opened by any site, so a cookie is only accepted from
-the product's own origin; clients without an ``Origin`` are not browsers and are not affected.
+the product's own origin (``streamsrv.security.origin``: scheme, host and port); clients without
+an ``Origin`` are not browsers and are not affected.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from sqlmodel import Session
 from starlette.websockets import WebSocket
@@ -18,23 +18,23 @@ from streamsrv.auth import (
     Identity,
     key_identity,
     lookup_api_key,
-    session_user,
-    user_identity,
+    session_identity,
 )
+from streamsrv.security import origin as origins
 from streamsrv.stream_tokens import identity_from_token
 
 if TYPE_CHECKING:
     from streamsrv.context import AppContext
 
 
-def cookie_from_foreign_origin(websocket: WebSocket) -> bool:
-    """A session cookie (and no stream token) sent from another site: refused with 4403."""
+def cookie_from_foreign_origin(websocket: WebSocket, public_url: str) -> bool:
+    """A session cookie (and no stream token) sent from another origin: refused with 4403."""
     if not websocket.cookies.get(SESSION_COOKIE) or websocket.query_params.get("token"):
         return False
     origin = websocket.headers.get("origin")
     if origin is None:
         return False
-    return urlsplit(origin).netloc != websocket.headers.get("host", "")
+    return not origins.is_own(websocket, origin, public_url)
 
 
 async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | None:
@@ -59,8 +59,7 @@ async def authenticate_ws(ctx: AppContext, websocket: WebSocket) -> Identity | N
     if cookie:
 
         def by_cookie(session: Session) -> Identity | None:
-            user = session_user(ctx, session, cookie)
-            return user_identity(user) if user is not None else None
+            return session_identity(ctx, session, cookie)
 
         return await ctx.db.run(by_cookie)
     return None
