@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from streamsrv.hub import Entry
 from streamsrv.protocol import Cursor, EntryId, parse_entry_id
+from streamsrv.redaction import redact_tail
 
 PUBLISH_SCRIPT = """
 local prefix = ARGV[1]
@@ -26,13 +27,29 @@ local dedupe_ttl = tonumber(ARGV[4])
 local n = tonumber(ARGV[5])
 local i = 6
 local published = 0
+local hidden = prefix .. ':hidden'
 for _ = 1, n do
   local eid = ARGV[i]
   local tail = ARGV[i + 1]
-  local ns = tonumber(ARGV[i + 2])
-  i = i + 3
+  local quotes = ARGV[i + 2]
+  local visibility = ARGV[i + 3]
+  local ns = tonumber(ARGV[i + 4])
+  i = i + 5
   local fresh = redis.call('SET', prefix .. ':sent:' .. eid, '1', 'NX', 'EX', dedupe_ttl)
   if fresh then
+    if visibility ~= '' then
+      -- A moderator hid (+) or showed (-) a comment: replays consult this set. Members older
+      -- than the history itself can no longer match an entry and are trimmed.
+      local now = tonumber(redis.call('TIME')[1])
+      local rid = string.sub(visibility, 2)
+      if string.sub(visibility, 1, 1) == '+' then
+        redis.call('ZADD', hidden, now, rid)
+      else
+        redis.call('ZREM', hidden, rid)
+      end
+      redis.call('ZREMRANGEBYSCORE', hidden, '-inf', now - ttl)
+      redis.call('EXPIRE', hidden, ttl)
+    end
     for s = 0, ns - 1 do
       local stream = ARGV[i + s]
       local ekey = prefix .. ':e:' .. stream
@@ -45,7 +62,12 @@ for _ = 1, n do
         epoch = string.format('%x%05x', tonumber(t[1]), tonumber(t[2]))
         redis.call('SET', ekey, epoch)
       end
-      local id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail)
+      local id
+      if quotes ~= '' then
+        id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail, 'q', quotes)
+      else
+        id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail)
+      end
       redis.call('EXPIRE', hkey, ttl)
       redis.call('EXPIRE', ekey, ttl)
       redis.call('PUBLISH', prefix .. ':c:' .. stream, epoch .. ' ' .. id .. ' ' .. eid .. ' ' .. tail)
@@ -83,18 +105,27 @@ class Keys:
     def control(self, node: str) -> str:
         return f"{self.prefix}:ctl:{node}"
 
+    @property
+    def hidden(self) -> str:
+        """Responses whose comments were hidden after their events were published."""
+        return f"{self.prefix}:hidden"
+
 
 @dataclass(frozen=True)
 class OutgoingEvent:
     event_id: int
     tail: bytes
     streams: Sequence[str]
+    # Responses whose comment the event quotes ("12,40"), so a replay can redact them.
+    quotes: str = ""
+    # "+12" hides response 12's comment from replays, "-12" shows it again, "" changes nothing.
+    visibility: str = ""
 
 
 def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: int) -> list[Any]:
     args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, len(events)]
     for ev in events:
-        args.extend((ev.event_id, ev.tail, len(ev.streams), *ev.streams))
+        args.extend((ev.event_id, ev.tail, ev.quotes, ev.visibility, len(ev.streams), *ev.streams))
     return args
 
 
@@ -145,14 +176,36 @@ class History:
         key = self.keys.history(stream)
         start = "-" if after is None else f"({after[0]}-{after[1]}"
         out: list[Entry] = []
+        quoting: list[tuple[int, set[int]]] = []
         while True:
             page: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(
                 key, start, "+", count=REPLAY_PAGE
             )  # type: ignore[assignment]
             for raw_id, fields in page:
                 entry = parse_entry_id(raw_id)
+                quotes = fields.get(b"q")
+                if quotes:
+                    quoting.append((len(out), {int(q) for q in quotes.split(b",")}))
                 out.append(Entry(entry=entry, event_id=int(fields[b"e"]), tail=fields[b"t"].decode()))
             if len(page) < REPLAY_PAGE:
-                return out
+                break
             last = out[-1].entry
             start = f"({last[0]}-{last[1]}"
+        if quoting:
+            await self._redact(out, quoting)
+        return out
+
+    async def _redact(self, out: list[Entry], quoting: list[tuple[int, set[int]]]) -> None:
+        """Rewrite the entries that quote a comment hidden since they were published."""
+        wanted = sorted(set().union(*(ids for _, ids in quoting)))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for rid in wanted:
+                pipe.zscore(self.keys.hidden, rid)
+            scores = await pipe.execute()
+        hidden = {rid for rid, score in zip(wanted, scores, strict=True) if score is not None}
+        if not hidden:
+            return
+        for index, ids in quoting:
+            if ids & hidden:
+                entry = out[index]
+                out[index] = Entry(entry.entry, entry.event_id, redact_tail(entry.tail, ids & hidden))

@@ -32,6 +32,7 @@ from streamsrv.db import Database
 from streamsrv.history import PUBLISH_SCRIPT, Keys, OutgoingEvent, publish_args
 from streamsrv.models import OutboxEvent
 from streamsrv.protocol import encode_event_tail
+from streamsrv.redaction import quoted_responses, visibility_change
 
 log = logging.getLogger("streamsrv.relay")
 
@@ -64,7 +65,12 @@ _CLAIM_COLUMNS = (
 
 def to_outgoing(row: Pending) -> OutgoingEvent:
     tail = encode_event_tail(row.type, iso(row.created_at), row.payload, row.id)
-    return OutgoingEvent(event_id=row.id, tail=tail, streams=row.streams)
+    quotes = ",".join(map(str, quoted_responses(row.payload)))
+    change = visibility_change(row.type, row.payload)
+    visibility = "" if change is None else f"{'+' if change[1] else '-'}{change[0]}"
+    return OutgoingEvent(
+        event_id=row.id, tail=tail, streams=row.streams, quotes=quotes, visibility=visibility
+    )
 
 
 class Relay:
