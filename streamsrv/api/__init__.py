@@ -17,6 +17,7 @@ from streamsrv.api import (
     coaching,
     dashboard,
     displays,
+    erasures,
     feedback,
     interaction_state,
     interactions,
@@ -52,4 +53,5 @@ routes: list[BaseRoute] = [
     *moderation.routes,
     *smtp_settings.routes,
     *suppressions.routes,
+    *erasures.routes,
 ]
