@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ import httpx
 import orjson
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import update
+from sqlalchemy import inspect, text, update
 from sqlmodel import col, select
 
+from streamsrv import migrate
 from streamsrv.app import create_app, scheduled_jobs
 from streamsrv.config import Settings
 from streamsrv.context import AppContext
@@ -38,17 +40,20 @@ from streamsrv.models import (
     OutboxEvent,
     RecoveryCase,
     Response,
+    Role,
     utcnow,
 )
+from streamsrv.retention.erase import erase_contacts
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import make_templates
 from streamsrv.tenancy import create_org
 from tests.conftest import Tenant, fresh_database, make_settings
 from tests.dashboard_support import Site, make_site
 from tests.streaming import make_key
-from tests.support import TIMEOUT, LiveServer, async_wait_until
+from tests.support import TIMEOUT, LiveServer, async_wait_until, wait_until
 from tests.test_admin_api import error, ok
 from tests.test_hidden_history import cursors_after, replay
+from tests.test_recovery import staff
 
 DAY = timedelta(days=1)
 
@@ -609,3 +614,79 @@ def other_org_client(tenant: Tenant, db: Database) -> httpx.Client:
             session, "Elsewhere", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery"
         )
     return tenant.client(org.api_key)
+
+
+def lock_waits(db: Database) -> int:
+    """Sessions of this database waiting for a row another transaction holds (PostgreSQL)."""
+    with db.session() as s:
+        return int(
+            s.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event IN ('transactionid', 'tuple')"
+                )
+            ).scalar_one()
+        )
+
+
+def test_a_case_worked_during_an_erasure_keeps_nothing_of_the_customer(
+    backend: str, tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    """A follow-up sent while an erasure is committing either waits for it (and finds no address)
+    or is erased with it; it never keeps the address the erasure just removed."""
+    if backend == "sqlite":
+        pytest.skip("SQLite takes one writer at a time: an erasure and a case change cannot interleave")
+    dana = Customer.new("Dana")
+    complaint = floor.feedback(dana, 1, "Nobody listens")
+    case = case_of(db, complaint["id"])
+    worker = staff(tenant, db, Role.admin)
+    try:
+        assert worker.post(f"/api/v1/recovery/cases/{case.id}/claim").status_code == 200
+        erased_uncommitted, commit = threading.Event(), threading.Event()
+
+        def erase_slowly() -> None:
+            with db.session() as s:
+                erase_contacts(s, tenant.org_id, [complaint["interaction_id"]], utcnow())
+                erased_uncommitted.set()
+                commit.wait(TIMEOUT)
+
+        answers_: dict[str, httpx.Response] = {}
+        eraser = threading.Thread(target=erase_slowly)
+        follower = threading.Thread(
+            target=lambda: answers_.update(r=worker.post(f"/api/v1/recovery/cases/{case.id}/followup"))
+        )
+        eraser.start()
+        assert erased_uncommitted.wait(TIMEOUT)
+        follower.start()
+        # The follow-up either finished at once or waits for the erasure's rows.
+        wait_until(lambda: "r" in answers_ or lock_waits(db) > 0)
+        commit.set()
+        eraser.join(TIMEOUT)
+        follower.join(TIMEOUT)
+    finally:
+        worker.close()
+    assert answers_["r"].status_code == 201, answers_["r"].text
+    assert held(db, complaint["interaction_id"])["request_emails"] == []
+    assert is_erased(db, complaint["interaction_id"])
+
+
+def test_retention_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as database:
+
+        def shape() -> tuple[set[str], set[str], set[str]]:
+            found = inspect(database.engine)
+            return (
+                {c["name"] for c in found.get_columns("accounts")},
+                {c["name"] for c in found.get_columns("interactions")},
+                {i["name"] for i in found.get_indexes("interactions")},
+            )
+
+        accounts, interactions, indexes = shape()
+        assert "contact_retention_days" in accounts and "contact_erased_at" in interactions
+        assert "ix_interactions_contact_held" in indexes
+        migrate.downgrade(database.engine, "0006")
+        accounts, interactions, indexes = shape()
+        assert "contact_retention_days" not in accounts and "contact_erased_at" not in interactions
+        assert "ix_interactions_contact_held" not in indexes
+        migrate.upgrade(database.engine)
+        assert "ix_interactions_contact_held" in shape()[2]
