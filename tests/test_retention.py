@@ -30,7 +30,7 @@ from streamsrv.context import AppContext
 from streamsrv.db import Database
 from streamsrv.deliveries.schedule import Scheduler
 from streamsrv.embedded_redis import EmbeddedRedis
-from streamsrv.history import History, Keys
+from streamsrv.history import ERASED_SLACK_MS, PUBLISH_SCRIPT, History, Keys, publish_args
 from streamsrv.models import (
     AuditLog,
     CaseNote,
@@ -43,6 +43,7 @@ from streamsrv.models import (
     Role,
     utcnow,
 )
+from streamsrv.relay import Pending, to_outgoing
 from streamsrv.retention.erase import erase_contacts
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import make_templates
@@ -690,3 +691,48 @@ def test_retention_migration_goes_both_ways(backend: str, tmp_path: Path) -> Non
         assert "ix_interactions_contact_held" not in indexes
         migrate.upgrade(database.engine)
         assert "ix_interactions_contact_held" in shape()[2]
+
+
+async def test_a_stream_remembers_an_erasure_while_its_history_may_carry_the_details(
+    redis_server: EmbeddedRedis,
+) -> None:
+    """The publish script's per-stream set: a busy stream keeps entries past its TTL, so an erased
+    id stays as long as any entry old enough to carry it, and goes once the history has moved on
+    by more than the relay's lag."""
+    keys = Keys(f"t{secrets.token_hex(4)}")
+    stream = "recovery:1"
+    redis = Redis.from_url(redis_server.url)
+    script = redis.register_script(PUBLISH_SCRIPT)
+    eids = iter(range(1, 1000))
+
+    def event(response_id: int, customer: dict[str, Any]) -> Any:
+        payload = {"id": response_id, "response": {"id": response_id}, "customer": customer, "notes": []}
+        row = Pending(next(eids), "case.updated", [stream], payload, utcnow())
+        return to_outgoing(row)
+
+    async def publish(*events: Any) -> None:
+        await script(args=publish_args(keys, list(events), 1000, 3600))
+
+    async def replayed() -> str:
+        return " ".join(e.tail for e in await History(redis, keys, 1000, 3600).read_range(stream, None))
+
+    dana = {"name": "Dana", "email": "dana@example.com", "phone": "555"}
+    erased = {"name": None, "email": None, "phone": None, "erased": True}
+    try:
+        await publish(event(7, dana), event(8, {**dana, "email": "omar@example.com"}))
+        await publish(event(7, erased))
+        text = await replayed()
+        assert "dana@example.com" not in text and "omar@example.com" in text
+        assert await redis.zscore(keys.erased(stream), "7") is not None
+        assert await redis.ttl(keys.erased(stream)) > 0, "the set expires with the history"
+        # An erasure from long ago whose entries are all trimmed is dropped by the next erasure;
+        # one whose entries may still be there (within the relay's lag) stays.
+        now_ms = int(utcnow().timestamp() * 1000)
+        await redis.zadd(keys.erased(stream), {"5": now_ms - ERASED_SLACK_MS - 60_000})
+        await redis.zadd(keys.erased(stream), {"6": now_ms - ERASED_SLACK_MS + 60_000})
+        await redis.xtrim(keys.history(stream), maxlen=0)
+        await publish(event(8, erased))
+        members = {m.decode() for m in await redis.zrange(keys.erased(stream), 0, -1)}
+        assert members == {"6", "7", "8"}
+    finally:
+        await redis.aclose()
