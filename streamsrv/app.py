@@ -32,8 +32,9 @@ from streamsrv.mail import survey_email
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
-from streamsrv.recovery import cases
+from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
+from streamsrv.retention import job as retention_job
 from streamsrv.revocation import SocketRegistry
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
@@ -89,6 +90,8 @@ def wire_hooks() -> None:
     hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
     hooks.RESPONSE_STORED.connect("mail.cancel_unsent", survey_email.on_response)
     hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
+    hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
+    hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
 
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
@@ -101,7 +104,7 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
     """Work that runs once per period across all nodes (retention, digests, reports)."""
-    return []
+    return [retention_job.periodic(ctx.db)]
 
 
 class DataFiles(StaticFiles):

@@ -24,8 +24,9 @@ local prefix = ARGV[1]
 local maxlen = ARGV[2]
 local ttl = tonumber(ARGV[3])
 local dedupe_ttl = tonumber(ARGV[4])
-local n = tonumber(ARGV[5])
-local i = 6
+local erased_slack_ms = tonumber(ARGV[5])
+local n = tonumber(ARGV[6])
+local i = 7
 local published = 0
 local hidden = prefix .. ':hidden'
 for _ = 1, n do
@@ -33,8 +34,10 @@ for _ = 1, n do
   local tail = ARGV[i + 1]
   local quotes = ARGV[i + 2]
   local visibility = ARGV[i + 3]
-  local ns = tonumber(ARGV[i + 4])
-  i = i + 5
+  local contacts = ARGV[i + 4]
+  local erased = ARGV[i + 5]
+  local ns = tonumber(ARGV[i + 6])
+  i = i + 7
   local fresh = redis.call('SET', prefix .. ':sent:' .. eid, '1', 'NX', 'EX', dedupe_ttl)
   if fresh then
     if visibility ~= '' then
@@ -54,6 +57,7 @@ for _ = 1, n do
       local stream = ARGV[i + s]
       local ekey = prefix .. ':e:' .. stream
       local hkey = prefix .. ':h:' .. stream
+      local xkey = prefix .. ':x:' .. stream
       local epoch = redis.call('GET', ekey)
       if (not epoch) or redis.call('EXISTS', hkey) == 0 then
         -- A new history (first event, or Redis lost the old one): a new epoch tells clients
@@ -62,12 +66,32 @@ for _ = 1, n do
         epoch = string.format('%x%05x', tonumber(t[1]), tonumber(t[2]))
         redis.call('SET', ekey, epoch)
       end
-      local id
+      local fields = {'e', eid, 't', tail}
       if quotes ~= '' then
-        id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail, 'q', quotes)
-      else
-        id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', 'e', eid, 't', tail)
+        fields[#fields + 1] = 'q'
+        fields[#fields + 1] = quotes
       end
+      if contacts ~= '' then
+        fields[#fields + 1] = 'c'
+        fields[#fields + 1] = contacts
+      end
+      local id = redis.call('XADD', hkey, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+      if erased ~= '' then
+        -- Customers' contact details were erased: replays of this stream consult this set.
+        -- Every entry that can carry them was published before (give or take the relay's lag
+        -- for a change committed alongside the erasure), so a member goes once the history's
+        -- oldest entry is newer than it by more than that.
+        local t = redis.call('TIME')
+        local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        for rid in string.gmatch(erased, '[^,]+') do
+          redis.call('ZADD', xkey, string.format('%d', now_ms), rid)
+        end
+        local oldest = redis.call('XRANGE', hkey, '-', '+', 'COUNT', 1)
+        local oldest_ms = tonumber(string.match(oldest[1][1], '^(%d+)'))
+        redis.call('ZREMRANGEBYSCORE', xkey, '-inf', '(' .. string.format('%d', oldest_ms - erased_slack_ms))
+      end
+      -- The set lives exactly as long as the history it covers.
+      redis.call('EXPIRE', xkey, ttl)
       redis.call('EXPIRE', hkey, ttl)
       redis.call('EXPIRE', ekey, ttl)
       redis.call('PUBLISH', prefix .. ':c:' .. stream, epoch .. ' ' .. id .. ' ' .. eid .. ' ' .. tail)
@@ -80,6 +104,9 @@ return published
 """
 
 DEDUPE_TTL = 24 * 3600
+# How much later than an erasure an event carrying the erased details may still be published: a
+# change committed alongside the erasure, held up by a relay that was down or far behind.
+ERASED_SLACK_MS = 3600 * 1000
 READ_CONCURRENCY = 32
 READ_ATTEMPTS = 3
 REPLAY_PAGE = 1000
@@ -110,6 +137,10 @@ class Keys:
         """Responses whose comments were hidden after their events were published."""
         return f"{self.prefix}:hidden"
 
+    def erased(self, stream: str) -> str:
+        """Responses whose customer's contact details were erased after this stream carried them."""
+        return f"{self.prefix}:x:{stream}"
+
 
 @dataclass(frozen=True)
 class OutgoingEvent:
@@ -120,12 +151,18 @@ class OutgoingEvent:
     quotes: str = ""
     # "+12" hides response 12's comment from replays, "-12" shows it again, "" changes nothing.
     visibility: str = ""
+    # Responses whose customer's contact details the event carries ("12,40").
+    contacts: str = ""
+    # Responses whose customer's contact details are erased from its streams' replays ("12,40").
+    erased: str = ""
 
 
 def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: int) -> list[Any]:
-    args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, len(events)]
+    args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, ERASED_SLACK_MS, len(events)]
     for ev in events:
-        args.extend((ev.event_id, ev.tail, ev.quotes, ev.visibility, len(ev.streams), *ev.streams))
+        args.extend(
+            (ev.event_id, ev.tail, ev.quotes, ev.visibility, ev.contacts, ev.erased, len(ev.streams), *ev.streams)
+        )
     return args
 
 
@@ -176,36 +213,55 @@ class History:
         key = self.keys.history(stream)
         start = "-" if after is None else f"({after[0]}-{after[1]}"
         out: list[Entry] = []
-        quoting: list[tuple[int, set[int]]] = []
+        tagged: list[Tagged] = []
         while True:
             page: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(
                 key, start, "+", count=REPLAY_PAGE
             )  # type: ignore[assignment]
             for raw_id, fields in page:
                 entry = parse_entry_id(raw_id)
-                quotes = fields.get(b"q")
-                if quotes:
-                    quoting.append((len(out), {int(q) for q in quotes.split(b",")}))
+                quotes, contacts = fields.get(b"q"), fields.get(b"c")
+                if quotes or contacts:
+                    tagged.append(Tagged(len(out), _ids(quotes), _ids(contacts)))
                 out.append(Entry(entry=entry, event_id=int(fields[b"e"]), tail=fields[b"t"].decode()))
             if len(page) < REPLAY_PAGE:
                 break
             last = out[-1].entry
             start = f"({last[0]}-{last[1]}"
-        if quoting:
-            await self._redact(out, quoting)
+        if tagged:
+            await self._redact(stream, out, tagged)
         return out
 
-    async def _redact(self, out: list[Entry], quoting: list[tuple[int, set[int]]]) -> None:
-        """Rewrite the entries that quote a comment hidden since they were published."""
-        wanted = sorted(set().union(*(ids for _, ids in quoting)))
+    async def _redact(self, stream: str, out: list[Entry], tagged: list[Tagged]) -> None:
+        """Rewrite the entries that quote a comment hidden, or carry contact details erased,
+        since they were published."""
+        quoted = sorted(set().union(*(t.quoted for t in tagged)))
+        carried = sorted(set().union(*(t.carried for t in tagged)))
         async with self.redis.pipeline(transaction=False) as pipe:
-            for rid in wanted:
+            for rid in quoted:
                 pipe.zscore(self.keys.hidden, rid)
+            for rid in carried:
+                pipe.zscore(self.keys.erased(stream), rid)
             scores = await pipe.execute()
-        hidden = {rid for rid, score in zip(wanted, scores, strict=True) if score is not None}
-        if not hidden:
+        hidden = {rid for rid, score in zip(quoted, scores[: len(quoted)], strict=True) if score is not None}
+        erased = {rid for rid, score in zip(carried, scores[len(quoted) :], strict=True) if score is not None}
+        if not hidden and not erased:
             return
-        for index, ids in quoting:
-            if ids & hidden:
-                entry = out[index]
-                out[index] = Entry(entry.entry, entry.event_id, redact_tail(entry.tail, ids & hidden))
+        for t in tagged:
+            if t.quoted & hidden or t.carried & erased:
+                entry = out[t.index]
+                tail = redact_tail(entry.tail, t.quoted & hidden, t.carried & erased)
+                out[t.index] = Entry(entry.entry, entry.event_id, tail)
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A history entry that quotes comments or carries contact details, by response id."""
+
+    index: int
+    quoted: set[int]
+    carried: set[int]
+
+
+def _ids(tag: bytes | None) -> set[int]:
+    return {int(rid) for rid in tag.split(b",")} if tag else set()

@@ -2,6 +2,8 @@
 
 The survey flow fires :data:`RESPONSE_STORED` inside the transaction that stores a response,
 and :data:`REQUEST_ISSUED` inside the one that records an interaction and its request;
+personal-data retention fires :data:`CONTACTS_ERASED` inside the one that erases customers'
+contact details, so features that copied them (cases, deliveries) clear their copies too;
 every feature that derives rows or events from it (recovery cases, coaching alerts, board
 standings, and next deliveries and the reward ledger) connects a receiver here. ``app.py``
 decides which features are connected (``streamsrv.app.wire_hooks``), so the survey flow imports
@@ -96,3 +98,23 @@ class RequestIssued:
 
 
 REQUEST_ISSUED: Hook[RequestIssued] = Hook("request.issued")
+
+
+@dataclass
+class ContactsErased:
+    """Customers' contact details were erased from these interactions (and their requests), in
+    the receiver's transaction: each feature clears what it keeps of them and says how much."""
+
+    org_id: int
+    interaction_ids: list[int]
+    request_ids: list[int]
+    response_ids: list[int]
+    now: datetime
+    # Rows changed, by what they are ("deliveries", "cases", ...), for the audit log.
+    counts: dict[str, int]
+
+    def count(self, what: str, n: int) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+
+CONTACTS_ERASED: Hook[ContactsErased] = Hook("contacts.erased")

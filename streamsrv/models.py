@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -165,6 +166,9 @@ class Account(SQLModel, table=True):
     time_zone: str = Field(default="UTC", max_length=64)
     brand_color: str | None = Field(default=None, max_length=7)
     survey_intro: str = Field(default="", max_length=500)
+    # Customers' contact details are erased this many days after their latest answer (or, for a
+    # request never answered, after the request); streamsrv.retention.
+    contact_retention_days: int = Field(default=30)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -275,9 +279,24 @@ class ApiKey(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
+# Interactions still holding contact details: the only ones the retention job has to look at.
+HOLDS_CONTACT = text(
+    "(customer_email IS NOT NULL OR customer_name IS NOT NULL OR customer_phone IS NOT NULL)"
+)
+
+
 class Interaction(SQLModel, table=True):
     __tablename__ = "interactions"
-    __table_args__ = (UniqueConstraint("account_id", "external_id", name="uq_interactions_account_external"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "external_id", name="uq_interactions_account_external"),
+        Index(
+            "ix_interactions_contact_held",
+            "account_id",
+            "created_at",
+            sqlite_where=HOLDS_CONTACT,
+            postgresql_where=HOLDS_CONTACT,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
     account_id: int = Field(foreign_key="accounts.id", index=True)
@@ -288,6 +307,8 @@ class Interaction(SQLModel, table=True):
     customer_email: str | None = Field(default=None, max_length=254, index=True)
     customer_name: str | None = Field(default=None, max_length=200)
     customer_phone: str | None = Field(default=None, max_length=40)
+    # When the contact details above were erased (retention or on request); null while kept.
+    contact_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # The customer's language, when the helpdesk or integration knows it ("es", "pt-BR").
     locale: str | None = Field(default=None, max_length=10)
     source: str = Field(default="api", max_length=40)

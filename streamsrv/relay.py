@@ -32,7 +32,7 @@ from streamsrv.db import Database
 from streamsrv.history import PUBLISH_SCRIPT, Keys, OutgoingEvent, publish_args
 from streamsrv.models import OutboxEvent
 from streamsrv.protocol import encode_event_tail
-from streamsrv.redaction import quoted_responses, visibility_change
+from streamsrv.redaction import contact_responses, erasures, quoted_responses, visibility_change
 
 log = logging.getLogger("streamsrv.relay")
 
@@ -65,12 +65,21 @@ _CLAIM_COLUMNS = (
 
 def to_outgoing(row: Pending) -> OutgoingEvent:
     tail = encode_event_tail(row.type, iso(row.created_at), row.payload, row.id)
-    quotes = ",".join(map(str, quoted_responses(row.payload)))
     change = visibility_change(row.type, row.payload)
     visibility = "" if change is None else f"{'+' if change[1] else '-'}{change[0]}"
     return OutgoingEvent(
-        event_id=row.id, tail=tail, streams=row.streams, quotes=quotes, visibility=visibility
+        event_id=row.id,
+        tail=tail,
+        streams=row.streams,
+        quotes=_joined(quoted_responses(row.payload)),
+        visibility=visibility,
+        contacts=_joined(contact_responses(row.payload)),
+        erased=_joined(erasures(row.payload)),
     )
+
+
+def _joined(ids: list[int]) -> str:
+    return ",".join(map(str, ids))
 
 
 class Relay:

@@ -160,6 +160,27 @@ def test_one_click_unsubscribe_suppresses_later_emails(stack: MailStack, api: ht
     assert forged.status_code == 404
 
 
+def test_unsubscribe_still_works_after_the_address_is_erased(stack: MailStack, api: httpx.Client) -> None:
+    """The link carries the address sealed: once retention (or an erasure request) has cleared it
+    from the database, the customer's own email is the only copy, and it still opts them out."""
+    setup = setup_for(stack)
+    email = unique_email()
+    record(api, setup, email)
+    [message] = stack.inbox.wait_for(email)
+    url = str(message["List-Unsubscribe"])[1:-1]
+    assert email not in url and email.split("@")[0] not in url
+    erased = api.post(f"/api/v1/accounts/{setup.account_id}/erasures", json={"email": email})
+    assert erased.status_code == 200 and erased.json()["erased"]["requests"] == 1, erased.text
+
+    page = httpx.get(url, timeout=TIMEOUT)
+    assert page.status_code == 200 and "Unsubscribe" in page.text and email not in page.text
+    done = httpx.post(url, content=b"List-Unsubscribe=One-Click", timeout=TIMEOUT)
+    assert done.status_code == 200 and "unsubscribed" in done.text
+    listed = api.get(f"/api/v1/accounts/{setup.account_id}/suppressions").json()["items"]
+    assert [(i["email"], i["reason"]) for i in listed] == [(email, "unsubscribed")]
+    assert record(api, setup, email)["request"]["delivery"]["status"] == "suppressed"
+
+
 def test_period_suppression_is_recorded_on_the_delivery(stack: MailStack, api: httpx.Client) -> None:
     setup = setup_for(stack, suppression_days=7)
     email = unique_email()

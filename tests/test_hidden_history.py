@@ -19,7 +19,7 @@ from streamsrv.db import Database
 from streamsrv.history import History, Keys
 from tests.conftest import Tenant
 from tests.dashboard_support import ingest_key, make_site, post_feedback
-from tests.support import TIMEOUT
+from tests.support import TIMEOUT, async_wait_until
 
 SECRET = "call me on 555-0100, Maya was wonderful"
 
@@ -136,9 +136,13 @@ async def test_catch_up_after_a_reconnect_is_redacted_too(
     redis = Redis.from_url(settings.redis_url)
     try:
         history = History(redis, Keys(settings.redis_prefix), 1000, 3600)
-        entries = await history.read_range(f"account:{site.account_id}", None)
+
+        async def published() -> list[str]:
+            # The relay publishes after the commit: wait until the last event is in history.
+            texts = [e.tail for e in await history.read_range(f"account:{site.account_id}", None)]
+            return texts if any('"after marker"' in t for t in texts) else []
+
+        texts = await async_wait_until(published)
     finally:
         await redis.aclose()
-    texts = [e.tail for e in entries]
-    assert any('"after marker"' in t for t in texts)
     assert not any(SECRET in t for t in texts)

@@ -151,7 +151,12 @@ def test_negative_ingest_opens_a_case_and_positive_does_not(tenant: Tenant, db: 
     assert [c["response"]["id"] for c in items] == [negative["id"]]
     case = items[0]
     assert case["status"] == "open" and case["before_rating"] == 1 and case["after_rating"] is None
-    assert case["customer"] == {"name": "Dana Reyes", "email": "dana@example.com", "phone": "+1 555 0100"}
+    assert case["customer"] == {
+        "name": "Dana Reyes",
+        "email": "dana@example.com",
+        "phone": "+1 555 0100",
+        "erased": False,
+    }
     assert case["response"]["comment"] == hostile and case["response"]["improvement_areas"] == ["speed"]
     assert case["agent"] == {"id": floor.agent_ids[0], "name": "Agent 0"}
     assert case["claimed_by"] is None and case["sla_minutes"] == 240

@@ -17,6 +17,7 @@ from streamsrv.api import (
     coaching,
     dashboard,
     displays,
+    erasures,
     feedback,
     interaction_state,
     interactions,
@@ -54,4 +55,5 @@ routes: list[BaseRoute] = [
     *moderation.routes,
     *smtp_settings.routes,
     *suppressions.routes,
+    *erasures.routes,
 ]

@@ -227,12 +227,28 @@ def finish(session: Session, job: Job, node: str, outcome: Outcome, now: datetim
     return str(status) if result.rowcount else None  # type: ignore[attr-defined]
 
 
-def cancel(session: Session, ref: str, now: datetime, reason: str) -> int:
-    """Cancel every delivery about ``ref`` that has not been sent or claimed yet."""
+def cancel(session: Session, ref: str | Sequence[str], now: datetime, reason: str) -> int:
+    """Cancel every delivery about ``ref`` (or any of several) not sent or claimed yet."""
+    refs = [ref] if isinstance(ref, str) else list(ref)
     result = session.execute(
         update(Delivery)
-        .where(col(Delivery.ref) == ref, col(Delivery.status) == DeliveryStatus.scheduled)
+        .where(col(Delivery.ref).in_(refs), col(Delivery.status) == DeliveryStatus.scheduled)
         .values(status=DeliveryStatus.cancelled, last_error=reason[:ERROR_LENGTH], updated_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def replace_errors(session: Session, refs: Sequence[str], text: str, now: datetime) -> int:
+    """Replace the recorded error of every delivery about ``refs`` that has one (a receiving
+    server's refusal may quote the recipient's address)."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            col(Delivery.ref).in_(list(refs)),
+            col(Delivery.last_error).is_not(None),
+            col(Delivery.last_error) != text,
+        )
+        .values(last_error=text[:ERROR_LENGTH], updated_at=now)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 

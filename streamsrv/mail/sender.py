@@ -72,6 +72,7 @@ class SurveyEmailSender:
         self.settings = settings
         self.signer = signer
         self.sealer = Sealer(settings.secret_key, SMTP_CREDENTIALS)
+        self.address_sealer = unsubscribe.address_sealer(settings.secret_key)
         self.translations = translations
         self.renderer = renderer or Renderer()
         self.connections = connections or Connections()
@@ -118,7 +119,9 @@ class SurveyEmailSender:
         own = session.get(SmtpSettings, account.org_id)
         target = resolve(own, self.settings.smtp_url, self.sealer)
         locale = email_locale(interaction, account)
-        unsubscribe_url = unsubscribe.url_for(self.settings, unsubscribe.token_for(self.signer, request))
+        unsubscribe_url = unsubscribe.url_for(
+            self.settings, unsubscribe.token_for(self.signer, self.address_sealer, request)
+        )
         rendered = self.renderer.survey_request(
             account=account,
             agent=email_agent(agent, agent_card(session, agent).photo, self.settings.public_url),

@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from streamsrv import metrics
 from streamsrv.deliveries import queue
-from streamsrv.hooks import RequestIssued, ResponseChange
+from streamsrv.hooks import ContactsErased, RequestIssued, ResponseChange
 from streamsrv.mail import suppressions
 from streamsrv.mail.sendtime import send_time
 from streamsrv.mail.smtp import queue_for
@@ -35,6 +35,7 @@ from streamsrv.timefmt import iso
 
 KIND = "email"
 ANSWERED = "the customer answered before the email went out"
+ERASED = "the customer's contact details were erased"
 _SUPPRESSED = "streamsrv_mail_suppressed"
 
 
@@ -106,6 +107,17 @@ def on_response(session: Session, change: ResponseChange) -> None:
     through ingest) is noise: the answer cancels the email still waiting."""
     if change.created and change.request.id is not None:
         queue.cancel(session, ref_of(change.request.id), change.now, ANSWERED)
+
+
+def on_contacts_erased(session: Session, erased: ContactsErased) -> None:
+    """Emails not sent yet have no address to go to any more; the errors of those that failed
+    may quote it."""
+    if not erased.request_ids:
+        return
+    refs = [ref_of(request_id) for request_id in erased.request_ids]
+    cancelled = queue.cancel(session, refs, erased.now, ERASED)
+    rewritten = queue.replace_errors(session, refs, ERASED, erased.now)
+    erased.count("deliveries", cancelled + rewritten)
 
 
 @event.listens_for(Session, "after_commit")

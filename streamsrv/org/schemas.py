@@ -198,6 +198,8 @@ Footer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000
 Intro = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 SenderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Line]
 SendDelay = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
+# Days a customer's contact details are kept after their latest answer (streamsrv.retention).
+RetentionDays = Annotated[int, Field(ge=1, le=3650)]
 
 
 RewardCatalogue = Annotated[list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes)]
@@ -231,6 +233,7 @@ class AccountSettings(Input):
     time_zone: TimeZone = "UTC"
     brand_color: BrandColor | None = None
     survey_intro: Intro = ""
+    contact_retention_days: RetentionDays = 30
 
 
 class AccountCreate(AccountSettings):
@@ -262,6 +265,7 @@ class AccountUpdate(Input):
     time_zone: TimeZone | None = None
     brand_color: BrandColor | None = None
     survey_intro: Intro | None = None
+    contact_retention_days: RetentionDays | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -297,6 +301,7 @@ class AccountOut(BaseModel):
     time_zone: str
     brand_color: str | None
     survey_intro: str
+    contact_retention_days: int
     created_at: datetime
 
 

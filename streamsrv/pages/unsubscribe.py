@@ -42,10 +42,11 @@ async def _answer(request: Request, work: Callable[[Session, str], tuple[str, st
 
 
 async def show_unsubscribe(request: Request) -> Response:
-    signer = request.app.state.ctx.signer
+    ctx: AppContext = request.app.state.ctx
+    sealer = unsubscribe.address_sealer(ctx.settings.secret_key)
 
     def load(session: Session, token: str) -> tuple[str, str, bool]:
-        who = unsubscribe.resolve(session, signer, token)
+        who = unsubscribe.resolve(session, ctx.signer, sealer, token)
         assert who.account.id is not None
         listed = suppressions.find(session, who.account.id, who.email)
         return who.account.name, unsubscribe.masked(who.email), listed is not None
@@ -54,13 +55,14 @@ async def show_unsubscribe(request: Request) -> Response:
 
 
 async def confirm_unsubscribe(request: Request) -> Response:
-    signer = request.app.state.ctx.signer
+    ctx: AppContext = request.app.state.ctx
+    sealer = unsubscribe.address_sealer(ctx.settings.secret_key)
     # The body ("List-Unsubscribe=One-Click") is read and dropped: the link alone decides.
     await request.body()
     now = utcnow()
 
     def apply(session: Session, token: str) -> tuple[str, str, bool]:
-        who, row = unsubscribe.unsubscribe(session, signer, token, now)
+        who, row = unsubscribe.unsubscribe(session, ctx.signer, sealer, token, now)
         return who.account.name, unsubscribe.masked(row.email), True
 
     return await _answer(request, apply)

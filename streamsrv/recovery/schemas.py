@@ -85,6 +85,8 @@ class CustomerOut(BaseModel):
     name: str | None
     email: str | None
     phone: str | None
+    # The details were erased (retention period or an erasure request): they will not come back.
+    erased: bool
 
 
 class FollowupOut(BaseModel):

@@ -86,6 +86,21 @@ def visible_case(session: Session, identity: Identity, case_id: int) -> Recovery
     return case
 
 
+def workable_case(session: Session, identity: Identity, case_id: int) -> tuple[Actor, RecoveryCase]:
+    """The caller as an actor and the case to change, with its customer held still.
+
+    Locking the case's interaction orders the change with an erasure of the customer's contact
+    details (``streamsrv.retention``), which locks it first: either the erasure commits before,
+    and this change reads the details erased, or it waits, and erases what this change wrote
+    (a follow-up's address, a note, the case events).
+    """
+    actor = actor_of(identity)
+    case = visible_case(session, identity, case_id)
+    interaction_id = select(Response.interaction_id).where(Response.id == case.response_id).scalar_subquery()
+    session.exec(select(Interaction.id).where(Interaction.id == interaction_id).with_for_update())
+    return actor, case
+
+
 def check_account(session: Session, identity: Identity, account_id: int) -> None:
     account = session.get(Account, account_id)
     if account is None or account.org_id != identity.org_id or not identity.sees_account(account_id):
@@ -218,24 +233,21 @@ def announce(session: Session, case: RecoveryCase, event_type: str) -> dict[str,
 
 
 def claim(session: Session, identity: Identity, case_id: int, now: datetime) -> RecoveryCase:
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     transition(session, case, actor, Action.claim, {"claimed_by": actor.user_id, "claimed_at": now}, now)
     announce(session, case, CASE_CLAIMED)
     return case
 
 
 def release(session: Session, identity: Identity, case_id: int, now: datetime) -> RecoveryCase:
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     transition(session, case, actor, Action.release, {"claimed_by": None, "claimed_at": None}, now)
     announce(session, case, CASE_UPDATED)
     return case
 
 
 def add_note(session: Session, identity: Identity, case_id: int, text: str, now: datetime) -> RecoveryCase:
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     check(session, case, actor, Action.note)
     session.add(CaseNote(org_id=case.org_id, case_id=case_id, author_id=actor.user_id, text=text, created_at=now))
     session.flush()
@@ -246,8 +258,7 @@ def add_note(session: Session, identity: Identity, case_id: int, text: str, now:
 def record_contact(
     session: Session, identity: Identity, case_id: int, data: ContactIn, now: datetime
 ) -> RecoveryCase:
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     outcome = data.outcome.value
     transition(session, case, actor, Action.contact, {"contact_outcome": outcome}, now)
     # Every attempt is kept in the notes: the case shows only the latest outcome.
@@ -262,8 +273,7 @@ def record_contact(
 
 
 def resolve(session: Session, identity: Identity, case_id: int, resolution: str, now: datetime) -> RecoveryCase:
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     values = {"resolution": resolution, "resolved_by": actor.user_id, "resolved_at": now}
     transition(session, case, actor, Action.resolve, values, now)
     announce(session, case, CASE_RESOLVED)
@@ -282,8 +292,7 @@ def send_followup(
     session: Session, identity: Identity, case_id: int, signer: Signer, settings: Settings, now: datetime
 ) -> Followup:
     """A ``recovery_followup`` request for the case's interaction; asking again returns the same link."""
-    actor = actor_of(identity)
-    case = visible_case(session, identity, case_id)
+    actor, case = workable_case(session, identity, case_id)
     check(session, case, actor, Action.followup)
     if case.followup_request_id is not None:
         existing = session.get(FeedbackRequest, case.followup_request_id)

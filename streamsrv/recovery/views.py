@@ -2,7 +2,8 @@
 
 One shape serves the API answers and every ``case.*`` event, so the page renders both with the
 same code. It carries the customer's contact details: recovery staff need them to call back, and
-``recovery:{account_id}`` is the only stream it ever goes to.
+``recovery:{account_id}`` is the only stream it ever goes to. After the account's retention
+period, or on request, they are erased (``streamsrv.retention``): ``customer.erased`` says so.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def case_json(case: RecoveryCase, ctx: CaseContext) -> dict[str, Any]:
             "name": interaction.customer_name if interaction else None,
             "email": interaction.customer_email if interaction else None,
             "phone": interaction.customer_phone if interaction else None,
+            # Once true, streams drop these details from replays (streamsrv.redaction).
+            "erased": interaction is not None and interaction.contact_erased_at is not None,
         },
         "before_rating": case.before_rating,
         "after_rating": case.after_rating,

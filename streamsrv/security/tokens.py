@@ -62,6 +62,12 @@ class Signer:
         mac = hmac.new(self._secret.encode(), b"feedback-request:" + nonce.encode(), "sha256")
         return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
+    def fingerprint(self, purpose: str, value: str) -> str:
+        """A keyed hash of ``value`` for records that must recognise it without holding it (the
+        audit log of erasures): equal values match, and without the secret key no guess at the
+        value can be checked against it."""
+        return hmac.new(self._secret.encode(), f"{purpose}:{value}".encode(), "sha256").hexdigest()
+
 
 def new_nonce() -> str:
     return secrets.token_urlsafe(16)

@@ -36,6 +36,20 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
+def customer_email(value: str) -> str:
+    """A customer's address as stored: trimmed and in lower case (ValueError if it is none)."""
+    value = value.strip().lower()
+    local, at, domain = value.partition("@")
+    # Survey emails go to it: an address no mail server could take is refused here.
+    labels = domain.split(".")
+    if not at or not local or len(labels) < 2 or not all(labels) or "@" in domain or " " in value:
+        raise ValueError("is not an email address")
+    return value
+
+
+CustomerEmail = Annotated[Text, Field(max_length=254), AfterValidator(customer_email)]
+
+
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,17 +60,9 @@ class CustomerIn(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is None:
+        if value is None or not value.strip():
             return None
-        value = value.strip().lower()
-        if not value:
-            return None
-        local, at, domain = value.partition("@")
-        # Survey emails go to it: an address no mail server could take is refused here.
-        labels = domain.split(".")
-        if not at or not local or len(labels) < 2 or not all(labels) or "@" in domain or " " in value:
-            raise ValueError("is not an email address")
-        return value
+        return customer_email(value)
 
     @field_validator("name", "phone")
     @classmethod
