@@ -134,10 +134,11 @@ class Who:
 class World:
     """Both organizations, every caller, and the factories for objects a request uses up."""
 
-    def __init__(self, base_url: str, db: Database, signer: Signer) -> None:
+    def __init__(self, base_url: str, db: Database, signer: Signer, secret_key: str) -> None:
         self.base_url = base_url
         self.db = db
         self.signer = signer
+        self.address_sealer = unsubscribe.address_sealer(secret_key)
         self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=TIMEOUT)
         self.home = self._org("hq")
         self.foreign = self._org("fx")
@@ -227,7 +228,7 @@ class World:
         with self.db.session() as s:
             request = s.get(FeedbackRequest, issued["request"]["id"])
             assert request is not None
-            corner.unsubscribe_token = unsubscribe.token_for(self.signer, request)
+            corner.unsubscribe_token = unsubscribe.token_for(self.signer, self.address_sealer, request)
         answered = self.interaction(org, corner, api)["request"]["token"]
         r = self.http.post(f"/api/v1/responses/{answered}", json={"rating": 5, "comment": "Lovely"})
         assert r.status_code == 201, r.text

@@ -32,11 +32,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from sqlmodel import col, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from streamsrv.config import Settings
 from streamsrv.db import Database
+from streamsrv.logins import open_session
+from streamsrv.models import LoginSession, User
 from streamsrv.security.tokens import Signer
 from tests.matrix_support import (
     PASSWORD,
@@ -105,6 +108,8 @@ GET    /media/agents/{agent_id}/photo                     200         200       
 POST   /api/v1/users                                      201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
 GET    /api/v1/users                                      200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
 GET    /api/v1/users/me                                   200         200         200         200         200         200         200         401         401          404         404         404         404         404         401  200
+GET    /api/v1/users/me/sessions                          200         200         200         200         200         200         200         401         401          404         404         404         404         404         401  200
+DELETE /api/v1/users/me/sessions/{session_id}             204         204         204         204         204         204         204         401         401          404         404         404         404         404         401  204
 GET    /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 PATCH  /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/api-keys                                   201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
@@ -151,6 +156,8 @@ DELETE /api/v1/smtp-settings                              204         403       
 GET    /api/v1/accounts/{account_id}/suppressions         200/200/404 200/404/404 200/404/404 403         403         403         403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 POST   /api/v1/accounts/{account_id}/suppressions         201/201/404 201/404/404 403         403         403         403         403         401         401          201/201/404 403         403         403         403         401  404/404/201
 DELETE /api/v1/accounts/{account_id}/suppressions/{email} 204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+POST   /api/v1/accounts/{account_id}/erasures             200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/erasures                                   200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
 GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /live                                              200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /login                                             303         303         303         303         303         303         303         200         200          200         200         200         200         200         200  303
@@ -244,6 +251,21 @@ class Target:
 
     def form(self, **fields: str) -> dict[str, str]:
         return {**fields, "csrf_token": self.who.csrf}
+
+    def spare_session(self) -> int:
+        """A second login session of the caller's user (any id for callers without one)."""
+        user = self.who.user
+        if user is None:
+            return 1
+        with self.world.db.session() as s:
+            row = s.get(User, user.id)
+            assert row is not None
+            open_session(s, self.world.signer, row, 3600)
+            newest = s.exec(
+                select(LoginSession).where(LoginSession.user_id == user.id).order_by(col(LoginSession.id).desc())
+            ).first()
+            assert newest is not None and newest.id is not None
+            return newest.id
 
 
 @dataclass(frozen=True)
@@ -341,6 +363,11 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/users"): get("/api/v1/users", False),
     ("GET", "/api/v1/users/me"): get("/api/v1/users/me", False),
+    ("GET", "/api/v1/users/me/sessions"): get("/api/v1/users/me/sessions", False),
+    # A spare session of the caller's own: ending it must not log the caller out mid-matrix.
+    ("DELETE", "/api/v1/users/me/sessions/{session_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/users/me/sessions/{t.spare_session()}"), False
+    ),
     ("GET", "/api/v1/users/{user_id:int}"): get("/api/v1/users/{t.corner.user}"),
     ("PATCH", "/api/v1/users/{user_id:int}"): Spec(
         lambda t: Ask(
@@ -471,6 +498,14 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda t: Ask(
             f"/api/v1/accounts/{t.corner.account}/suppressions/{t.world.suppression(t.org, t.corner)}"
         )
+    ),
+    ("POST", "/api/v1/accounts/{account_id:int}/erasures"): Spec(
+        lambda t: Ask(
+            f"/api/v1/accounts/{t.corner.account}/erasures", json={"email": f"{unique('gone')}@example.com"}
+        )
+    ),
+    ("POST", "/api/v1/erasures"): Spec(
+        lambda t: Ask("/api/v1/erasures", json={"email": f"{unique('gone')}@example.com"}), False
     ),
     # pages
     ("GET", "/"): get("/", False),
@@ -618,7 +653,7 @@ async def subscriptions(world: World, ws_url: str, who: Who) -> dict[str, str]:
 def world(server: LiveServer, db: Database, settings: Settings) -> Iterator[World]:
     settings.avatars_dir.mkdir(parents=True, exist_ok=True)
     (settings.avatars_dir / "matrix.png").write_bytes(tiny_png())
-    built = World(server.url, db, Signer(settings.secret_key))
+    built = World(server.url, db, Signer(settings.secret_key), settings.secret_key)
     try:
         yield built
     finally:
