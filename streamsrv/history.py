@@ -29,6 +29,7 @@ local n = tonumber(ARGV[6])
 local i = 7
 local published = 0
 local hidden = prefix .. ':hidden'
+local hidden_cap = 1000000
 for _ = 1, n do
   local eid = ARGV[i]
   local tail = ARGV[i + 1]
@@ -41,17 +42,17 @@ for _ = 1, n do
   local fresh = redis.call('SET', prefix .. ':sent:' .. eid, '1', 'NX', 'EX', dedupe_ttl)
   if fresh then
     if visibility ~= '' then
-      -- A moderator hid (+) or showed (-) a comment: replays consult this set. Members older
-      -- than the history itself can no longer match an entry and are trimmed.
+      -- A moderator hid (+) or showed (-) a comment: replays consult this set. It has no time
+      -- limit: a quoting entry may outlive any TTL on a stream that keeps being written to, and
+      -- the set is small (hiding is rare); only its newest members are kept past a large cap.
       local now = tonumber(redis.call('TIME')[1])
       local rid = string.sub(visibility, 2)
       if string.sub(visibility, 1, 1) == '+' then
         redis.call('ZADD', hidden, now, rid)
+        redis.call('ZREMRANGEBYRANK', hidden, 0, -hidden_cap - 1)
       else
         redis.call('ZREM', hidden, rid)
       end
-      redis.call('ZREMRANGEBYSCORE', hidden, '-inf', now - ttl)
-      redis.call('EXPIRE', hidden, ttl)
     end
     for s = 0, ns - 1 do
       local stream = ARGV[i + s]
