@@ -105,8 +105,10 @@ def on_request_issued(session: Session, issued: RequestIssued) -> None:
 def on_response(session: Session, change: ResponseChange) -> None:
     """A survey emailed to someone who already answered (on the page shown by the helpdesk, or
     through ingest) is noise: the answer cancels the email still waiting."""
-    if change.created and change.request.id is not None:
-        queue.cancel(session, ref_of(change.request.id), change.now, ANSWERED)
+    request = change.request
+    # Without an address no email was ever scheduled: most ingested answers skip the UPDATE.
+    if change.created and request.id is not None and request.customer_email:
+        queue.cancel(session, ref_of(request.id), change.now, ANSWERED)
 
 
 def on_contacts_erased(session: Session, erased: ContactsErased) -> None:
