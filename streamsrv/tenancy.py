@@ -13,7 +13,7 @@ from streamsrv.security.passwords import hash_password
 
 
 class TenancyError(ValueError):
-    """The organization cannot be created as asked (bad name or email, email taken)."""
+    """The organization cannot be created as asked (an empty name, not an email address)."""
 
 
 @dataclass(frozen=True)
