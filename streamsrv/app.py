@@ -112,20 +112,22 @@ class DataFiles(StaticFiles):
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
-        *health.routes,
-        *metrics.routes,
-        *ws.routes,
-        *openapi.routes,
-        *api.routes,
-        *pages.routes,
+        # The mounts come first: every page asks url_for("static") for its stylesheet, and the
+        # router looks names up in this order, paying an exception for every route it passes.
         # Demo avatars are written at run time, so they live in the data directory, not the
-        # package; their URLs stay under /static (this mount comes first).
+        # package; their URLs stay under /static (this mount comes before that one).
         Mount(
             AVATARS_URL_PREFIX.rstrip("/"),
             app=DataFiles(directory=settings.avatars_dir, check_dir=False),
             name="avatars",
         ),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        *health.routes,
+        *metrics.routes,
+        *ws.routes,
+        *openapi.routes,
+        *api.routes,
+        *pages.routes,
     ]
 
 
