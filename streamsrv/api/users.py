@@ -95,7 +95,7 @@ async def update_user(call: Call[UserUpdate, None]) -> UserOut:
     identity, user_id = call.identity, call.id("user_id")
     changes = patch_changes(call.body, USER_NULLABLE)
     password = changes.pop("password", None)
-    await call.run(lambda session: users.check_update(session, identity, user_id, changes))
+    await call.run(lambda session: users.check_update(session, identity, user_id, changes, password))
     password_hash = await run_in_threadpool(hash_password, password) if password is not None else None
     out = await call.run(lambda session: users.update(session, identity, user_id, changes, password_hash))
     # Live sockets re-authenticate with the new role, scope or password (or not at all).
