@@ -35,6 +35,7 @@ from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases
 from streamsrv.relay import Relay
 from streamsrv.revocation import SocketRegistry
+from streamsrv.security.passwords import HASHER
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
 from streamsrv.ws.fastpath import FastPath
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        HASHER.configure(settings.password_hash_workers)
         db = Database(settings.database_url)
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url

@@ -2,33 +2,51 @@
 
 The cookie holds the user id and their ``session_version``, so a password change or
 deactivation (which bump the version) ends every older session at once. Failures answer the
-same generic message whether the email exists or not, and take as long (``verify_password``
-checks a dummy hash for unknown emails).
+same generic message whether the email exists or not, and take as long (an unknown email is
+checked against a dummy hash).
+
+Before any password is checked the attempt is counted by ``LoginThrottle`` (429 when over a
+limit) and the check itself waits its turn in the bounded hasher (503 when the line is full).
+A successful login also leaves a signed device cookie, which later attempts for the same email
+from that browser present so that others' failures cannot lock it out.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from urllib.parse import urlsplit
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import metrics
 from streamsrv.auth import SESSION_COOKIE, make_session_cookie
 from streamsrv.context import AppContext, LoginHints
 from streamsrv.models import User
 from streamsrv.org import users
-from streamsrv.pages.login_throttle import LoginThrottle
+from streamsrv.pages.login_throttle import Limits, LoginThrottle, Refused
 from streamsrv.pages.session import current_user
 from streamsrv.security import csrf
-from streamsrv.security.passwords import hash_password, needs_rehash, verify_password
+from streamsrv.security.passwords import HASHER, HasherBusy, needs_rehash
+from streamsrv.security.tokens import DEVICE, TokenError
 from streamsrv.templating import error_page, render
 
 WRONG_CREDENTIALS = "Wrong email or password."
+TOO_MANY = {
+    "client": "Too many failed attempts for this email. Try again in {} minutes.",
+    "device": "Too many failed attempts for this email. Try again in {} minutes.",
+    "email": "Too many failed attempts for this email. Try again in {} minutes.",
+    "address": "Too many failed attempts from your network. Try again in {} minutes.",
+}
+BUSY = "Too many people are logging in right now. Please try again in a few seconds."
 EXPIRED_FORM = "This form has expired or was not sent from this site. Please try again."
 MAX_NEXT_LENGTH = 2000
+# Marks a browser that logged in before: its attempts skip the shared throttle counters.
+DEVICE_COOKIE = "streamsrv_device"
+DEVICE_MAX_AGE = 180 * 24 * 3600
 
 
 def safe_next(raw: str | None) -> str:
@@ -53,7 +71,46 @@ def _text(form: FormData, name: str, limit: int) -> str:
 
 
 def _throttle(ctx: AppContext) -> LoginThrottle:
-    return LoginThrottle(ctx.redis, ctx.settings.redis_prefix)
+    settings = ctx.settings
+    limits = Limits(
+        per_client=settings.login_max_per_client,
+        per_address=settings.login_max_per_address,
+        per_email=settings.login_max_per_email,
+        window=settings.login_window,
+    )
+    return LoginThrottle(ctx.redis, settings.redis_prefix, settings.secret_key, limits)
+
+
+def _known_device(ctx: AppContext, request: Request, throttle: LoginThrottle, email: str) -> str | None:
+    """The device id of a valid device cookie issued to this email, else None."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        data = ctx.signer.loads(DEVICE, cookie, max_age=DEVICE_MAX_AGE)
+    except TokenError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+        return None
+    if not hmac.compare_digest(str(data.get("e", "")), throttle.email_digest(email)):
+        return None
+    device: str = data["d"]
+    return device
+
+
+def _set_device_cookie(
+    ctx: AppContext, response: Response, throttle: LoginThrottle, email: str, device: str | None
+) -> None:
+    value = ctx.signer.dumps(DEVICE, {"d": device or secrets.token_urlsafe(16), "e": throttle.email_digest(email)})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.cookie_secure,
+        path="/login",
+    )
 
 
 def _login_page(
@@ -73,10 +130,10 @@ async def login_form(request: Request) -> Response:
     return _login_page(request, next_url)
 
 
-async def _check_password(ctx: AppContext, email: str, password: str) -> User | None:
+async def _check_password(ctx: AppContext, email: str, password: str, known_device: bool) -> User | None:
     user = await ctx.db.run(lambda session: users.by_email(session, email))
-    # Argon2 runs outside the database transaction: it is slow on purpose.
-    ok = await run_in_threadpool(verify_password, user.password_hash if user else None, password)
+    # Argon2 runs outside the database transaction and off its threads: it is slow on purpose.
+    ok = await HASHER.verify(user.password_hash if user else None, password, priority=known_device)
     if user is None or not ok or not user.active:
         return None
     if needs_rehash(user.password_hash):
@@ -86,7 +143,10 @@ async def _check_password(ctx: AppContext, email: str, password: str) -> User | 
 
 async def _rehash(ctx: AppContext, user: User, password: str) -> None:
     """Upgrade the stored hash when Argon2's parameters have been raised since it was made."""
-    new_hash = await run_in_threadpool(hash_password, password)
+    try:
+        new_hash = await HASHER.hash(password)
+    except HasherBusy:
+        return  # the next login upgrades it
     await ctx.db.run(
         lambda session: users.upgrade_password_hash(session, user.id, user.password_hash, new_hash)
     )
@@ -94,6 +154,12 @@ async def _rehash(ctx: AppContext, user: User, password: str) -> None:
 
 def _minutes(seconds: int) -> int:
     return max(1, -(-seconds // 60))
+
+
+def _wait_page(request: Request, next_url: str, email: str, message: str, status: int, wait: int) -> Response:
+    response = _login_page(request, next_url, email, message, status=status)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def login_submit(request: Request) -> Response:
@@ -112,24 +178,27 @@ async def login_submit(request: Request) -> Response:
         return _login_page(request, next_url, "", WRONG_CREDENTIALS, status=400)
 
     throttle = _throttle(ctx)
-    wait = await throttle.blocked_for(email)
-    if wait:
-        response = _login_page(
-            request,
-            next_url,
-            email,
-            f"Too many failed attempts for this email. Try again in {_minutes(wait)} minutes.",
-            status=429,
-        )
-        response.headers["Retry-After"] = str(wait)
-        return response
+    device = _known_device(ctx, request, throttle, email)
+    # Counted before the password is checked, so parallel guesses cannot all get past the limit.
+    attempt = await throttle.reserve(email, request.client.host if request.client else None, device)
+    if isinstance(attempt, Refused):
+        wait = attempt.retry_after
+        return _wait_page(request, next_url, email, TOO_MANY[attempt.limit].format(_minutes(wait)), 429, wait)
+    if HASHER.full(priority=device is not None):
+        # Refused before the database lookup: a flood should cost as little as possible.
+        metrics.PASSWORD_HASHES_REFUSED.inc()
+        await throttle.cancel(attempt)
+        return _wait_page(request, next_url, email, BUSY, 503, HasherBusy.retry_after)
 
-    user = await _check_password(ctx, email, password)
+    try:
+        user = await _check_password(ctx, email, password, known_device=device is not None)
+    except HasherBusy as busy:
+        await throttle.cancel(attempt)
+        return _wait_page(request, next_url, email, BUSY, 503, busy.retry_after)
     if user is None:
-        await throttle.record_failure(email)
         return _login_page(request, next_url, email, WRONG_CREDENTIALS, status=400)
 
-    await throttle.reset(email)
+    await throttle.succeeded(attempt)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -140,6 +209,7 @@ async def login_submit(request: Request) -> Response:
         secure=ctx.settings.cookie_secure,
         path="/",
     )
+    _set_device_cookie(ctx, response, throttle, email, device)
     return response
 
 
