@@ -55,7 +55,7 @@ PASSWORD_HASH_WORKERS = Gauge(
 PASSWORD_HASHES_RUNNING = Gauge("streamsrv_password_hashes_running", "Password hashes and checks running now")
 PASSWORD_HASHES_RUNNING_MAX = Gauge(
     "streamsrv_password_hashes_running_max",
-    "The most password hashes and checks that have run at once in this process",
+    "The most password hashes and checks that have run at once since the server started",
 )
 PASSWORD_HASHES_PENDING = Gauge(
     "streamsrv_password_hashes_pending", "Password hashes and checks admitted and not finished yet"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import os
 import queue
 import threading
@@ -28,6 +29,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from streamsrv import metrics
 
 T = TypeVar("T")
+
+log = logging.getLogger("streamsrv.passwords")
 
 _argon2 = PasswordHasher()
 
@@ -86,12 +89,24 @@ class BoundedHasher:
         per_worker = PENDING_PER_WORKER + (PRIORITY_PENDING_PER_WORKER if priority else 0)
         return self._pending >= per_worker * self._workers
 
+    @property
+    def pending(self) -> int:
+        """Hashes admitted and not finished: running or waiting in line."""
+        return self._pending
+
+    @property
+    def peak(self) -> int:
+        """The most hashes that have run at once since the hasher was last configured."""
+        return self._peak
+
     def configure(self, workers: int) -> None:
         """Set how many may hash at once (0: ``default_workers()``); takes effect for the next."""
         with self._cond:
             self._workers = workers or default_workers()
+            self._peak = self._running
             self._cond.notify_all()
         metrics.PASSWORD_HASH_WORKERS.set(self._workers)
+        metrics.PASSWORD_HASHES_RUNNING_MAX.set(self._peak)
 
     def _gated(self, op: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` once fewer than ``workers`` hashes are running in this process."""
@@ -116,7 +131,10 @@ class BoundedHasher:
         _yield_cpu()
         while True:
             _, _, job = self._line.get()
-            job()
+            try:
+                job()
+            except Exception:
+                log.exception("password hash job failed")
 
     def _start_threads(self) -> None:
         with self._cond:
@@ -139,19 +157,28 @@ class BoundedHasher:
         future: Future[T] = Future()
 
         def job() -> None:
+            # Out of the line before the caller hears back, so that what it sees next is current.
+            # A caller that gave up (its request was cancelled) before its turn is skipped; a hash
+            # that has started runs on when its client hangs up, so it keeps its place till done.
+            if not future.set_running_or_notify_cancel():
+                self._leave_line()
+                return
             try:
-                future.set_result(self._gated(op, fn))
+                value = self._gated(op, fn)
             except Exception as exc:  # noqa: BLE001 - handed to the caller, which raises it
+                self._leave_line()
                 future.set_exception(exc)
-            finally:
-                # Counted until the hash has finished, not until its caller stops waiting: a
-                # client that hangs up does not stop the thread, so it must not free a place.
-                with self._cond:
-                    self._pending -= 1
-                    metrics.PASSWORD_HASHES_PENDING.set(self._pending)
+            else:
+                self._leave_line()
+                future.set_result(value)
 
         self._line.put((0 if priority else 1, next(self._arrivals), job))
         return await asyncio.wrap_future(future)
+
+    def _leave_line(self) -> None:
+        with self._cond:
+            self._pending -= 1
+            metrics.PASSWORD_HASHES_PENDING.set(self._pending)
 
     # -- for request handlers: never on the event loop or the database threads ----------------
 
