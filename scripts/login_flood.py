@@ -1,7 +1,8 @@
 """A flood of logins against a real ``streamsrv serve``: what it costs the server, and everyone else.
 
     .venv/bin/python scripts/login_flood.py [--compare REV] [--concurrency 40] [--addresses 40]
-        [--seconds 20] [--max-logins 4000] [--database-url postgresql://...] [--out flood.json]
+        [--seconds 20] [--max-logins 4000] [--database-url postgresql://...]
+        [--server-env NAME=VALUE] [--out flood.json]
 
 Starts one ``streamsrv serve`` on 127.0.0.1 (a fresh SQLite file in a temporary data directory
 unless ``--database-url`` is given, and the server's own embedded Redis), creates an organization
@@ -16,8 +17,9 @@ whichever comes first:
 - the server process's resident memory is sampled every 10 ms.
 
 It reports the peak RSS, the unrelated call's p50/p99/max idle and under the flood, the login
-answers by status and, where the server has them, its password-hash metrics. ``--compare REV``
-first runs the same flood against the package as it was at git revision REV (exported to a
+answers by status and, where the server has them, its password-hash metrics. ``--server-env``
+passes a setting to the server (``STREAMSRV_LOGIN_MAX_PER_ADDRESS=5`` makes a one-address flood
+all 429s: what refusing costs, without hashing). ``--compare REV`` first runs the same flood against the package as it was at git revision REV (exported to a
 temporary directory and put first on PYTHONPATH), then against this checkout: before and after.
 """
 
@@ -101,7 +103,9 @@ class Server:
             self.proc.wait(timeout=10)
 
 
-def server_env(data_dir: Path, database_url: str | None, source: Path | None) -> dict[str, str]:
+def server_env(
+    data_dir: Path, database_url: str | None, source: Path | None, extra: dict[str, str]
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSRV_")}
     env.update(
         STREAMSRV_DATA_DIR=str(data_dir),
@@ -111,13 +115,14 @@ def server_env(data_dir: Path, database_url: str | None, source: Path | None) ->
     )
     if database_url:
         env["STREAMSRV_DATABASE_URL"] = database_url
+    env.update(extra)
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     return env
 
 
-def start_server(data_dir: Path, database_url: str | None, source: Path | None) -> Server:
-    env = server_env(data_dir, database_url, source)
+def start_server(data_dir: Path, database_url: str | None, source: Path | None, extra: dict[str, str]) -> Server:
+    env = server_env(data_dir, database_url, source, extra)
     created = subprocess.run(
         [PY, "-m", "streamsrv", "admin", "create-org", "Flood", "--admin-email", f"flood-{secrets.token_hex(4)}@example.com"],
         env=env,
@@ -247,7 +252,8 @@ def hash_metrics(url: str) -> dict[str, Any]:
 
 def run_once(args: argparse.Namespace, label: str, source: Path | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="login-flood-") as tmp:
-        server = start_server(Path(tmp), args.database_url, source)
+        extra = dict(item.split("=", 1) for item in args.server_env)
+        server = start_server(Path(tmp), args.database_url, source, extra)
         try:
             idle = Prober(server, args.idle_probes)
             idle.process.join(START_TIMEOUT)
@@ -322,10 +328,19 @@ def main() -> int:
     parser.add_argument("--max-logins", type=int, default=4000)
     parser.add_argument("--idle-probes", type=int, default=100)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the server, e.g. STREAMSRV_LOGIN_MAX_PER_ADDRESS=5 (repeatable)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     if not 1 <= args.addresses <= 240:
         parser.error("--addresses must be between 1 and 240")
+    if any("=" not in item for item in args.server_env):
+        parser.error("--server-env takes NAME=VALUE")
 
     results = []
     if args.compare:

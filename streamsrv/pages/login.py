@@ -14,12 +14,13 @@ from that browser present so that others' failures cannot lock it out.
 from __future__ import annotations
 
 import hmac
+import html
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from streamsrv import metrics
@@ -42,6 +43,25 @@ TOO_MANY = {
     "address": "Too many failed attempts from your network. Try again in {} minutes.",
 }
 BUSY = "Too many people are logging in right now. Please try again in a few seconds."
+REFUSAL_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Try again later · streamsrv</title>
+  <link rel="stylesheet" href="/static/css/app.css">
+</head>
+<body>
+  <main id="main">
+    <section class="card narrow login-card">
+      <h1>Try again later</h1>
+      <p class="errors" role="alert">{message}</p>
+      <p><a href="{again}">Back to the login page</a></p>
+    </section>
+  </main>
+</body>
+</html>
+"""
 EXPIRED_FORM = "This form has expired or was not sent from this site. Please try again."
 MAX_NEXT_LENGTH = 2000
 # Marks a browser that logged in before: its attempts skip the shared throttle counters.
@@ -156,14 +176,24 @@ def _minutes(seconds: int) -> int:
     return max(1, -(-seconds // 60))
 
 
-def _wait_page(request: Request, next_url: str, email: str, message: str, status: int, wait: int) -> Response:
-    response = _login_page(request, next_url, email, message, status=status)
-    response.headers["Retry-After"] = str(wait)
-    return response
+def _refusal(next_url: str, message: str, status: int, wait: int) -> Response:
+    """A refused attempt's page: the message and a way back to the form, built without the
+    template engine, because under a flood refusals are most of what the server answers."""
+    again = "/login" if next_url == "/" else f"/login?next={quote(next_url)}"
+    body = REFUSAL_PAGE.format(message=html.escape(message), again=html.escape(again))
+    return HTMLResponse(body, status, headers={"Retry-After": str(wait), "Cache-Control": "no-store"})
+
+
+def _busy(next_url: str) -> Response:
+    metrics.PASSWORD_HASHES_REFUSED.inc()
+    return _refusal(next_url, BUSY, 503, HasherBusy.retry_after)
 
 
 async def login_submit(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
+    if DEVICE_COOKIE not in request.cookies and HASHER.full():
+        # Not even the form is read (parsing it was most of a refusal's cost under a flood).
+        return _busy(safe_next(request.query_params.get("next")))
     async with request.form(max_files=0, max_fields=10) as form:
         email = _text(form, "email", 254).strip().lower()
         password = _text(form, "password", 1024)
@@ -179,22 +209,19 @@ async def login_submit(request: Request) -> Response:
 
     throttle = _throttle(ctx)
     device = _known_device(ctx, request, throttle, email)
+    if HASHER.full(priority=device is not None):
+        return _busy(next_url)  # before Redis and the database are asked
     # Counted before the password is checked, so parallel guesses cannot all get past the limit.
     attempt = await throttle.reserve(email, request.client.host if request.client else None, device)
     if isinstance(attempt, Refused):
         wait = attempt.retry_after
-        return _wait_page(request, next_url, email, TOO_MANY[attempt.limit].format(_minutes(wait)), 429, wait)
-    if HASHER.full(priority=device is not None):
-        # Refused before the database lookup: a flood should cost as little as possible.
-        metrics.PASSWORD_HASHES_REFUSED.inc()
-        await throttle.cancel(attempt)
-        return _wait_page(request, next_url, email, BUSY, 503, HasherBusy.retry_after)
+        return _refusal(next_url, TOO_MANY[attempt.limit].format(_minutes(wait)), 429, wait)
 
     try:
         user = await _check_password(ctx, email, password, known_device=device is not None)
     except HasherBusy as busy:
         await throttle.cancel(attempt)
-        return _wait_page(request, next_url, email, BUSY, 503, busy.retry_after)
+        return _refusal(next_url, BUSY, 503, busy.retry_after)
     if user is None:
         return _login_page(request, next_url, email, WRONG_CREDENTIALS, status=400)
 
