@@ -36,6 +36,7 @@ from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
 from streamsrv.retention import job as retention_job
 from streamsrv.revocation import SocketRegistry
+from streamsrv.security.passwords import HASHER
 from streamsrv.security.tokens import Signer
 from streamsrv.templating import error_page, make_templates
 from streamsrv.ws.authz import AuthzCache
@@ -116,20 +117,22 @@ class DataFiles(StaticFiles):
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
-        *health.routes,
-        *metrics.routes,
-        *ws.routes,
-        *openapi.routes,
-        *api.routes,
-        *pages.routes,
+        # The mounts come first: every page asks url_for("static") for its stylesheet, and the
+        # router looks names up in this order, paying an exception for every route it passes.
         # Demo avatars are written at run time, so they live in the data directory, not the
-        # package; their URLs stay under /static (this mount comes first).
+        # package; their URLs stay under /static (this mount comes before that one).
         Mount(
             AVATARS_URL_PREFIX.rstrip("/"),
             app=DataFiles(directory=settings.avatars_dir, check_dir=False),
             name="avatars",
         ),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        *health.routes,
+        *metrics.routes,
+        *ws.routes,
+        *openapi.routes,
+        *api.routes,
+        *pages.routes,
     ]
 
 
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        HASHER.configure(settings.password_hash_workers)
         db = Database(settings.database_url)
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url

@@ -105,7 +105,8 @@ def cmd_create_org(args: argparse.Namespace) -> int:
         with db.session() as session:
             created = create_org(session, args.name, args.admin_email, args.admin_password)
     except TenancyError as exc:
-        print(json.dumps({"error": {"code": "validation_error", "message": str(exc)}}), file=sys.stderr)
+        error = {"code": exc.code, "message": str(exc), "fields": exc.fields}
+        print(json.dumps({"error": error}), file=sys.stderr)
         return 2
     finally:
         db.dispose()

@@ -18,9 +18,9 @@ import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from streamsrv.paths import AVATARS_DIR, DEFAULT_DATA_DIR, REDIS_DIR, SECRET_KEY_FILE, SQLITE_FILE
@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     log_format: str = "json"
     # Bearer token for /metrics; without one, only loopback clients may scrape.
     metrics_token: str = ""
+    # Login throttle (streamsrv/pages/login_throttle.py): attempts allowed per window, counted
+    # before the password is checked, per (client address, email), per address and per email.
+    login_window: Annotated[int, Field(ge=1)] = 15 * 60
+    login_max_per_client: Annotated[int, Field(ge=1)] = 10
+    login_max_per_address: Annotated[int, Field(ge=1)] = 100
+    login_max_per_email: Annotated[int, Field(ge=1)] = 50
+    # Password hashes (64 MiB of memory each) run at once in one process; 0: half the cores, 1 to 4.
+    password_hash_workers: Annotated[int, Field(ge=0)] = 0
 
     @classmethod
     def settings_customise_sources(

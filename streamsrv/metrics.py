@@ -48,6 +48,30 @@ DELIVERY_LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
 
+# Password hashing (streamsrv.security.passwords) and the login throttle (pages.login_throttle).
+PASSWORD_HASH_WORKERS = Gauge(
+    "streamsrv_password_hash_workers", "How many password hashes this process runs at once at most"
+)
+PASSWORD_HASHES_RUNNING = Gauge("streamsrv_password_hashes_running", "Password hashes and checks running now")
+PASSWORD_HASHES_RUNNING_MAX = Gauge(
+    "streamsrv_password_hashes_running_max",
+    "The most password hashes and checks that have run at once since the server started",
+)
+PASSWORD_HASHES_PENDING = Gauge(
+    "streamsrv_password_hashes_pending", "Password hashes and checks admitted and not finished yet"
+)
+PASSWORD_HASHES = Counter(
+    "streamsrv_password_hashes_total", "Password hashes (op=hash) and checks (op=verify) done", ["op"]
+)
+PASSWORD_HASHES_REFUSED = Counter(
+    "streamsrv_password_hashes_refused_total", "Password hashes refused because too many were waiting"
+)
+LOGINS_THROTTLED = Counter(
+    "streamsrv_logins_throttled_total",
+    "Login attempts refused before any password check, by the limit that refused them",
+    ["limit"],
+)
+
 
 LOOPBACK = ("127.", "::1")
 

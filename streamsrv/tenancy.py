@@ -9,11 +9,27 @@ from sqlmodel import Session
 
 from streamsrv.models import ApiKey, Organization, Role, User
 from streamsrv.security import apikeys
+from streamsrv.security.password_policy import password_problem
 from streamsrv.security.passwords import hash_password
+
+ADMIN_NAME = "Administrator"
 
 
 class TenancyError(ValueError):
     """The organization cannot be created as asked (an empty name, not an email address)."""
+
+    code = "validation_error"
+    fields: dict[str, str] = {}
+
+
+class WeakPassword(TenancyError):
+    """The admin password given is refused by the password rule."""
+
+    code = "validation_error"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"password: {problem}")
+        self.fields = {"password": problem}
 
 
 @dataclass(frozen=True)
@@ -66,6 +82,10 @@ def create_org(session: Session, name: str, admin_email: str, admin_password: st
         raise TenancyError("organization name must not be empty")
     if "@" not in email or len(email) > 254:
         raise TenancyError(f"not an email address: {admin_email!r}")
+    if admin_password is not None:
+        problem = password_problem(admin_password, email, ADMIN_NAME)
+        if problem is not None:
+            raise WeakPassword(problem)
     password = admin_password or secrets.token_urlsafe(12)
     org = Organization(name=name)
     session.add(org)
@@ -74,7 +94,7 @@ def create_org(session: Session, name: str, admin_email: str, admin_password: st
     admin = User(
         org_id=org.id,
         email=email,
-        name="Administrator",
+        name=ADMIN_NAME,
         password_hash=hash_password(password),
         role=Role.admin,
     )

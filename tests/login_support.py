@@ -11,6 +11,7 @@ from http.cookies import Morsel, SimpleCookie
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from streamsrv.auth import SESSION_COOKIE
 from tests.support import TIMEOUT
@@ -19,9 +20,15 @@ CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Browser:
-    def __init__(self, base_url: str, origin: bool = True) -> None:
+    """``address``: the loopback address to connect from (127.0.0.2, ...), so that one test can
+    play clients at different addresses; the server sees it as the client's address."""
+
+    def __init__(self, base_url: str, origin: bool = True, address: str | None = None) -> None:
         self.base_url = base_url
-        self.client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=TIMEOUT)
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        self.client = httpx.Client(
+            base_url=base_url, follow_redirects=False, timeout=TIMEOUT, transport=transport
+        )
         self.cookies: dict[str, str] = {}
         # The attributes of the last Set-Cookie seen for each name.
         self.set_cookies: dict[str, Morsel[str]] = {}
@@ -74,6 +81,20 @@ class Browser:
             data["next"] = next_url
         return self.post("/login", data=data)
 
+    def end_session(self) -> None:
+        """The session cookie is gone (expired, or the browser closed); other cookies stay."""
+        self.cookies.pop(SESSION_COOKIE, None)
+
     @property
     def session(self) -> str | None:
         return self.cookies.get(SESSION_COOKIE)
+
+
+def metric(base_url: str, name: str, **labels: str) -> float:
+    """One sample from the server's /metrics (0 when the series has not appeared yet)."""
+    text = httpx.get(base_url + "/metrics", timeout=TIMEOUT).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0

@@ -124,3 +124,18 @@ def test_cli_rejects_bad_usage(tmp_path: Path) -> None:
     not_email = run_cli(["admin", "create-org", "Acme", "--admin-email", "nobody"], url, tmp_path)
     assert not_email.returncode != 0
     assert json.loads(not_email.stderr.strip().splitlines()[-1])["error"]["message"]
+
+
+def test_create_org_refuses_a_weak_admin_password(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'weak.sqlite3'}"
+    for password in ("Password2024!", "boss@example.com's", "1111111111"):
+        weak = run_cli(
+            ["admin", "create-org", "Acme", "--admin-email", "boss@example.com", "--admin-password", password],
+            url,
+            tmp_path,
+        )
+        assert weak.returncode == 2 and weak.stdout == "", weak.stderr
+        error = json.loads(weak.stderr.strip().splitlines()[-1])["error"]
+        assert error["code"] == "validation_error" and set(error["fields"]) == {"password"}, error
+    # Nothing was created: the email is still free.
+    assert create_org(url, tmp_path, "boss@example.com", "--admin-password", "a long enough password")

@@ -41,6 +41,11 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "metrics_token": ("scrape-me", "scrape-me"),
     "smtp_url": ("smtp://relay:25", "smtp://relay:25"),
     "smtp_from": ("noreply@example.com", "noreply@example.com"),
+    "login_window": ("60", 60),
+    "login_max_per_client": ("3", 3),
+    "login_max_per_address": ("30", 30),
+    "login_max_per_email": ("20", 20),
+    "password_hash_workers": ("2", 2),
 }
 
 
@@ -153,3 +158,12 @@ def test_the_docs_list_every_variable() -> None:
     docs = (Path(__file__).resolve().parent.parent / "docs" / "configuration.md").read_text()
     missing = [name for name in Settings.model_fields if f"`STREAMSRV_{name.upper()}`" not in docs]
     assert not missing, f"docs/configuration.md does not list {missing}"
+
+
+def test_login_limits_and_hash_workers_refuse_nonsense(env: pytest.MonkeyPatch) -> None:
+    env.setenv("STREAMSRV_SECRET_KEY", "k")
+    for name, value in (("LOGIN_MAX_PER_CLIENT", "0"), ("LOGIN_WINDOW", "-5"), ("PASSWORD_HASH_WORKERS", "-1")):
+        env.setenv(f"STREAMSRV_{name}", value)
+        with pytest.raises(ConfigError, match=f"STREAMSRV_{name}"):
+            Settings.from_env()
+        env.delenv(f"STREAMSRV_{name}")

@@ -100,6 +100,8 @@ def check_contents(sdist: Path, wheel: Path) -> None:
     assert "LICENSE" in in_sdist
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel), sorted(in_wheel)
     assert any(name.startswith("streamsrv/migrations/versions/0001_") for name in in_wheel)
+    # The password rule reads its list of common passwords from the package.
+    assert "streamsrv/security/common_passwords.txt" in in_wheel
 
 
 def wheelhouse(cache: pytest.Cache, wheel: Path, venv_python: Path, scratch: Path) -> Path:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
+from streamsrv.errors import ApiError
 from streamsrv.http import patch_changes
 from streamsrv.kernel import Call, Reply, route
 from streamsrv.org import users
 from streamsrv.org.common import Page, require_org_admin
 from streamsrv.org.schemas import USER_NULLABLE, UserCreate, UserListQuery, UserOut, UserUpdate
 from streamsrv.revocation import drop_credential
-from streamsrv.security.passwords import hash_password
+from streamsrv.security.passwords import HASHER, HasherBusy
 
 TAG = "users"
+
+
+async def _hash(password: str) -> str:
+    try:
+        return await HASHER.hash(password)
+    except HasherBusy as busy:
+        raise ApiError(
+            503,
+            "too many passwords are being checked right now; try again shortly",
+            headers={"Retry-After": str(busy.retry_after)},
+        ) from None
 
 
 @route(
@@ -25,7 +36,7 @@ TAG = "users"
     body=UserCreate,
     response=UserOut,
     status=201,
-    errors=(409,),
+    errors=(409, 503),
     scope="admin",
     guard=require_org_admin,
 )
@@ -33,7 +44,7 @@ async def create_user(call: Call[UserCreate, None]) -> Reply:
     identity, body = call.identity, call.body
     # Validate before hashing: Argon2 is deliberately slow and bad input should not pay for it.
     await call.run(lambda session: users.check_new(session, identity, body))
-    password_hash = await run_in_threadpool(hash_password, body.password)
+    password_hash = await _hash(body.password)
     out = await call.run(lambda session: users.create(session, identity, body, password_hash))
     return Reply(out, location=f"/api/v1/users/{out.id}")
 
@@ -87,7 +98,7 @@ def get_user(call: Call[None, None], session: Session) -> UserOut:
     tag=TAG,
     body=UserUpdate,
     response=UserOut,
-    errors=(404, 409),
+    errors=(404, 409, 503),
     scope="admin",
     guard=require_org_admin,
 )
@@ -95,8 +106,8 @@ async def update_user(call: Call[UserUpdate, None]) -> UserOut:
     identity, user_id = call.identity, call.id("user_id")
     changes = patch_changes(call.body, USER_NULLABLE)
     password = changes.pop("password", None)
-    await call.run(lambda session: users.check_update(session, identity, user_id, changes))
-    password_hash = await run_in_threadpool(hash_password, password) if password is not None else None
+    await call.run(lambda session: users.check_update(session, identity, user_id, changes, password))
+    password_hash = await _hash(password) if password is not None else None
     out = await call.run(lambda session: users.update(session, identity, user_id, changes, password_hash))
     # Live sockets re-authenticate with the new role, scope or password (or not at all).
     await drop_credential(call.ctx, f"user:{out.id}")

@@ -30,7 +30,8 @@ from streamsrv.ids import MAX_ID, Id
 from streamsrv.inputs import IdCursor
 from streamsrv.models import Role, SendChannel
 from streamsrv.security.apikeys import SCOPES
-from streamsrv.security.passwords import MIN_PASSWORD_LENGTH
+from streamsrv.security.password_policy import MAX_LENGTH as MAX_PASSWORD_LENGTH
+from streamsrv.security.password_policy import MIN_LENGTH as MIN_PASSWORD_LENGTH
 
 # Codes end up in stored responses (Response.reward is 40 chars) and in CSS/JS hooks.
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
@@ -92,7 +93,9 @@ def _email(value: str) -> str:
 
 
 Email = Annotated[str, AfterValidator(_email)]
-Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=1024)]
+# Only the length here (the schema shows it); the rest of the rule needs the user's email and
+# name, and is checked by streamsrv.org.users.
+Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class Input(BaseModel):

@@ -20,6 +20,7 @@ from streamsrv.errors import field_error, not_found
 from streamsrv.models import Account, Agent, Role, Team, User
 from streamsrv.org.common import Page, check_ids_in_org, conflict, flush_or_conflict, get_in_org, paginate
 from streamsrv.org.schemas import UserCreate, UserListQuery, UserOut
+from streamsrv.security.password_policy import password_problem
 
 DUPLICATE_EMAIL = "a user with this email already exists"
 
@@ -110,8 +111,16 @@ def _new_scope(body: UserCreate) -> Scope:
     return Scope(body.role, _dedupe(body.account_ids), _dedupe(body.team_ids), body.agent_id)
 
 
+def check_password(password: str, email: str, name: str) -> None:
+    """422 naming ``password`` when it is too weak to set (streamsrv.security.password_policy)."""
+    problem = password_problem(password, email, name)
+    if problem is not None:
+        raise field_error("password", problem)
+
+
 def check_new(session: Session, identity: Identity, body: UserCreate) -> None:
     """Everything ``create`` checks, for refusing bad input before paying for a password hash."""
+    check_password(body.password, body.email, body.name)
     validate_scope(session, identity.org_id, _new_scope(body))
     if _email_taken(session, identity.org_id, body.email):
         raise conflict(DUPLICATE_EMAIL, "email")
@@ -174,9 +183,14 @@ def _merged_scope(user: User, changes: dict[str, Any]) -> Scope:
     return scope
 
 
-def check_update(session: Session, identity: Identity, user_id: int, changes: dict[str, Any]) -> User:
-    """Everything ``update`` checks; ``changes`` are the PATCH's fields without the password."""
+def check_update(
+    session: Session, identity: Identity, user_id: int, changes: dict[str, Any], password: str | None = None
+) -> User:
+    """Everything ``update`` checks; ``changes`` are the PATCH's fields without the password,
+    which is checked against the email and name the user will have."""
     user = get_in_org(session, User, user_id, identity.org_id, "user")
+    if password is not None:
+        check_password(password, changes.get("email") or user.email, changes.get("name", user.name) or "")
     scope = _merged_scope(user, changes)
     validate_scope(session, identity.org_id, scope)
     if "email" in changes and _email_taken(session, identity.org_id, changes["email"], except_user=user_id):

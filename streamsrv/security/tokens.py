@@ -18,6 +18,8 @@ SESSION = "streamsrv.session"
 STREAM = "streamsrv.stream"
 CSRF = "streamsrv.csrf"
 DISPLAY = "streamsrv.display"
+# The login page's device cookie: a browser that has logged in with an email before.
+DEVICE = "streamsrv.login-device"
 # Unsubscribe links in survey emails: they must keep working, so they are loaded without max_age.
 UNSUBSCRIBE = "streamsrv.unsubscribe"
 
