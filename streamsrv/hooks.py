@@ -37,10 +37,11 @@ class Hook(Generic[T]):
     """A named event with receivers in connection order. ``connect`` is idempotent per name,
     so wiring twice (a test building several apps in one process) does not run a receiver twice."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, optional: bool = False) -> None:
         self.name = name
         self._receivers: dict[str, Receiver[T]] = {}
-        self.wired = False
+        # An optional hook may fire with nobody listening (nothing derives from it yet).
+        self.wired = optional
 
     def connect(self, name: str, receiver: Receiver[T]) -> None:
         self._receivers[name] = receiver
@@ -58,6 +59,11 @@ class Hook(Generic[T]):
             raise HooksNotWired(f"hook {self.name!r} fired before any receiver was connected")
         for receiver in self._receivers.values():
             receiver(session, payload)
+
+    @property
+    def idle(self) -> bool:
+        """No receiver: callers on a hot path skip building the payload."""
+        return not self._receivers
 
 
 @dataclass(frozen=True)
@@ -118,3 +124,18 @@ class ContactsErased:
 
 
 CONTACTS_ERASED: Hook[ContactsErased] = Hook("contacts.erased")
+
+
+@dataclass(frozen=True)
+class EventEmitted:
+    """An event recorded in the outbox (fired by ``streamsrv.outbox.emit`` in the event's
+    transaction), for features that carry events beyond the streams: chat channels and outbound
+    webhooks queue their messages here, so they commit with the event or not at all."""
+
+    org_id: int
+    type: str
+    streams: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+EVENT_EMITTED: Hook[EventEmitted] = Hook("event.emitted", optional=True)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlmodel import Session
 
+from streamsrv import hooks
 from streamsrv.models import OutboxEvent, utcnow
 
 _AFTER_COMMIT_FLAG = "streamsrv_outbox_written"
@@ -38,16 +39,19 @@ def emit(session: Session, org_id: int, type: str, streams: Sequence[str], paylo
     than an ORM object each.
     """
     pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    names = list(dict.fromkeys(streams))
     pending.append(
         {
             "org_id": org_id,
             "type": type,
-            "streams": list(dict.fromkeys(streams)),
+            "streams": names,
             "payload": payload,
             "created_at": utcnow(),
             "attempts": 0,
         }
     )
+    if not hooks.EVENT_EMITTED.idle:
+        hooks.EVENT_EMITTED.fire(session, hooks.EventEmitted(org_id, type, tuple(names), payload))
 
 
 @event.listens_for(Session, "before_commit")
