@@ -71,6 +71,13 @@ LOGINS_THROTTLED = Counter(
     "Login attempts refused before any password check, by the limit that refused them",
     ["limit"],
 )
+# Helpdesk webhooks (streamsrv.integrations), by connector and what became of each call:
+# accepted, duplicate, ignored, unmapped, rejected (401), invalid (422), too_large, not_found.
+INTEGRATION_EVENTS = Counter(
+    "streamsrv_integration_events_total",
+    "Helpdesk webhook calls received, by connector and outcome",
+    ["connector", "status"],
+)
 
 
 LOOPBACK = ("127.", "::1")

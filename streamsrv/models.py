@@ -312,6 +312,8 @@ class Interaction(SQLModel, table=True):
     # The customer's language, when the helpdesk or integration knows it ("es", "pt-BR").
     locale: str | None = Field(default=None, max_length=10)
     source: str = Field(default="api", max_length=40)
+    # The ticket in the helpdesk the interaction came from (an http(s) URL), linked on the pages.
+    ticket_url: str | None = Field(default=None, max_length=500)
     occurred_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -626,3 +628,71 @@ class Suppression(SQLModel, table=True):
     email: str = Field(max_length=254)
     reason: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# --- Helpdesk integrations: tickets solved in a helpdesk become interactions -------------------
+
+
+class Integration(SQLModel, table=True):
+    """One helpdesk (a connector) sending its solved tickets to one account's surveys."""
+
+    __tablename__ = "integrations"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    connector: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    # Sealed (streamsrv.security.sealed): the server must read it back to check HMAC signatures.
+    secret_sealed: str = Field(max_length=1000)
+    enabled: bool = Field(default=True)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    secret_rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class IntegrationDelivery(SQLModel, table=True):
+    """One webhook call received for an integration, whatever became of it (the delivery log)."""
+
+    __tablename__ = "integration_deliveries"
+    __table_args__ = (Index("ix_integration_deliveries_integration", "integration_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    integration_id: int = Field(foreign_key="integrations.id")
+    # accepted | duplicate | ignored | unmapped | rejected | invalid | too_large
+    status: str = Field(max_length=20)
+    http_status: int
+    reason: str = Field(default="", max_length=500)
+    event_id: str | None = Field(default=None, max_length=200)
+    interaction_id: int | None = Field(default=None, foreign_key="interactions.id")
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class UnmappedStatus(enum.StrEnum):
+    open = "open"
+    mapped = "mapped"
+
+
+class UnmappedEvent(SQLModel, table=True):
+    """A solved ticket whose agent no agent of the account matched, kept until an admin maps it."""
+
+    __tablename__ = "integration_unmapped"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "external_id", name="uq_integration_unmapped_external"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    integration_id: int = Field(foreign_key="integrations.id")
+    connector: str = Field(max_length=40)
+    external_id: str = Field(max_length=200)
+    # The helpdesk's agent as the event named them: {"id", "email", "name"}.
+    agent_ref: dict[str, Any] = _json(dict)
+    # The interaction to record once mapped (InteractionIn fields without the agent).
+    interaction: dict[str, Any] = _json(dict)
+    status: str = Field(default=UnmappedStatus.open, max_length=20)
+    agent_id: int | None = Field(default=None, foreign_key="agents.id")
+    interaction_id: int | None = Field(default=None, foreign_key="interactions.id")
+    mapped_by: int | None = Field(default=None, foreign_key="users.id")
+    mapped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -19,6 +19,7 @@ from streamsrv.api import (
     displays,
     erasures,
     feedback,
+    integrations,
     interaction_state,
     interactions,
     me,
@@ -56,4 +57,5 @@ routes: list[BaseRoute] = [
     *smtp_settings.routes,
     *suppressions.routes,
     *erasures.routes,
+    *integrations.routes,
 ]

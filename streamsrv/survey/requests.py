@@ -144,6 +144,7 @@ def new_interaction(
         customer_name=customer.name if customer else None,
         customer_phone=customer.phone if customer else None,
         locale=data.locale,
+        ticket_url=data.ticket_url,
         source=data.source or source,
         occurred_at=data.occurred_at or now,
         created_at=now,

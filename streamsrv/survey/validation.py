@@ -36,6 +36,18 @@ def _no_nul(value: str) -> str:
 Text = Annotated[str, AfterValidator(_no_nul)]
 
 
+def web_link(value: str) -> str:
+    """An http(s) URL shown as a link on the pages: any other scheme (javascript:) is refused."""
+    value = value.strip()
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+WebLink = Annotated[Text, Field(max_length=500), AfterValidator(web_link)]
+
+
 def customer_email(value: str) -> str:
     """A customer's address as stored: trimmed and in lower case (ValueError if it is none)."""
     value = value.strip().lower()
@@ -95,6 +107,8 @@ class InteractionIn(BaseModel):
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
     # The customer's language ("es", "pt-BR"): the survey email is written in it.
     locale: Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")] | None = None
+    # The ticket in the helpdesk, linked from recovery cases, the dashboard and /coach.
+    ticket_url: WebLink | None = None
 
     @field_validator("locale")
     @classmethod
