@@ -146,7 +146,9 @@ def make_desk(db: Database, org_id: int, known: bool = True, **account: object) 
 class Hook:
     id: int
     secret: str
+    # As the API answers it (from STREAMSRV_PUBLIC_URL), and where this test's server listens.
     url: str
+    target: str
 
 
 def connect(api: httpx.Client, connector: str, account_id: int) -> Hook:
@@ -156,14 +158,15 @@ def connect(api: httpx.Client, connector: str, account_id: int) -> Hook:
     )
     assert r.status_code == 201, r.text
     body = r.json()
-    return Hook(body["id"], body["secret"], body["url"])
+    path = "/api/v1/" + body["url"].split("/api/v1/", 1)[1]
+    return Hook(body["id"], body["secret"], body["url"], str(api.base_url).rstrip("/") + path)
 
 
 def deliver(
     hook: Hook, connector: str, body: bytes, secret: str | None = None, when: datetime | None = None
 ) -> httpx.Response:
     headers = signed(connector, hook.secret if secret is None else secret, body, when)
-    return httpx.post(hook.url, content=body, headers=headers, timeout=TIMEOUT)
+    return httpx.post(hook.target, content=body, headers=headers, timeout=TIMEOUT)
 
 
 STALE = timedelta(minutes=6)

@@ -41,6 +41,7 @@ from streamsrv.db import Database
 from streamsrv.logins import open_session
 from streamsrv.models import LoginSession, User
 from streamsrv.security.tokens import Signer
+from tests.integration_support import AGENT_IDS, TICKET_IDS, sample, signed
 from tests.matrix_support import (
     PASSWORD,
     SESSION_COOKIE,
@@ -158,6 +159,15 @@ POST   /api/v1/accounts/{account_id}/suppressions         201/201/404 201/404/40
 DELETE /api/v1/accounts/{account_id}/suppressions/{email} 204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 POST   /api/v1/accounts/{account_id}/erasures             200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/erasures                                   200         403         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+POST   /api/v1/integrations                               201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/integrations                               200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/integrations/unmapped                      200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+POST   /api/v1/integrations/unmapped/{unmapped_id}/map    200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/integrations/{integration_id}              200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/integrations/{integration_id}              204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+POST   /api/v1/integrations/{integration_id}/rotate-secret 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/integrations/{integration_id}/deliveries   200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/integrations/{connector}/{integration_id}/events 200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /live                                              200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /login                                             303         303         303         303         303         303         303         200         200          200         200         200         200         200         200  303
@@ -179,6 +189,8 @@ GET    /u/{token}                                         200         200       
 POST   /u/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /outbox                                            404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
 GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
+GET    /admin/integrations                                200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -294,6 +306,32 @@ def display_page(t: Target) -> Ask:
     display = t.world.own_display if t.where == "home" else t.corner.display
     params = {"token": t.who.display_token} if t.who.display_token else {}
     return Ask(f"/wallboard/display/{display}", params=params)
+
+
+def integration(t: Target, connector: str = "zendesk") -> dict[str, Any]:
+    """A new helpdesk integration of the corner's account, made by its organization's admin."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(
+            "/api/v1/integrations",
+            json={"connector": connector, "account_id": t.corner.account, "name": unique("desk")},
+        )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def helpdesk_event(t: Target, body: bytes) -> Ask:
+    made = integration(t)
+    path = f"/api/v1/integrations/zendesk/{made['id']}/events"
+    return Ask(path, content=body, headers=signed("zendesk", made["secret"], body))
+
+
+def unmapped(t: Target) -> int:
+    """A solved ticket of an agent no one knows, waiting in the corner's account."""
+    fresh = {AGENT_IDS["zendesk"]: unique("zd"), TICKET_IDS["zendesk"]: unique("ticket")}
+    ask = helpdesk_event(t, sample("zendesk", **fresh))
+    r = t.world.http.post(ask.path, content=ask.content, headers=ask.headers)
+    assert r.status_code == 202, r.text
+    return int(r.json()["unmapped_id"])
 
 
 def pattern(path: str) -> str:
@@ -507,6 +545,34 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/erasures"): Spec(
         lambda t: Ask("/api/v1/erasures", json={"email": f"{unique('gone')}@example.com"}), False
     ),
+    # helpdesk integrations
+    ("POST", "/api/v1/integrations"): Spec(
+        lambda t: Ask(
+            "/api/v1/integrations",
+            json={"connector": "zendesk", "account_id": t.corner.account, "name": unique("desk")},
+        )
+    ),
+    ("GET", "/api/v1/integrations"): get("/api/v1/integrations", False),
+    ("GET", "/api/v1/integrations/unmapped"): get("/api/v1/integrations/unmapped", False),
+    ("POST", "/api/v1/integrations/unmapped/{unmapped_id:int}/map"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/unmapped/{unmapped(t)}/map", json={"agent_id": t.corner.agent})
+    ),
+    ("GET", "/api/v1/integrations/{integration_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}")
+    ),
+    ("DELETE", "/api/v1/integrations/{integration_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}")
+    ),
+    ("POST", "/api/v1/integrations/{integration_id:int}/rotate-secret"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/rotate-secret")
+    ),
+    ("GET", "/api/v1/integrations/{integration_id:int}/deliveries"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/deliveries")
+    ),
+    # The helpdesk's own call: its signature is the credential, whoever else's headers ride along.
+    ("POST", "/api/v1/integrations/{connector}/{integration_id:int}/events"): Spec(
+        lambda t: helpdesk_event(t, sample("zendesk", **{'"Solved"': '"Open"'})), False, True
+    ),
     # pages
     ("GET", "/"): get("/", False),
     ("GET", "/live"): get("/live", False),
@@ -540,6 +606,12 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/u/{token}"): Spec(lambda t: Ask(f"/u/{t.corner.unsubscribe_token}"), public=True),
     ("GET", "/outbox"): get("/outbox", False),
     ("GET", "/outbox/{key}/html"): get("/outbox/matrix.eml/html", False),
+    ("GET", "/admin/integrations"): get("/admin/integrations", False),
+    ("POST", "/admin/integrations/unmapped/{unmapped_id:int}/map"): Spec(
+        lambda t: Ask(
+            f"/admin/integrations/unmapped/{unmapped(t)}/map", form=t.form(agent_id=str(t.corner.agent))
+        )
+    ),
     # mounts
     ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),
     ("GET", "/static"): get("/static/js/stream.js", False, True),

@@ -107,7 +107,7 @@ def test_each_vendor_sample_signed_right_wrong_and_not_at_all(
     wrong = deliver(hook, connector, body, secret="not-" + hook.secret)
     assert wrong.status_code == 401, wrong.text
     missing = httpx.post(
-        hook.url, content=body, headers=unsigned(signed(connector, hook.secret, body)), timeout=TIMEOUT
+        hook.target, content=body, headers=unsigned(signed(connector, hook.secret, body)), timeout=TIMEOUT
     )
     assert missing.status_code == 401, missing.text
     assert "missing" in missing.json()["error"]["message"]
@@ -115,7 +115,7 @@ def test_each_vendor_sample_signed_right_wrong_and_not_at_all(
     if connector in SIGNING:
         # A body altered after signing fails like a wrong secret.
         headers = signed(connector, hook.secret, body)
-        tampered = httpx.post(hook.url, content=body.replace(b"Cara", b"Carl"), headers=headers, timeout=TIMEOUT)
+        tampered = httpx.post(hook.target, content=body.replace(b"Cara", b"Carl"), headers=headers, timeout=TIMEOUT)
         assert tampered.status_code == 401
         refused += 1
     assert interactions_of(stack, desk.account_id) == []
@@ -280,7 +280,7 @@ def test_unknown_disabled_or_mismatched_integrations_all_answer_the_same_404(
         ),
     ]
     assert api.delete(f"/api/v1/integrations/{hook.id}").status_code == 204
-    answers.append(httpx.post(hook.url, content=body, headers=headers, timeout=TIMEOUT))
+    answers.append(httpx.post(hook.target, content=body, headers=headers, timeout=TIMEOUT))
     assert {a.status_code for a in answers} == {404}
     assert len({a.text for a in answers}) == 1
     assert api.get(f"/api/v1/integrations/{hook.id}").status_code == 404

@@ -400,3 +400,68 @@ def mark_mapped(
         },
         now,
     )
+
+
+# --- the admin page ------------------------------------------------------------------------------
+
+PAGE_LOG = 10
+
+
+def admin_view(session: Session, settings: Settings, identity: Identity) -> dict[str, Any]:
+    """The caller's integrations with their latest calls, and the events waiting for an agent."""
+    accounts = {
+        a.id: a.name
+        for a in session.exec(
+            visible(
+                select(Account).where(Account.org_id == identity.org_id),
+                rows_clause(identity, col(Account.id)),
+            )
+        ).all()
+    }
+    integrations = session.exec(
+        visible(
+            select(Integration).where(
+                Integration.org_id == identity.org_id, col(Integration.deleted_at).is_(None)
+            ),
+            _scope(identity),
+        ).order_by(col(Integration.id))
+    ).all()
+    listed = [
+        {
+            "row": row,
+            "url": events_url(settings, row),
+            "account": accounts.get(row.account_id, ""),
+            "deliveries": recent_deliveries(session, row, PAGE_LOG),
+        }
+        for row in integrations
+    ]
+    waiting = session.exec(
+        visible(
+            select(UnmappedEvent).where(
+                UnmappedEvent.org_id == identity.org_id, UnmappedEvent.status == UnmappedStatus.open
+            ),
+            rows_clause(identity, col(UnmappedEvent.account_id)),
+        )
+        .order_by(col(UnmappedEvent.id))
+        .limit(200)
+    ).all()
+    account_ids = sorted({w.account_id for w in waiting})
+    agents: dict[int, list[Agent]] = {a: [] for a in account_ids}
+    if account_ids:
+        for agent in session.exec(
+            select(Agent)
+            .where(Agent.org_id == identity.org_id, col(Agent.account_id).in_(account_ids), col(Agent.active))
+            .order_by(col(Agent.name), col(Agent.id))
+        ).all():
+            agents[agent.account_id].append(agent)
+    events = [
+        {
+            "row": w,
+            "out": unmapped_out(w),
+            "customer": (w.interaction.get("customer") or {}).get("name") or "",
+            "account": accounts.get(w.account_id, ""),
+            "agents": agents.get(w.account_id, []),
+        }
+        for w in waiting
+    ]
+    return {"integrations": listed, "events": events}

@@ -8,6 +8,7 @@ from streamsrv.pages import (
     coach,
     dashboard,
     home,
+    integrations,
     live,
     login,
     me,
@@ -30,4 +31,5 @@ routes: list[BaseRoute] = [
     *dashboard.routes,
     *unsubscribe.routes,
     *outbox.routes,
+    *integrations.routes,
 ]
