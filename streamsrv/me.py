@@ -47,15 +47,15 @@ def require_agent(identity: Identity) -> int:
 def recent_feedback(session: Session, agent: Agent, account: Account) -> list[dict[str, Any]]:
     card = agent_card(session, agent)
     rows = session.exec(
-        select(ResponseRow, Interaction.external_id)
+        select(ResponseRow, Interaction.external_id, Interaction.ticket_url)
         .join(Interaction, col(Interaction.id) == col(ResponseRow.interaction_id))
         .where(ResponseRow.agent_id == agent.id, ResponseRow.org_id == agent.org_id)
         .order_by(col(ResponseRow.created_at).desc(), col(ResponseRow.id).desc())
         .limit(RECENT_FEEDBACK)
     ).all()
     out = []
-    for row, external_id in rows:
-        item = public_payload(response_json(row, external_id, card))
+    for row, external_id, ticket_url in rows:
+        item = public_payload(response_json(row, external_id, card, ticket_url))
         # The catalogue label and emoji, so a card reads "Coffee" rather than "coffee".
         item["reward_item"] = reward_item(account.reward_catalogue, row.reward)
         out.append(item)

@@ -116,7 +116,7 @@ def _payload(session: Session, row: Response) -> dict[str, Any]:
     interaction = session.get(Interaction, row.interaction_id)
     agent = session.get(Agent, row.agent_id)
     assert interaction is not None and agent is not None
-    return response_json(row, interaction.external_id, agent_card(session, agent))
+    return response_json(row, interaction.external_id, agent_card(session, agent), interaction.ticket_url)
 
 
 # --- The audit log -----------------------------------------------------------------------------

@@ -115,7 +115,9 @@ def test_each_vendor_sample_signed_right_wrong_and_not_at_all(
     if connector in SIGNING:
         # A body altered after signing fails like a wrong secret.
         headers = signed(connector, hook.secret, body)
-        tampered = httpx.post(hook.target, content=body.replace(b"Cara", b"Carl"), headers=headers, timeout=TIMEOUT)
+        tampered = httpx.post(
+            hook.target, content=body.replace(b"Cara", b"Carl"), headers=headers, timeout=TIMEOUT
+        )
         assert tampered.status_code == 401
         refused += 1
     assert interactions_of(stack, desk.account_id) == []

@@ -1,6 +1,7 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
 import { dateIn } from "./dates.js";
+import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -373,6 +374,7 @@ function renderCard(response, fresh) {
   if (response.reward) extras.push(`Suggested reward: ${response.reward}`);
   if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
   card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
+  showTicketLink(card.querySelector(".ticket-link"), response.ticket_url);
   card.dataset.responseId = String(response.id);
   card.dataset.agentId = String(response.agent_id);
   card.dataset.agentName = response.agent ? response.agent.name : "";

@@ -4,6 +4,7 @@
 import { StreamConnection, connectionIndicator } from "./stream.js";
 import { barList, columnChart, trendChart } from "./charts.js";
 import { dateIn } from "./dates.js";
+import { showTicketLink } from "./links.js";
 
 const PAGE_SIZE = 25;
 const REFRESH_DELAY_MS = 600;
@@ -281,6 +282,7 @@ function renderCard(response, fresh = false) {
   if (response.nps != null) extras.push(`NPS ${response.nps}`);
   if (response.fcr != null) extras.push(response.fcr ? "Resolved first time" : "Not resolved first time");
   card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
+  showTicketLink(card.querySelector(".ticket-link"), response.ticket_url);
   const button = card.querySelector(".moderate");
   button.hidden = !canModerate || !response.comment;
   button.textContent = hidden ? "Show comment" : "Hide comment";

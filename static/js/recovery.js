@@ -1,5 +1,6 @@
 // The recovery queue: a snapshot of cases and metrics over HTTP, then live case events.
 // Customer text (names, comments, notes) is only ever set with textContent.
+import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const root = document.querySelector("[data-streams]");
@@ -178,6 +179,7 @@ function renderDetail() {
   phone.textContent = item.customer.phone || "—";
   if (item.customer.phone) phone.href = `tel:${item.customer.phone.replace(/[^0-9+]/g, "")}`; else phone.removeAttribute("href");
   setText(panel, ".cd-ticket", item.response.external_id || "—");
+  showTicketLink(panel.querySelector(".cd-ticket-link"), item.response.ticket_url);
   const starEl = panel.querySelector(".cd-stars");
   starEl.textContent = stars(item.response.rating);
   starEl.setAttribute("aria-label", `${item.response.rating} out of 5 stars`);

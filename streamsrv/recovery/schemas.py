@@ -78,6 +78,8 @@ class CaseResponseOut(BaseModel):
     improvement_areas: list[str]
     channel: str
     external_id: str | None
+    # The helpdesk ticket the interaction came from (http(s) only), when there is one.
+    ticket_url: str | None = None
     created_at: datetime
 
 

@@ -76,6 +76,7 @@ def _response_part(response: Response | None, interaction: Interaction | None) -
         "improvement_areas": list(response.improvement_areas),
         "channel": response.channel,
         "external_id": interaction.external_id if interaction else None,
+        "ticket_url": interaction.ticket_url if interaction else None,
         "created_at": iso_or_none(response.created_at),
     }
 

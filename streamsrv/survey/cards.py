@@ -45,8 +45,13 @@ def agent_card(session: Session, agent: Agent) -> AgentCard:
     )
 
 
-def response_json(response: Response, external_id: str, agent: AgentCard) -> dict[str, Any]:
-    """The public shape of a response (API answers, listings and event payloads)."""
+def response_json(
+    response: Response, external_id: str, agent: AgentCard, ticket_url: str | None = None
+) -> dict[str, Any]:
+    """The public shape of a response (API answers, listings and event payloads).
+
+    ``ticket_url``: the interaction's link to its helpdesk ticket, when it came from one.
+    """
     return {
         "id": response.id,
         "account_id": response.account_id,
@@ -55,6 +60,7 @@ def response_json(response: Response, external_id: str, agent: AgentCard) -> dic
         "agent": {"id": agent.id, "name": agent.name, "photo": agent.photo},
         "interaction_id": response.interaction_id,
         "external_id": external_id,
+        "ticket_url": ticket_url,
         "request_id": response.request_id,
         "channel": response.channel,
         "rating": response.rating,

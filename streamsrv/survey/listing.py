@@ -142,7 +142,7 @@ def uploaded_photos(session: Session, agent_ids: set[int]) -> set[int]:
 def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) -> Page:
     query = pinned(session, identity, query, utcnow())
     stmt = (
-        select(Response, Interaction.external_id, Agent)
+        select(Response, Interaction.external_id, Agent, Interaction.ticket_url)
         .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
         .join(Agent, col(Agent.id) == col(Response.agent_id))
         .where(*filter_clauses(identity, query))
@@ -158,7 +158,7 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
     stmt = stmt.order_by(col(Response.created_at).desc(), col(Response.id).desc()).limit(query.limit + 1)
     rows = session.exec(stmt).all()
     page = rows[: query.limit]
-    uploaded = uploaded_photos(session, {resp.agent_id for resp, _, _ in page})
+    uploaded = uploaded_photos(session, {resp.agent_id for resp, _, _, _ in page})
     items = [
         response_json(
             resp,
@@ -168,8 +168,9 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
                 agent.name,
                 photo_url(resp.agent_id, agent.photo_url, resp.agent_id in uploaded),
             ),
+            ticket_url,
         )
-        for resp, external_id, agent in page
+        for resp, external_id, agent, ticket_url in page
     ]
     if identity.role not in MODERATORS:
         # Only those who moderate may read a hidden comment; everyone else gets null.

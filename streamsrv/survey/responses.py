@@ -102,7 +102,7 @@ def store_response(
     else:
         row = existing
         if all(getattr(row, name) == value for name, value in fields.items()):
-            return Stored(response_json(row, interaction.external_id, agent), created=False)
+            return Stored(response_json(row, interaction.external_id, agent, interaction.ticket_url), created=False)
         previous_reward = existing.reward
         previous_rating = existing.rating
         for name, value in fields.items():
@@ -114,7 +114,7 @@ def store_response(
     session.add(row)
     session.add(request)
     session.flush()
-    payload = response_json(row, interaction.external_id, agent)
+    payload = response_json(row, interaction.external_id, agent, interaction.ticket_url)
     for event in response_events(
         payload, created=existing is None, previous_reward=previous_reward, catalogue=account.reward_catalogue
     ):

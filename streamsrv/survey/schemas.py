@@ -21,6 +21,8 @@ class ResponseOut(BaseModel):
     agent: AgentOut
     interaction_id: int
     external_id: str
+    # The helpdesk ticket the interaction came from (http(s) only), when there is one.
+    ticket_url: str | None = None
     request_id: int | None
     channel: str
     rating: int
