@@ -166,6 +166,7 @@ POST   /api/v1/integrations/unmapped/{unmapped_id}/map    200/200/404 200/404/40
 GET    /api/v1/integrations/{integration_id}              200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 DELETE /api/v1/integrations/{integration_id}              204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 POST   /api/v1/integrations/{integration_id}/rotate-secret 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PUT    /api/v1/integrations/{integration_id}/secret      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/integrations/{integration_id}/deliveries   200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/integrations/{connector}/{integration_id}/events 200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
@@ -565,6 +566,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("POST", "/api/v1/integrations/{integration_id:int}/rotate-secret"): Spec(
         lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/rotate-secret")
+    ),
+    ("PUT", "/api/v1/integrations/{integration_id:int}/secret"): Spec(
+        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/secret", json={"secret": unique("vendor-secret")})
     ),
     ("GET", "/api/v1/integrations/{integration_id:int}/deliveries"): Spec(
         lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/deliveries")

@@ -33,6 +33,7 @@ RESPONSE_KEYS = {
     "agent",
     "interaction_id",
     "external_id",
+    "ticket_url",
     "request_id",
     "channel",
     "rating",

@@ -363,3 +363,20 @@ def test_waiting_events_are_scoped_to_the_callers_accounts(stack: MailStack, api
             .where(UnmappedEvent.account_id == theirs.account_id)
         ).one()
     assert count == 1
+
+
+def test_the_helpdesks_own_signing_secret_can_be_set(stack: MailStack, api: httpx.Client) -> None:
+    desk = make_desk(stack.db, stack.org.org_id)
+    hook = connect(api, "zendesk", desk.account_id)
+    zendesk_made = "dGhpcyBpcyB6ZW5kZXNrJ3Mgc2lnbmluZyBzZWNyZXQ="
+    short = api.put(f"/api/v1/integrations/{hook.id}/secret", json={"secret": "short"})
+    assert short.status_code == 422 and "secret" in short.json()["error"]["fields"]
+    r = api.put(f"/api/v1/integrations/{hook.id}/secret", json={"secret": zendesk_made})
+    assert r.status_code == 200, r.text
+    assert "secret" not in r.json() and zendesk_made not in r.text
+    body = sample("zendesk", unique_email())
+    assert deliver(hook, "zendesk", body).status_code == 401
+    assert deliver(hook, "zendesk", body, secret=zendesk_made).status_code == 201
+    with stack.db.session() as s:
+        actions = s.exec(select(AuditLog.action).where(AuditLog.target == f"integration:{hook.id}")).all()
+    assert "integration.secret_set" in actions

@@ -22,6 +22,7 @@ from streamsrv.integrations.schemas import (
     IntegrationDeliveryOut,
     IntegrationOut,
     MapIn,
+    SecretIn,
     UnmappedOut,
     UnmappedQuery,
 )
@@ -149,6 +150,26 @@ def rotate_secret(call: Call[None, None], session: Session) -> Reply:
 
 
 @route(
+    "PUT",
+    PATH + "/{integration_id:int}/secret",
+    summary="Use the helpdesk's own signing secret (Zendesk, Intercom make theirs); never shown again",
+    tag=TAG,
+    body=SecretIn,
+    response=IntegrationOut,
+    errors=(404,),
+    scope="admin",
+    guard=require_writer,
+)
+def set_secret(call: Call[SecretIn, None], session: Session) -> Reply:
+    settings = call.ctx.settings
+    out = store.rotate(
+        session, settings, call.identity, call.id("integration_id"), call.now, call.body.secret
+    )
+    # The caller typed it: it is not echoed back.
+    return Reply(IntegrationOut(**out.model_dump(exclude={"secret"})), headers=NO_STORE)
+
+
+@route(
     "GET",
     PATH + "/{integration_id:int}/deliveries",
     summary="The integration's delivery log: its last 100 calls, newest first",
@@ -203,6 +224,7 @@ routes: list[BaseRoute] = [
     get_integration,
     delete_integration,
     rotate_secret,
+    set_secret,
     list_deliveries,
     receive_event,
 ]

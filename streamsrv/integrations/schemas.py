@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from streamsrv.ids import StrictId
 from streamsrv.integrations import connectors
@@ -33,6 +33,22 @@ class IntegrationCreate(BaseModel):
         if not value or "\x00" in value:
             raise ValueError("must not be blank")
         return value
+
+
+def _vendor_secret(value: str) -> str:
+    if any(c.isspace() for c in value) or "\x00" in value:
+        raise ValueError("must not contain spaces")
+    return value
+
+
+# A secret the helpdesk generated (Zendesk's signing secret, Intercom's client secret).
+VendorSecret = Annotated[str, Field(min_length=16, max_length=500), AfterValidator(_vendor_secret)]
+
+
+class SecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: VendorSecret
 
 
 class IntegrationOut(BaseModel):

@@ -157,15 +157,28 @@ def remove(session: Session, identity: Identity, integration_id: int, now: datet
 
 
 def rotate(
-    session: Session, settings: Settings, identity: Identity, integration_id: int, now: datetime
+    session: Session,
+    settings: Settings,
+    identity: Identity,
+    integration_id: int,
+    now: datetime,
+    given: str | None = None,
 ) -> IntegrationCreated:
+    """A new secret: generated, or ``given`` when the helpdesk makes its own and cannot take ours."""
     row = load_visible(session, identity, integration_id)
-    secret = new_secret()
+    secret = given or new_secret()
     row.secret_sealed = sealer(settings).seal(secret)
     row.secret_rotated_at = now
     session.add(row)
     session.flush()
-    audit(session, identity, "integration.secret_rotated", f"integration:{row.id}", {"name": row.name}, now)
+    audit(
+        session,
+        identity,
+        "integration.secret_set" if given else "integration.secret_rotated",
+        f"integration:{row.id}",
+        {"name": row.name},
+        now,
+    )
     return IntegrationCreated(**integration_out(settings, row).model_dump(), secret=secret)
 
 
@@ -382,6 +395,8 @@ def mark_mapped(
     row.interaction_id = interaction_id
     row.mapped_by = identity.user_id
     row.mapped_at = now
+    # The interaction holds the customer's details now, under the retention rules; no copy stays.
+    row.interaction = {**row.interaction, "customer": {}}
     session.add(row)
     helpdesk_id = row.agent_ref.get("id")
     if remember and helpdesk_id:
