@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import func, select
 
 from streamsrv.embedded_redis import EmbeddedRedis
-from streamsrv.integrations.store import SEAL_PURPOSE
-from streamsrv.models import Agent, AuditLog, Integration, Interaction, UnmappedEvent
+from streamsrv.integrations.store import LOG_SIZE, SEAL_PURPOSE
+from streamsrv.models import Agent, AuditLog, Integration, IntegrationDelivery, Interaction, UnmappedEvent
 from streamsrv.security.sealed import Sealer
 from tests.email_support import MailStack, mail_stack, parts, unique_email
 from tests.integration_support import (
@@ -380,3 +380,24 @@ def test_the_helpdesks_own_signing_secret_can_be_set(stack: MailStack, api: http
     with stack.db.session() as s:
         actions = s.exec(select(AuditLog.action).where(AuditLog.target == f"integration:{hook.id}")).all()
     assert "integration.secret_set" in actions
+
+
+def test_the_delivery_log_keeps_the_last_100_calls(stack: MailStack, api: httpx.Client) -> None:
+    desk = make_desk(stack.db, stack.org.org_id)
+    hook = connect(api, "gorgias", desk.account_id)
+    body = sample("gorgias", unique_email(), **{'"closed"': '"open"'})
+    with httpx.Client(timeout=TIMEOUT) as client:
+        for n in range(LOG_SIZE + 5):
+            headers = signed("gorgias", hook.secret if n % 2 else "wrong", body)
+            assert client.post(hook.target, content=body, headers=headers).status_code in (200, 401)
+    log = log_of(api, hook)
+    assert len(log) == LOG_SIZE
+    assert log[0]["status"] == "rejected" and log[1]["status"] == "ignored"
+    assert [e["id"] for e in log] == sorted((e["id"] for e in log), reverse=True)
+    with stack.db.session() as s:
+        stored = s.exec(
+            select(func.count())
+            .select_from(IntegrationDelivery)
+            .where(IntegrationDelivery.integration_id == hook.id)
+        ).one()
+    assert stored == LOG_SIZE

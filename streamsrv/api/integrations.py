@@ -180,8 +180,9 @@ def set_secret(call: Call[SecretIn, None], session: Session) -> Reply:
     scope="admin",
     guard=require_writer,
 )
-def list_deliveries(call: Call[None, None], session: Session) -> dict[str, object]:
-    return {"items": store.deliveries(session, call.identity, call.id("integration_id"))}
+def list_deliveries(call: Call[None, None], session: Session) -> Page[IntegrationDeliveryOut]:
+    # The log holds 100 calls at most: one page, never a cursor.
+    return Page(store.deliveries(session, call.identity, call.id("integration_id")), None)
 
 
 @route(
