@@ -28,6 +28,7 @@ from streamsrv.errors import ApiError, error_response
 from streamsrv.history import History, Keys
 from streamsrv.hub import Hub
 from streamsrv.hub_redis import RedisBackend
+from streamsrv.integrations import retention as unmapped_retention
 from streamsrv.mail import survey_email
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
@@ -105,7 +106,7 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
     """Work that runs once per period across all nodes (retention, digests, reports)."""
-    return [retention_job.periodic(ctx.db)]
+    return [retention_job.periodic(ctx.db), unmapped_retention.periodic(ctx.db)]
 
 
 class DataFiles(StaticFiles):

@@ -695,4 +695,6 @@ class UnmappedEvent(SQLModel, table=True):
     interaction_id: int | None = Field(default=None, foreign_key="interactions.id")
     mapped_by: int | None = Field(default=None, foreign_key="users.id")
     mapped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # When the customer's details were erased from ``interaction`` (retention, or once mapped).
+    contact_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

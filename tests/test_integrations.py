@@ -4,17 +4,22 @@ vendor signs them, posted to a real server whose delivery worker emails a real S
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import inspect
 from sqlmodel import func, select
 
+from streamsrv import migrate
 from streamsrv.embedded_redis import EmbeddedRedis
+from streamsrv.integrations.retention import erase_stale
 from streamsrv.integrations.store import LOG_SIZE, SEAL_PURPOSE
 from streamsrv.models import Agent, AuditLog, Integration, IntegrationDelivery, Interaction, UnmappedEvent
 from streamsrv.security.sealed import Sealer
+from tests.conftest import fresh_database
 from tests.email_support import MailStack, mail_stack, parts, unique_email
 from tests.integration_support import (
     AGENT_IDS,
@@ -401,3 +406,49 @@ def test_the_delivery_log_keeps_the_last_100_calls(stack: MailStack, api: httpx.
             .where(IntegrationDelivery.integration_id == hook.id)
         ).one()
     assert stored == LOG_SIZE
+
+
+def test_waiting_events_lose_the_customers_details_after_the_retention_period(
+    stack: MailStack, api: httpx.Client
+) -> None:
+    desk = make_desk(stack.db, stack.org.org_id, known=False, contact_retention_days=1)
+    hook = connect(api, "zendesk", desk.account_id)
+    customer = unique_email()
+    r = deliver(hook, "zendesk", sample("zendesk", customer))
+    assert r.status_code == 202, r.text
+    unmapped_id = r.json()["unmapped_id"]
+    with stack.db.session() as s:
+        erase_stale(s, datetime.now(UTC))
+        fresh = s.get(UnmappedEvent, unmapped_id)
+        assert fresh is not None and fresh.contact_erased_at is None, "within the period: kept"
+    with stack.db.session() as s:
+        erase_stale(s, datetime.now(UTC) + timedelta(days=2))
+    with stack.db.session() as s:
+        row = s.get(UnmappedEvent, unmapped_id)
+        assert row is not None and row.contact_erased_at is not None
+        assert customer not in str(row.interaction) and row.interaction["customer"] == {}
+    [listed] = [u for u in api.get("/api/v1/integrations/unmapped").json()["items"] if u["id"] == unmapped_id]
+    assert listed["customer_name"] is None
+    # Still mappable: the interaction is recorded, with no address to email.
+    mapped = api.post(f"/api/v1/integrations/unmapped/{unmapped_id}/map", json={"agent_id": desk.agent_id})
+    assert mapped.status_code == 200, mapped.text
+    [interaction] = interactions_of(stack, desk.account_id)
+    assert interaction.customer_email is None
+
+
+def test_integrations_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as database:
+
+        def shape() -> tuple[set[str], set[str]]:
+            found = inspect(database.engine)
+            return set(found.get_table_names()), {c["name"] for c in found.get_columns("interactions")}
+
+        tables, columns = shape()
+        assert {"integrations", "integration_deliveries", "integration_unmapped"} <= tables
+        assert "ticket_url" in columns
+        migrate.downgrade(database.engine, "0009")
+        tables, columns = shape()
+        assert not {"integrations", "integration_deliveries", "integration_unmapped"} & tables
+        assert "ticket_url" not in columns
+        migrate.upgrade(database.engine)
+        assert "integration_unmapped" in shape()[0]

@@ -397,6 +397,7 @@ def mark_mapped(
     row.mapped_at = now
     # The interaction holds the customer's details now, under the retention rules; no copy stays.
     row.interaction = {**row.interaction, "customer": {}}
+    row.contact_erased_at = now
     session.add(row)
     helpdesk_id = row.agent_ref.get("id")
     if remember and helpdesk_id:

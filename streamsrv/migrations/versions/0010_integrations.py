@@ -76,6 +76,7 @@ def upgrade() -> None:
     sa.Column('interaction_id', sa.Integer(), nullable=True),
     sa.Column('mapped_by', sa.Integer(), nullable=True),
     sa.Column('mapped_at', streamsrv.models.UTCDateTime(), nullable=True),
+    sa.Column('contact_erased_at', streamsrv.models.UTCDateTime(), nullable=True),
     sa.Column('received_at', streamsrv.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], ),
     sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], ),
