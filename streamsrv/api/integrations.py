@@ -203,16 +203,15 @@ async def receive_event(call: Call[None, None]) -> Reply:
     connector_name = str(request.path_params["connector"])
     limit = min(receive.MAX_EVENT_BYTES, call.ctx.settings.max_body_bytes)
 
-    async def body_reader(_: int) -> bytes:
+    async def raw_body() -> bytes:
         return await read_body(request, limit)
 
     connector, outcome = await receive.handle(
-        call.ctx, connector_name, call.id("integration_id"), request.headers, body_reader, call.now
+        call.ctx, connector_name, call.id("integration_id"), request.headers, raw_body, call.now
     )
     metrics.INTEGRATION_EVENTS.labels(connector=connector.name, status=outcome.status).inc()
     if outcome.http_status >= 400:
-        fields = {outcome.field: outcome.reason.split(": ", 1)[-1]} if outcome.field else None
-        raise ApiError(outcome.http_status, outcome.reason, fields=fields)
+        raise ApiError(outcome.http_status, outcome.reason, fields=outcome.fields)
     status, body = connector.acknowledge(outcome.http_status, outcome.body())
     return Reply(body, status=status)
 

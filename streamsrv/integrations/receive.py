@@ -9,6 +9,7 @@ gets one entry and the metrics one count; a refused call stores nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,8 @@ class Outcome:
     event_id: str | None = None
     interaction_id: int | None = None
     unmapped_id: int | None = None
-    # For a 422: the payload field at fault.
-    field: str | None = None
+    # For a 422: the payload field at fault, and what is wrong with it.
+    fields: Mapping[str, str] | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status}
@@ -185,10 +186,14 @@ async def handle(
     ctx: AppContext,
     connector_name: str,
     integration_id: int,
-    inbound_headers: Any,
-    body_reader: Any,
+    inbound_headers: Mapping[str, str],
+    read_body: Callable[[], Awaitable[bytes]],
     now: datetime,
 ) -> tuple[Connector, Outcome]:
+    """Run one webhook call through its connector; 404 (raised) when the integration is not live.
+
+    ``read_body`` reads the raw body within the size limit (``ApiError(413)`` beyond it).
+    """
     connector = connectors.get(connector_name)
 
     def load(session: Session) -> tuple[Integration, str] | None:
@@ -209,7 +214,7 @@ async def handle(
         raise not_found("integration")
     integration, secret = found
     try:
-        raw = await body_reader(MAX_EVENT_BYTES)
+        raw = await read_body()
     except ApiError as exc:
         if exc.status != 413:
             raise
@@ -229,7 +234,7 @@ async def handle(
         parsed = connector.parse(_decode(raw), inbound)
         data = interaction_data(integration, parsed) if isinstance(parsed, Ticket) else None
     except Malformed as exc:
-        outcome = Outcome("invalid", 422, str(exc), field=exc.field)
+        outcome = Outcome("invalid", 422, str(exc), fields={exc.field: exc.message})
         await _log_only(ctx, integration_id, outcome, now)
         return connector, outcome
     if isinstance(parsed, Ignored):

@@ -38,6 +38,7 @@ from streamsrv.models import (
     User,
 )
 from streamsrv.org.common import Page, paginate
+from streamsrv.org.schemas import PageQuery
 from streamsrv.security.sealed import Sealer
 
 SEAL_PURPOSE = "streamsrv.integration-secret"
@@ -120,7 +121,9 @@ def create(
     return IntegrationCreated(**integration_out(settings, row).model_dump(), secret=secret)
 
 
-def listing(session: Session, settings: Settings, identity: Identity, query: Any) -> Page[IntegrationOut]:
+def listing(
+    session: Session, settings: Settings, identity: Identity, query: PageQuery
+) -> Page[IntegrationOut]:
     stmt = visible(
         select(Integration).where(
             Integration.org_id == identity.org_id, col(Integration.deleted_at).is_(None)
