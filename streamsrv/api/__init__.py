@@ -23,6 +23,7 @@ from streamsrv.api import (
     interactions,
     me,
     moderation,
+    notification_channels,
     recovery,
     responses,
     sessions,
@@ -56,4 +57,5 @@ routes: list[BaseRoute] = [
     *smtp_settings.routes,
     *suppressions.routes,
     *erasures.routes,
+    *notification_channels.routes,
 ]
