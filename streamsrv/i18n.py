@@ -202,16 +202,17 @@ def install(env: Environment) -> None:
     env.install_null_translations(newstyle=False)  # type: ignore[attr-defined]
 
 
-# Contact channels as people read them (codes like ``in_store`` never reach a page or message).
+# Contact channels as staff read them in chat messages (English, like the rest of those messages;
+# codes like ``in_store`` never reach a page or message).
 CHANNEL_LABELS: dict[str, str] = {
-    "phone": N_("Phone"),
-    "email": N_("Email"),
-    "chat": N_("Chat"),
-    "sms": N_("SMS"),
-    "social": N_("Social media"),
-    "in_store": N_("In store"),
-    "delivery": N_("Delivery"),
-    "other": N_("Other"),
+    "phone": "Phone",
+    "email": "Email",
+    "chat": "Chat",
+    "sms": "SMS",
+    "social": "Social media",
+    "in_store": "In store",
+    "delivery": "Delivery",
+    "other": "Other",
 }
 
 
