@@ -56,7 +56,9 @@ class ChannelRoute:
         return self.team_id is None or team_id is None or self.team_id == team_id
 
 
-_routes: TTLCache[int, tuple[ChannelRoute, ...]] = TTLCache(ttl=ROUTES_TTL, size=10_000)
+# Keyed by (database, organization): one process may serve several databases (the test suite's
+# servers), whose organization ids overlap.
+_routes: TTLCache[tuple[str, int], tuple[ChannelRoute, ...]] = TTLCache(ttl=ROUTES_TTL, size=10_000)
 
 
 def queue_name(channel_id: int) -> str:
@@ -65,11 +67,12 @@ def queue_name(channel_id: int) -> str:
 
 def forget(org_id: int) -> None:
     """This node's cached routes of ``org_id`` are stale (a channel changed)."""
-    _routes.discard_keys(lambda key: key == org_id)
+    _routes.discard_keys(lambda key: key[1] == org_id)
 
 
 def routes(session: Session, org_id: int) -> tuple[ChannelRoute, ...]:
-    cached = _routes.get(org_id)
+    key = (str(session.get_bind().engine.url), org_id)
+    cached = _routes.get(key)
     if cached is not None:
         return cached
     rows = session.exec(
@@ -82,7 +85,7 @@ def routes(session: Session, org_id: int) -> tuple[ChannelRoute, ...]:
         for r in rows
         if r.id is not None
     )
-    _routes.put(org_id, found)
+    _routes.put(key, found)
     return found
 
 
