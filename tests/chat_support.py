@@ -124,6 +124,8 @@ class Hooks:
     # hook name -> how many times to answer 429 with Retry-After: 1 before accepting
     rate_limit: dict[str, int] = field(default_factory=dict)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    # hook names answered as Slack answers a body it cannot use (a channel's app uninstalled, say)
+    invalid: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def slack(self, request: Request) -> Response:
@@ -143,7 +145,7 @@ class Hooks:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             body = None
-        problem = check(body)
+        problem = "refused by the test" if name in self.invalid else check(body)
         if problem is not None:
             with self.lock:
                 self.refused.append((request.url.path, problem))

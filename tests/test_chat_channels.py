@@ -287,6 +287,40 @@ def test_slack_429_is_retried_after_retry_after(stack: ChatStack, api: httpx.Cli
     assert len(stack.hooks.at(path)) == 1
 
 
+def test_a_refused_body_fails_without_retrying(stack: ChatStack, api: httpx.Client) -> None:
+    setup = setup_for(stack)
+    channel, path = add_channel(stack, api, "slack", setup, ["negative_response"])
+    stack.hooks.invalid.add(path.rsplit("/", 1)[1])
+    answer(stack, api, setup, rating=1, comment="refused")
+    [failed] = wait_status(stack, channel["id"], "failed")
+    assert failed.attempts == 1 and failed.last_error == "HTTP 400: invalid_payload"
+    assert stack.hooks.at(path) == []
+    # The stand-in refuses what Slack would: a body without blocks.
+    bad = httpx.post(
+        stack.receiver.url("slack", "x"), json={"text": "hi", "blocks": [{"type": "nope"}]}, timeout=TIMEOUT
+    )
+    assert (bad.status_code, bad.text) == (400, "invalid_payload")
+
+
+def test_a_deleted_channel_gets_nothing_more(stack: ChatStack, api: httpx.Client) -> None:
+    setup = setup_for(stack)
+    channel, path = add_channel(stack, api, "slack", setup, ["negative_response"])
+    # Slack keeps answering 429 until the channel is gone, so no retry can slip through first.
+    stack.hooks.rate_limit[path.rsplit("/", 1)[1]] = 1000
+    answer(stack, api, setup, rating=1, comment="deleted meanwhile")
+    wait_until(
+        lambda: any(
+            d.attempts == 1 and d.status == "scheduled" for d in channel_deliveries(stack.db, channel["id"])
+        ),
+        timeout=TIMEOUT * 2,
+    )
+    assert api.delete(f"/api/v1/notification-channels/{channel['id']}").status_code == 204
+    make_due_now(stack.db, channel["id"])
+    [suppressed] = wait_status(stack, channel["id"], "suppressed")
+    assert suppressed.last_error == "the notification channel was deleted"
+    assert stack.hooks.at(path) == []
+
+
 def test_test_message(stack: ChatStack, api: httpx.Client) -> None:
     setup = setup_for(stack)
     channel, path = add_channel(stack, api, "teams", setup, ["daily_digest"])
