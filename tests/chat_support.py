@@ -4,6 +4,7 @@ the same port. And a streamsrv server of its own, with its own database, that po
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from collections.abc import Iterator
@@ -126,6 +127,8 @@ class Hooks:
     refused: list[tuple[str, str]] = field(default_factory=list)
     # hook names answered as Slack answers a body it cannot use (a channel's app uninstalled, say)
     invalid: set[str] = field(default_factory=set)
+    # hook name -> an event the answer waits for (a slow receiver), up to a bound
+    hold: dict[str, threading.Event] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def slack(self, request: Request) -> Response:
@@ -137,6 +140,9 @@ class Hooks:
     async def _take(self, request: Request, check: Any, ok: str) -> Response:
         raw = await request.body()
         name = str(request.path_params["name"])
+        held = self.hold.get(name)
+        if held is not None:
+            await asyncio.to_thread(held.wait, TIMEOUT * 4)
         with self.lock:
             if self.rate_limit.get(name, 0) > 0:
                 self.rate_limit[name] -= 1

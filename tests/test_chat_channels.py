@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -319,6 +320,22 @@ def test_a_deleted_channel_gets_nothing_more(stack: ChatStack, api: httpx.Client
     [suppressed] = wait_status(stack, channel["id"], "suppressed")
     assert suppressed.last_error == "the notification channel was deleted"
     assert stack.hooks.at(path) == []
+
+
+def test_a_slow_channel_holds_up_only_itself(stack: ChatStack, api: httpx.Client) -> None:
+    setup = setup_for(stack)
+    _, slow_path = add_channel(stack, api, "slack", setup, ["negative_response"])
+    _, quick_path = add_channel(stack, api, "teams", setup, ["negative_response"])
+    release = threading.Event()
+    stack.hooks.hold[slow_path.rsplit("/", 1)[1]] = release
+    try:
+        answer(stack, api, setup, rating=1, comment="one")
+        answer(stack, api, setup, rating=2, comment="two")
+        stack.hooks.wait_for(quick_path, 2)
+        assert stack.hooks.at(slow_path) == []
+    finally:
+        release.set()
+    assert len(stack.hooks.wait_for(slow_path, 2)) == 2
 
 
 def test_test_message(stack: ChatStack, api: httpx.Client) -> None:
