@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import col, select
 
-from streamsrv.chat import jobs
+from streamsrv.chat import channels, jobs
 from streamsrv.embedded_redis import EmbeddedRedis
 from streamsrv.models import NotificationChannel, RecoveryCase, Role, Team, utcnow
 from streamsrv.outbound.safety import UnsafeTarget, check_url, resolve_and_check
@@ -336,6 +337,33 @@ def test_a_slow_channel_holds_up_only_itself(stack: ChatStack, api: httpx.Client
     finally:
         release.set()
     assert len(stack.hooks.wait_for(slow_path, 2)) == 2
+
+
+def test_ingest_asks_for_channels_once_per_cache_period(stack: ChatStack, api: httpx.Client) -> None:
+    """The receiver runs for every outbox event: the channels are read once per organization and
+    cache period, and a change on this node is seen at once."""
+    setup = setup_for(stack)
+    engine = stack.server.app.state.ctx.db.engine
+    asked: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # The receiver's lookup (the scheduled jobs read every channel, with no such filter).
+        if "WHERE notification_channels.org_id" in statement:
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        channels.forget(stack.org.org_id)
+        started = time.monotonic()
+        for rating in (1, 2, 5, 4):
+            answer(stack, api, setup, rating=rating, comment="counted")
+        # Once, or once more per cache period a slow machine took.
+        assert 1 <= len(asked) <= 1 + int((time.monotonic() - started) / channels.ROUTES_TTL), asked
+        _, path = add_channel(stack, api, "slack", setup, ["negative_response"])
+        answer(stack, api, setup, rating=1, comment="seen at once")
+        stack.hooks.wait_for(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_test_message(stack: ChatStack, api: httpx.Client) -> None:
