@@ -17,6 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from streamsrv import api, health, hooks, i18n, metrics, openapi, pages, ws
 from streamsrv.boards import standings
+from streamsrv.chat import enqueue as chat_enqueue
+from streamsrv.chat import jobs as chat_jobs
+from streamsrv.chat.sender import ChatSender
 from streamsrv.coaching import alerts
 from streamsrv.config import Settings
 from streamsrv.context import AppContext, LoginHints
@@ -94,6 +97,7 @@ def wire_hooks() -> None:
     hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
+    hooks.EVENT_EMITTED.connect("chat.channels", chat_enqueue.on_event)
 
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
@@ -102,11 +106,13 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
         ctx.db, ctx.settings, ctx.signer, translations=lambda locale: i18n.translator(locale).gettext
     )
     senders.register(email.sender())
+    for chat_sender in ChatSender(ctx.db, ctx.settings).senders():
+        senders.register(chat_sender)
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
     """Work that runs once per period across all nodes (retention, digests, reports)."""
-    return [retention_job.periodic(ctx.db), unmapped_retention.periodic(ctx.db)]
+    return [retention_job.periodic(ctx.db), unmapped_retention.periodic(ctx.db), *chat_jobs.periodic(ctx.db)]
 
 
 class DataFiles(StaticFiles):

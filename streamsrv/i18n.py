@@ -200,3 +200,25 @@ def install(env: Environment) -> None:
     """Enable ``{% trans %}`` and ``_()`` in templates, in English unless a render says otherwise."""
     env.add_extension("jinja2.ext.i18n")
     env.install_null_translations(newstyle=False)  # type: ignore[attr-defined]
+
+
+# Contact channels as staff read them in chat messages (English, like the rest of those messages;
+# codes like ``in_store`` never reach a page or message).
+CHANNEL_LABELS: dict[str, str] = {
+    "phone": "Phone",
+    "email": "Email",
+    "chat": "Chat",
+    "sms": "SMS",
+    "social": "Social media",
+    "in_store": "In store",
+    "delivery": "Delivery",
+    "other": "Other",
+}
+
+
+def channel_label(code: str, translate: Translator | None = None) -> str:
+    """A contact channel's label (the code itself only for one this list does not know)."""
+    label = CHANNEL_LABELS.get(code)
+    if label is None:
+        return code.replace("_", " ")
+    return translate.gettext(label) if translate is not None else label

@@ -698,3 +698,24 @@ class UnmappedEvent(SQLModel, table=True):
     # When the customer's details were erased from ``interaction`` (retention, or once mapped).
     contact_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+# --- Chat channels (Slack, Microsoft Teams) ------------------------------------------------------
+
+
+class NotificationChannel(SQLModel, table=True):
+    """A Slack or Teams incoming webhook that an account's (or one team's) events are posted to."""
+
+    __tablename__ = "notification_channels"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    # None: every team of the account.
+    team_id: int | None = Field(default=None, foreign_key="teams.id")
+    # "slack" | "teams"
+    kind: str = Field(max_length=20)
+    # The webhook URL is a credential (whoever holds it can post): sealed, shown only masked.
+    url_sealed: str = Field(max_length=4000)
+    url_hint: str = Field(max_length=200)
+    events: list[str] = _json(list)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

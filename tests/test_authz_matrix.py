@@ -169,6 +169,13 @@ POST   /api/v1/integrations/{integration_id}/rotate-secret 200/200/404 200/404/4
 PUT    /api/v1/integrations/{integration_id}/secret      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/integrations/{integration_id}/deliveries   200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/integrations/{connector}/{integration_id}/events 200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /api/v1/notification-channels                  201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/notification-channels                  200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/notification-channels/{channel_id}     200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PATCH  /api/v1/notification-channels/{channel_id}     200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/notification-channels/{channel_id}     204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+POST   /api/v1/notification-channels/{channel_id}/test 202/202/404 202/404/404 403         403         403         403         403         401         401          202/202/404 403         403         403         403         401  404/404/202
+GET    /api/v1/notification-channels/{channel_id}/deliveries 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /live                                              200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /login                                             303         303         303         303         303         303         303         200         200          200         200         200         200         200         200  303
@@ -338,6 +345,21 @@ def unmapped(t: Target) -> int:
 def pattern(path: str) -> str:
     """A route's path as the tables write it: ``{account_id}``, not ``{account_id:int}``."""
     return re.sub(r":[a-z]+}", "}", path)
+
+
+# An address that never resolves (.invalid): the test message's post fails without leaving the host.
+CHAT_URL = "https://hooks.example.invalid/services/matrix"
+
+
+def chat_channel(t: Target) -> int:
+    """A fresh notification channel in the target's account, made by that organization's admin."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(
+            "/api/v1/notification-channels",
+            json={"kind": "teams", "url": CHAT_URL, "account_id": t.corner.account, "events": ["shoutout"]},
+        )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
 
 
 SPECS: dict[tuple[str, str], Spec] = {
@@ -576,6 +598,29 @@ SPECS: dict[tuple[str, str], Spec] = {
     # The helpdesk's own call: its signature is the credential, whoever else's headers ride along.
     ("POST", "/api/v1/integrations/{connector}/{integration_id:int}/events"): Spec(
         lambda t: helpdesk_event(t, sample("zendesk", **{'"Solved"': '"Open"'})), False, True
+    ),
+    # chat channels
+    ("POST", "/api/v1/notification-channels"): Spec(
+        lambda t: Ask(
+            "/api/v1/notification-channels",
+            json={"kind": "slack", "url": CHAT_URL, "account_id": t.corner.account, "events": ["shoutout"]},
+        )
+    ),
+    ("GET", "/api/v1/notification-channels"): get("/api/v1/notification-channels", False),
+    ("GET", "/api/v1/notification-channels/{channel_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}")
+    ),
+    ("PATCH", "/api/v1/notification-channels/{channel_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}", json={"events": ["daily_digest"]})
+    ),
+    ("DELETE", "/api/v1/notification-channels/{channel_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}")
+    ),
+    ("POST", "/api/v1/notification-channels/{channel_id:int}/test"): Spec(
+        lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}/test")
+    ),
+    ("GET", "/api/v1/notification-channels/{channel_id:int}/deliveries"): Spec(
+        lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}/deliveries")
     ),
     # pages
     ("GET", "/"): get("/", False),

@@ -41,6 +41,7 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "metrics_token": ("scrape-me", "scrape-me"),
     "smtp_url": ("smtp://relay:25", "smtp://relay:25"),
     "smtp_from": ("noreply@example.com", "noreply@example.com"),
+    "outbound_allow_private": ("true", True),
     "login_window": ("60", 60),
     "login_max_per_client": ("3", 3),
     "login_max_per_address": ("30", 30),

@@ -6,9 +6,10 @@ from __future__ import annotations
 import secrets
 
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import col, select
 
 from streamsrv.db import Database
-from streamsrv.models import Role, User
+from streamsrv.models import RecoveryCase, Response, Role, User
 from tests.browser import new_context
 from tests.conftest import Tenant
 from tests.streaming import make_floor, make_key, make_user
@@ -134,3 +135,22 @@ def test_recovery_page_needs_login_and_role(tenant: Tenant, db: Database, page: 
     page.click("button[type=submit]")
     page.wait_for_load_state()
     assert page.locator("text=Not for your role").count() == 1
+
+
+def test_a_case_link_from_a_chat_message_opens_the_case(tenant: Tenant, db: Database, page: Page) -> None:
+    """Slack and Teams messages link to ``/recovery#case-<id>``: the page opens that case."""
+    floor = make_floor(db, tenant.org_id)
+    rita = make_user(db, tenant.org_id, Role.recovery, PASSWORD, account_ids=[floor.account_id])
+    marker = f"linked-{secrets.token_hex(4)}"
+    post_feedback(tenant, db, floor.account_id, floor.agent_ids[0], 1, "first one")
+    post_feedback(tenant, db, floor.account_id, floor.agent_ids[0], 1, marker)
+    with db.session() as s:
+        case_id = s.exec(
+            select(RecoveryCase.id)
+            .join(Response, col(Response.id) == col(RecoveryCase.response_id))
+            .where(Response.comment == marker)
+        ).one()
+    log_in(page, tenant.server.url, rita.email)
+    page.goto("about:blank")
+    page.goto(f"{tenant.server.url}/recovery#case-{case_id}")
+    expect(page.locator(".cd .cd-comment")).to_have_text(marker, timeout=WAIT)

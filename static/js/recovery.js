@@ -400,6 +400,9 @@ if (accountSelect) {
 }
 
 await Promise.all([loadCases(), loadMetrics()]);
+// Slack and Teams messages link to a case as /recovery#case-<id>: open it.
+const linked = /^#case-(\d+)$/.exec(location.hash);
+if (linked) select(Number(linked[1]));
 setInterval(tick, 1000);
 if (streams.length) {
   const conn = new StreamConnection({

@@ -24,6 +24,7 @@ from streamsrv.api import (
     interactions,
     me,
     moderation,
+    notification_channels,
     recovery,
     responses,
     sessions,
@@ -58,4 +59,5 @@ routes: list[BaseRoute] = [
     *suppressions.routes,
     *erasures.routes,
     *integrations.routes,
+    *notification_channels.routes,
 ]

@@ -1,0 +1,1 @@
+"""Posting to URLs that organizations configure (chat channels, webhooks), safely."""
