@@ -31,6 +31,8 @@ from streamsrv.hub_redis import RedisBackend
 from streamsrv.mail import survey_email
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.outbound import messages as webhook_messages
+from streamsrv.outbound.sender import WebhookSender
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
@@ -93,6 +95,7 @@ def wire_hooks() -> None:
     hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
+    hooks.EVENT_EMITTED.connect("outbound.webhooks", webhook_messages.on_event)
 
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
@@ -101,6 +104,7 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
         ctx.db, ctx.settings, ctx.signer, translations=lambda locale: i18n.translator(locale).gettext
     )
     senders.register(email.sender())
+    senders.register(WebhookSender(ctx.db, ctx.settings).sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:

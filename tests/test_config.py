@@ -46,6 +46,7 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "login_max_per_address": ("30", 30),
     "login_max_per_email": ("20", 20),
     "password_hash_workers": ("2", 2),
+    "outbound_allow_private": ("true", True),
 }
 
 

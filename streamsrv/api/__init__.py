@@ -31,6 +31,7 @@ from streamsrv.api import (
     suppressions,
     teams,
     users,
+    webhooks,
 )
 
 routes: list[BaseRoute] = [
@@ -56,4 +57,5 @@ routes: list[BaseRoute] = [
     *smtp_settings.routes,
     *suppressions.routes,
     *erasures.routes,
+    *webhooks.routes,
 ]

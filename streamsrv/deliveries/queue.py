@@ -137,6 +137,16 @@ def enqueue(
     return int(new_id)
 
 
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Record many scheduled deliveries with one INSERT (an event fanned out to several
+    receivers): each row has the columns :func:`enqueue` fills. No dedupe check: the caller
+    makes the keys fresh (a unique violation still fails the transaction rather than doubling)."""
+    if not rows:
+        return
+    session.execute(insert(Delivery), list(rows))
+    session.info[_WRITTEN] = True
+
+
 def _claimable(now: datetime) -> Any:
     return or_(
         and_(col(Delivery.status) == DeliveryStatus.scheduled, col(Delivery.due_at) <= now),

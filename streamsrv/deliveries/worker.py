@@ -44,7 +44,9 @@ class Suppressed(Exception):
     """Decided at send time not to send (the address unsubscribed after it was scheduled)."""
 
 
-SendFn = Callable[[Job], Awaitable[None]]
+# A send may return a short note on what the receiver answered, kept as the delivery's last_error
+# field of a sent row (a webhook's "HTTP 204").
+SendFn = Callable[[Job], Awaitable[str | None]]
 # Runs in the transaction that records the outcome: a sender's own bookkeeping (marking an
 # address undeliverable, a request's state) commits with it.
 AfterFn = Callable[[Session, Job, str, str | None], None]
@@ -204,7 +206,7 @@ class Worker:
 
     async def _attempt(self, sender: Sender, job: Job) -> Outcome:
         try:
-            await asyncio.wait_for(sender.send(job), sender.timeout)
+            note = await asyncio.wait_for(sender.send(job), sender.timeout)
         except TemporaryFailure as exc:
             return Outcome("retry", str(exc), exc.retry_at)
         except PermanentFailure as exc:
@@ -218,4 +220,4 @@ class Worker:
         except Exception as exc:
             log.exception("deliveries: %s %s raised", job.kind, job.id)
             return Outcome("retry", f"{type(exc).__name__}: {exc}")
-        return SENT
+        return Outcome("sent", note) if note else SENT
