@@ -124,8 +124,6 @@ async def resolve_and_check(host: str, port: int, *, allow_private: bool) -> lis
     if literal is not None:
         found = [str(literal)]
     else:
-        if not allow_private and (name.lower() in _LOCAL_NAMES or name.lower().endswith(".localhost")):
-            raise UnsafeTarget(f"{host} is this machine")
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
 from streamsrv import metrics
@@ -21,7 +21,7 @@ from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
 from streamsrv.deliveries.worker import PermanentFailure, Sender, Suppressed, TemporaryFailure
-from streamsrv.models import DeliveryStatus, WebhookEndpoint, WebhookStatus, utcnow
+from streamsrv.models import Delivery, DeliveryStatus, WebhookEndpoint, WebhookStatus, utcnow
 from streamsrv.outbound import endpoints, messages, safety
 from streamsrv.security.sealed import Sealer
 
@@ -129,8 +129,13 @@ class WebhookSender:
     def after(self, session: Session, job: Job, status: str, error: str | None) -> None:
         """Counts the outcome; a message whose retry window ran out disables its endpoint."""
         metrics.WEBHOOK_DELIVERIES.labels(OUTCOMES.get(status, status)).inc()
-        if status != DeliveryStatus.failed or not error or not error.startswith(GAVE_UP):
+        if status != DeliveryStatus.failed:
+            return
+        # The worker hands over the last attempt's error; whether the queue gave up on the
+        # message (rather than a refused target failing it) is in the row it just wrote.
+        recorded = session.execute(select(col(Delivery.last_error)).where(col(Delivery.id) == job.id)).scalar()
+        if not recorded or not recorded.startswith(GAVE_UP):
             return
         endpoint_id = int(job.payload["endpoint_id"])
-        reason = f"message {job.payload.get('id')} could not be delivered within its retry window ({error})"
+        reason = f"message {job.payload.get('id')} could not be delivered within its retry window ({recorded})"
         endpoints.disable(session, endpoint_id, reason, utcnow())
