@@ -641,6 +641,8 @@ class WebhookEndpoint(SQLModel, table=True):
     (kind ``webhook``, queue ``webhook:{id}``)."""
 
     __tablename__ = "webhook_endpoints"
+    # Ids are never reused: a deleted endpoint's delivery log must not show as a new one's.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organizations.id", index=True)
     url: str = Field(max_length=2000)

@@ -38,7 +38,9 @@ def upgrade() -> None:
     sa.Column('created_at', streamsrv.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', streamsrv.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    # Ids are never reused: a deleted endpoint's delivery log must not show as a new one's.
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('webhook_endpoints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_endpoints_org_id'), ['org_id'], unique=False)
