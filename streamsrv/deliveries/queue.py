@@ -237,6 +237,42 @@ def finish(session: Session, job: Job, node: str, outcome: Outcome, now: datetim
     return str(status) if result.rowcount else None  # type: ignore[attr-defined]
 
 
+def finish_many(
+    session: Session, done: Sequence[tuple[Job, Outcome]], node: str, now: datetime
+) -> list[str | None]:
+    """:func:`finish` for several jobs in one transaction; the sent ones that share a note take
+    one UPDATE together (a burst of webhook calls all answered ``204``)."""
+    statuses: list[str | None] = [None] * len(done)
+    sent: dict[str | None, list[int]] = {}
+    for i, (job, outcome) in enumerate(done):
+        if outcome.status == DeliveryStatus.sent:
+            sent.setdefault(outcome.error[:ERROR_LENGTH] if outcome.error else None, []).append(i)
+        else:
+            statuses[i] = finish(session, job, node, outcome, now)
+    for note, indexes in sent.items():
+        ids = [done[i][0].id for i in indexes]
+        rows = session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id).in_(ids),
+                col(Delivery.claimed_by) == node,
+                col(Delivery.status) == DeliveryStatus.sending,
+            )
+            .values(
+                status=DeliveryStatus.sent,
+                sent_at=now,
+                updated_at=now,
+                lease_until=None,
+                last_error=note,
+            )
+            .returning(col(Delivery.id))
+        ).all()
+        kept = {row[0] for row in rows}
+        for i in indexes:
+            statuses[i] = DeliveryStatus.sent if done[i][0].id in kept else None
+    return statuses
+
+
 def cancel(session: Session, ref: str | Sequence[str], now: datetime, reason: str) -> int:
     """Cancel every delivery about ``ref`` (or any of several) not sent or claimed yet."""
     refs = [ref] if isinstance(ref, str) else list(ref)

@@ -27,6 +27,9 @@ from streamsrv.models import utcnow
 
 log = logging.getLogger("streamsrv.deliveries")
 
+# Seconds between two readings of the queue-age gauge.
+AGES_EVERY = 5.0
+
 
 class TemporaryFailure(Exception):
     """Try again later (a 4xx SMTP reply, a refused connection, a 5xx from a webhook)."""
@@ -82,12 +85,25 @@ class Worker:
         poll_interval: float = 2.0,
         batch_size: int = 50,
         max_queues: int = 16,
+        min_claim_interval: float = 0.2,
+        record_batch: int = 32,
+        record_wait: float = 0.25,
     ) -> None:
         self.db = db
         self.senders = senders
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.max_queues = max_queues
+        # Under a burst of ingest every commit wakes the worker; claiming at most this often
+        # keeps its transactions (each one SQLite's only writer while it runs) from crowding
+        # out the ingest ones. A delivery may wait this much longer; none is lost.
+        self.min_claim_interval = min_claim_interval
+        # Outcomes of one queue are recorded together, up to this many or after this long:
+        # one transaction for many sends. A node dying in between re-sends those after the
+        # lease (at least once, never lost; receivers deduplicate by message id).
+        self.record_batch = record_batch
+        self.record_wait = record_wait
+        self._ages_at = 0.0
         self.node = f"{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,7 +144,9 @@ class Worker:
             loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
+            claimed_at = loop.time()
             try:
                 claimed = await self.run_once()
             except Exception:
@@ -138,6 +156,9 @@ class Worker:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            rest = self.min_claim_interval - (loop.time() - claimed_at)
+            if rest > 0 and not self._stopping:
+                await asyncio.sleep(rest)
             self._wake.clear()
 
     async def run_once(self) -> int:
@@ -148,15 +169,22 @@ class Worker:
         busy = set(self._busy)
         now = utcnow()
 
-        def claim(session: Session) -> tuple[list[Job], dict[str, float]]:
+        # The age gauge reads every waiting row: a few seconds old is fresh enough for it.
+        loop = asyncio.get_running_loop()
+        measure = loop.time() - self._ages_at >= AGES_EVERY
+        if measure:
+            self._ages_at = loop.time()
+
+        def claim(session: Session) -> tuple[list[Job], dict[str, float] | None]:
             return (
                 queue.claim(session, self.node, now, self.batch_size, busy),
-                queue.oldest_due(session, now),
+                queue.oldest_due(session, now) if measure else None,
             )
 
         jobs, ages = await self.db.run(claim)
-        for kind in self.senders.by_kind:
-            metrics.DELIVERY_QUEUE_AGE.labels(kind).set(ages.get(kind, 0.0))
+        if ages is not None:
+            for kind in self.senders.by_kind:
+                metrics.DELIVERY_QUEUE_AGE.labels(kind).set(ages.get(kind, 0.0))
         by_queue: dict[str, list[Job]] = {}
         for job in jobs:
             by_queue.setdefault(job.queue, []).append(job)
@@ -171,38 +199,53 @@ class Worker:
             await asyncio.wait(pending, timeout=timeout)
 
     async def _work(self, name: str, jobs: list[Job]) -> None:
+        loop = asyncio.get_running_loop()
+        done: list[tuple[Job, Outcome]] = []
+        first = 0.0
         try:
             for job in jobs:
                 if self._stopping:
                     break  # the rest stay claimed until their lease runs out, then any node sends them
-                await self._deliver(job)
+                done.append((job, await self._deliver(job)))
+                if len(done) == 1:
+                    first = loop.time()
+                if len(done) >= self.record_batch or loop.time() - first >= self.record_wait:
+                    await self._record(done)
+                    done = []
         finally:
+            if done:
+                await self._record(done)
             self._busy.pop(name, None)
             self._wake.set()
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job) -> Outcome:
         sender = self.senders.by_kind.get(job.kind)
         if sender is None:
-            outcome = Outcome("failed", f"no sender for deliveries of kind {job.kind!r}")
-        else:
-            outcome = await self._attempt(sender, job)
-        node = self.node
+            return Outcome("failed", f"no sender for deliveries of kind {job.kind!r}")
+        return await self._attempt(sender, job)
 
-        def record(session: Session) -> str | None:
-            status = queue.finish(session, job, node, outcome, utcnow())
-            if status is not None and sender is not None and sender.after is not None:
-                sender.after(session, job, status, outcome.error)
-            return status
+    async def _record(self, done: list[tuple[Job, Outcome]]) -> None:
+        node = self.node
+        senders = self.senders.by_kind
+
+        def record(session: Session) -> list[str | None]:
+            statuses = queue.finish_many(session, done, node, utcnow())
+            for (job, outcome), status in zip(done, statuses, strict=True):
+                sender = senders.get(job.kind)
+                if status is not None and sender is not None and sender.after is not None:
+                    sender.after(session, job, status, outcome.error)
+            return statuses
 
         try:
-            status = await self.db.run(record)
+            statuses = await self.db.run(record)
         except Exception:
-            # The send happened but its record did not: the lease runs out and the row is sent
-            # again. Rare (the database failing right now) and logged, never silent.
-            log.exception("deliveries: could not record the outcome of %s %s", job.kind, job.id)
+            # The sends happened but their record did not: the lease runs out and the rows are
+            # sent again. Rare (the database failing right now) and logged, never silent.
+            log.exception("deliveries: could not record the outcome of %d deliveries", len(done))
             return
-        if status is not None:
-            metrics.DELIVERIES.labels(job.kind, status).inc()
+        for (job, _), status in zip(done, statuses, strict=True):
+            if status is not None:
+                metrics.DELIVERIES.labels(job.kind, status).inc()
 
     async def _attempt(self, sender: Sender, job: Job) -> Outcome:
         try:
