@@ -639,56 +639,86 @@ async def sink_count(port: int) -> int:
         return int((await http.get(f"http://127.0.0.1:{port}/count", timeout=5)).text)
 
 
-async def outbound(
-    tmp: Path, redis_url: str, agents: int, size: Sizes, endpoints: int = 3
+async def outbound_phase(
+    phase: str, tmp: Path, redis_url: str, agents: int, size: Sizes, sink_port: int, endpoints: int
 ) -> dict[str, Any]:
-    """The ingest workload on two fresh servers alike but for ``endpoints`` webhook endpoints
-    subscribed to the ingest's events (a cheap local receiver answering 204): both rates and
-    their ratio, and how long the queue took to deliver everything once ingest stopped."""
-    sink, sink_port = await start_sink()
+    """One ingest run on a fresh server (its own SQLite file), with ``endpoints`` webhook
+    endpoints subscribed or none; with them, also waits until the receiver got every message."""
+    db_url = f"sqlite:///{tmp / f'outbound-{phase}-{secrets.token_hex(3)}.sqlite3'}"
     env = {"STREAMSRV_OUTBOUND_ALLOW_PRIVATE": "true"}
-    out: dict[str, Any] = {"endpoints": endpoints}
+    server = await start_streamsrv(f"streamsrv-outbound-{phase}", db_url, redis_url, tmp, agents, **env)
     try:
-        for phase in ("without", "with"):
-            db_url = f"sqlite:///{tmp / f'outbound-{phase}.sqlite3'}"
-            server = await start_streamsrv(f"streamsrv-outbound-{phase}", db_url, redis_url, tmp, agents, **env)
-            try:
-                if phase == "with":
-                    async with httpx.AsyncClient(
-                        base_url=f"http://127.0.0.1:{server.port}",
-                        headers={"Authorization": f"Bearer {server.api_key}"},
-                    ) as api:
-                        for i in range(endpoints):
-                            r = await api.post(
-                                "/api/v1/webhook-endpoints",
-                                json={
-                                    "url": f"http://127.0.0.1:{sink_port}/hook?n={i}",
-                                    "events": ["feedback.received", "reward.suggested"],
-                                },
-                            )
-                            r.raise_for_status()
-                before = await sink_count(sink_port)
-                log(f"streamsrv: ingest {phase} webhooks")
-                result = await ingest(server, size)
-                ingest_done = time.monotonic()
-                if phase == "with":
-                    # Every response is one feedback.received per endpoint (the load sends no rewards).
-                    expected = size.ingest_count * endpoints
-                    backlog_at_end = expected - (await sink_count(sink_port) - before)
-                    deadline = ingest_done + 600
-                    while await sink_count(sink_port) - before < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - the count lives in another process
-                        await asyncio.sleep(0.2)
-                    result["webhooks_expected"] = expected
-                    result["webhooks_delivered"] = await sink_count(sink_port) - before
-                    result["webhook_backlog_at_ingest_end"] = backlog_at_end
-                    result["webhooks_drained_s"] = round(time.monotonic() - ingest_done, 1)
-                out[phase] = result
-                log(f"  -> {result}")
-            finally:
-                stop(server)
+        if phase == "with":
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{server.port}", headers={"Authorization": f"Bearer {server.api_key}"}
+            ) as api:
+                for i in range(endpoints):
+                    r = await api.post(
+                        "/api/v1/webhook-endpoints",
+                        json={
+                            "url": f"http://127.0.0.1:{sink_port}/hook?n={i}",
+                            "events": ["feedback.received", "reward.suggested"],
+                        },
+                    )
+                    r.raise_for_status()
+        before = await sink_count(sink_port)
+        log(f"streamsrv: ingest {phase} webhooks")
+        result = await ingest(server, size)
+        ingest_done = time.monotonic()
+        if phase == "with":
+            # Every response is one feedback.received per endpoint (the load sends no rewards).
+            expected = size.ingest_count * endpoints
+            result["webhooks_expected"] = expected
+            result["webhook_backlog_at_ingest_end"] = expected - (await sink_count(sink_port) - before)
+            deadline = ingest_done + 600
+            while await sink_count(sink_port) - before < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - the count lives in another process
+                await asyncio.sleep(0.2)
+            result["webhooks_delivered"] = await sink_count(sink_port) - before
+            result["webhooks_drained_s"] = round(time.monotonic() - ingest_done, 1)
+        log(f"  -> {result}")
+        return result
+    finally:
+        stop(server)
+
+
+async def outbound(tmp: Path, redis_url: str, agents: int, size: Sizes, endpoints: int = 3) -> dict[str, Any]:
+    """The ingest workload without and with ``endpoints`` webhook endpoints subscribed to the
+    ingest's events (a cheap local receiver in its own process answering 204): both rates and
+    their ratio, and how long the queue took to deliver everything once ingest stopped.
+
+    Each kind runs twice, in the order without, with, with, without, each on a fresh server,
+    and the means are compared: a shared machine's load drifts during a run, and this order
+    gives both kinds the same share of the drift.
+    """
+    sink, sink_port = await start_sink()
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    try:
+        for phase in ("without", "with", "with", "without"):
+            runs[phase].append(
+                await outbound_phase(phase, tmp, redis_url, agents, size, sink_port, endpoints)
+            )
     finally:
         sink.terminate()
         sink.wait(timeout=10)
+
+    def mean(phase: str, key: str) -> float:
+        values = [r[key] for r in runs[phase] if key in r]
+        return round(sum(values) / len(values), 1) if values else 0.0
+
+    out: dict[str, Any] = {"endpoints": endpoints, "runs": runs}
+    for phase in runs:
+        out[phase] = {
+            "published_per_s": mean(phase, "published_per_s"),
+            "http_per_s": mean(phase, "http_per_s"),
+            "server_cpu_pct": mean(phase, "server_cpu_pct"),
+            "clients_cpu_pct": mean(phase, "clients_cpu_pct"),
+            "lost": sum(r["lost"] for r in runs[phase]),
+            "duplicates": sum(r["duplicates"] for r in runs[phase]),
+        }
+    with_runs = runs["with"]
+    out["with"]["webhooks_expected"] = sum(r["webhooks_expected"] for r in with_runs)
+    out["with"]["webhooks_delivered"] = sum(r["webhooks_delivered"] for r in with_runs)
+    out["with"]["webhooks_drained_s"] = max(r["webhooks_drained_s"] for r in with_runs)
     without, with_ = out["without"]["published_per_s"], out["with"]["published_per_s"]
     out["ratio"] = round(with_ / without, 3) if without else 0.0
     return out

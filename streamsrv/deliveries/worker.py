@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from streamsrv import metrics
+from streamsrv import metrics, outbox
 from streamsrv.db import Database
 from streamsrv.deliveries import queue
 from streamsrv.deliveries.queue import SENT, Job, Outcome
@@ -88,6 +88,8 @@ class Worker:
         min_claim_interval: float = 0.2,
         record_batch: int = 32,
         record_wait: float = 0.25,
+        busy_events_per_s: float = 20.0,
+        busy_send_rate: float = 10.0,
     ) -> None:
         self.db = db
         self.senders = senders
@@ -104,6 +106,16 @@ class Worker:
         self.record_batch = record_batch
         self.record_wait = record_wait
         self._ages_at = 0.0
+        # Ingest comes first: while this node commits more than ``busy_events_per_s`` outbox
+        # transactions a second, sends are paced to ``busy_send_rate`` a second in all. The
+        # queue lags behind a burst and catches up after it; it never stops.
+        self.busy_events_per_s = busy_events_per_s
+        self.busy_send_rate = busy_send_rate
+        self._commits = 0
+        self._rate_at = 0.0
+        self._rate_commits = 0
+        self._busy_node = False
+        self._next_send = 0.0
         self.node = f"{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,11 +126,13 @@ class Worker:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         queue.add_commit_listener(self.wake)
+        outbox.add_commit_listener(self._count_commit)
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
 
     async def stop(self, grace: float = 5.0) -> None:
         self._stopping = True
         queue.remove_commit_listener(self.wake)
+        outbox.remove_commit_listener(self._count_commit)
         self._wake.set()
         # Let the loop and in-flight sends finish their database calls rather than cancelling
         # them mid-transaction; what is still cut off after the grace is retried after its lease.
@@ -136,6 +150,29 @@ class Worker:
                     await sender.close()
                 except Exception:
                     log.exception("deliveries: closing the %s sender failed", sender.kind)
+
+    def _count_commit(self) -> None:
+        """Called from committing threads; a lost increment between two of them is harmless."""
+        self._commits += 1
+
+    def _node_busy(self, now: float) -> bool:
+        elapsed = now - self._rate_at
+        if elapsed >= 0.5:
+            rate = (self._commits - self._rate_commits) / elapsed
+            self._busy_node = rate > self.busy_events_per_s
+            self._rate_at, self._rate_commits = now, self._commits
+        return self._busy_node
+
+    async def _pace(self) -> None:
+        """Wait for this send's turn while the node is busy with ingest (see ``__init__``)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._node_busy(now):
+            return
+        wait = self._next_send - now
+        self._next_send = max(now, self._next_send) + 1.0 / self.busy_send_rate
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def wake(self) -> None:
         """Thread-safe: called from the committing thread."""
@@ -156,7 +193,9 @@ class Worker:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            rest = self.min_claim_interval - (loop.time() - claimed_at)
+            # A busy node claims once a second: its queues are paced anyway (``_pace``).
+            interval = 1.0 if self._node_busy(loop.time()) else self.min_claim_interval
+            rest = interval - (loop.time() - claimed_at)
             if rest > 0 and not self._stopping:
                 await asyncio.sleep(rest)
             self._wake.clear()
@@ -206,6 +245,7 @@ class Worker:
             for job in jobs:
                 if self._stopping:
                     break  # the rest stay claimed until their lease runs out, then any node sends them
+                await self._pace()
                 done.append((job, await self._deliver(job)))
                 if len(done) == 1:
                     first = loop.time()
