@@ -27,7 +27,6 @@ from sqlmodel import select
 from streamsrv.db import Database
 from streamsrv.mail import unsubscribe
 from streamsrv.models import (
-    WebhookEndpoint,
     Account,
     Agent,
     Alert,
@@ -37,6 +36,7 @@ from streamsrv.models import (
     Role,
     Team,
     User,
+    WebhookEndpoint,
     utcnow,
 )
 from streamsrv.security.tokens import Signer

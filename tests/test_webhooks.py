@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -406,3 +407,24 @@ def test_deleting_an_endpoint_stops_its_messages(stack: HookStack, api: httpx.Cl
     assert r.status_code == 204
     assert api.get(f"/api/v1/webhook-endpoints/{created['id']}").status_code == 404
     assert api.post(f"/api/v1/webhook-endpoints/{created['id']}/test").status_code == 404
+
+
+def test_a_hanging_receiver_holds_up_only_its_own_endpoint(stack: HookStack, api: httpx.Client) -> None:
+    release = threading.Event()
+    stuck = Receiver(Consumer(hold=release)).start()
+    try:
+        slow = subscribe(api, stuck.url, events=["case.opened"])
+        stuck.consumer.secrets.append(slow["secret"])
+        tag = secrets.token_hex(4)
+        quick = subscribe(api, tagged(stack, tag), events=["case.opened"])
+        stack.receiver.consumer.secrets.append(quick["secret"])
+        api.post(f"/api/v1/webhook-endpoints/{slow['id']}/test")
+        wait_until(lambda: any(d.status == DeliveryStatus.sending for d in webhook_rows(stack.db, slow["id"])))
+        api.post(f"/api/v1/webhook-endpoints/{quick['id']}/test")
+        wait_until(lambda: received_for(stack, tag, "webhook.test"), timeout=TIMEOUT * 2)
+        assert not stuck.consumer.accepted
+        release.set()
+        stuck.consumer.wait_for("webhook.test")
+    finally:
+        release.set()
+        stuck.stop()

@@ -6,6 +6,7 @@ started again on the same port. Plus a streamsrv server of its own that is allow
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from collections.abc import Iterator
@@ -52,10 +53,14 @@ class Consumer:
     rejected: list[dict[str, str]] = field(default_factory=list)
     status: int = 204
     answer: bytes = b""
+    # Set: every request waits for it before answering (a receiver that hangs).
+    hold: threading.Event | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def hook(self, request: Request) -> Response:
         body = await request.body()
+        if self.hold is not None:
+            await asyncio.to_thread(self.hold.wait, TIMEOUT * 4)
         headers = {k.lower(): v for k, v in request.headers.items()}
         payload: Any = None
         for secret in list(self.secrets):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session
 from starlette.routing import BaseRoute
@@ -42,6 +43,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 @dataclass(frozen=True)
 class EndpointList:
     items: list[EndpointOut]
+    # Never more than one page (an organization has at most 50 endpoints); kept for the shape
+    # every listing shares.
+    next_cursor: str | None = None
 
 
 def endpoint_out(row: WebhookEndpoint) -> EndpointOut:
@@ -61,7 +65,7 @@ def endpoint_out(row: WebhookEndpoint) -> EndpointOut:
     )
 
 
-def checked_url(call: Call[object, object], url: str) -> str:
+def checked_url(call: Call[Any, Any], url: str) -> str:
     try:
         return safety.check_url(url, allow_private=call.ctx.settings.outbound_allow_private)
     except safety.UnsafeTarget as exc:
@@ -76,13 +80,14 @@ def checked_url(call: Call[object, object], url: str) -> str:
     body=EndpointCreate,
     response=EndpointCreated,
     status=201,
+    errors=(409,),
     scope="admin",
     guard=require_writer,
 )
 def create_endpoint(call: Call[EndpointCreate, None], session: Session) -> Reply:
     identity = call.identity
     body = call.body
-    url = checked_url(call, body.url)  # type: ignore[arg-type]
+    url = checked_url(call, body.url)
     account_ids = endpoints.check_accounts(session, identity, body.account_ids)
     if endpoints.count(session, identity.org_id) >= endpoints.MAX_ENDPOINTS_PER_ORG:
         raise ApiError(
@@ -154,7 +159,7 @@ def update_endpoint(call: Call[EndpointUpdate, None], session: Session) -> Endpo
     row = endpoints.load(session, identity, call.id("endpoint_id"))
     changes = patch_changes(call.body, nullable={"description"})
     if "url" in changes:
-        row.url = checked_url(call, changes["url"])  # type: ignore[arg-type]
+        row.url = checked_url(call, changes["url"])
     if "events" in changes:
         row.events = list(changes["events"])
     if "account_ids" in changes:
