@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -29,6 +29,8 @@ log = logging.getLogger("streamsrv.deliveries")
 
 # Seconds between two readings of the queue-age gauge.
 AGES_EVERY = 5.0
+# How far behind a busy node's paced queue may fall before it sends at full speed again.
+MAX_LAG = timedelta(seconds=60)
 
 
 class TemporaryFailure(Exception):
@@ -163,11 +165,14 @@ class Worker:
             self._rate_at, self._rate_commits = now, self._commits
         return self._busy_node
 
-    async def _pace(self) -> None:
-        """Wait for this send's turn while the node is busy with ingest (see ``__init__``)."""
+    async def _pace(self, job: Job) -> None:
+        """Wait for this send's turn while the node is busy with ingest (see ``__init__``).
+
+        A message already ``MAX_LAG`` late goes at once: under sustained load the queue would
+        otherwise fall further behind for good, until its messages gave up."""
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if not self._node_busy(now):
+        if not self._node_busy(now) or utcnow() - job.due_at > MAX_LAG:
             return
         wait = self._next_send - now
         self._next_send = max(now, self._next_send) + 1.0 / self.busy_send_rate
@@ -245,7 +250,7 @@ class Worker:
             for job in jobs:
                 if self._stopping:
                     break  # the rest stay claimed until their lease runs out, then any node sends them
-                await self._pace()
+                await self._pace(job)
                 done.append((job, await self._deliver(job)))
                 if len(done) == 1:
                     first = loop.time()
