@@ -182,7 +182,10 @@ class Worker:
     def wake(self) -> None:
         """Thread-safe: called from the committing thread."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        # Already woken and not yet handled (a burst of commits): another call would only cost
+        # the committing thread a write to the loop's wake-up pipe. A stale read is harmless:
+        # the loop clears the flag only before it claims again.
+        if loop is not None and not loop.is_closed() and not self._wake.is_set():
             loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:

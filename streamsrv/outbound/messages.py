@@ -46,6 +46,9 @@ EVENT_TYPES = (
     SHOUTOUT_EVENT,
 )
 LOG_LIMIT = 100
+# In the payload of an event's second and later messages: the message id whose payload holds the
+# event's data.
+DATA_FROM = "data_from"
 _PENDING = "streamsrv_webhooks_pending"
 # Streams whose id is an account: where an event's account is read when its payload lacks one.
 _ACCOUNT_KINDS = (stream_names.ACCOUNT, stream_names.RECOVERY, stream_names.BOARD_ACCOUNT)
@@ -102,9 +105,9 @@ def message(
     }
 
 
-def body_of(payload: dict[str, Any]) -> bytes:
+def body_of(payload: dict[str, Any], data: dict[str, Any]) -> bytes:
     """The exact bytes sent (and signed): the same on every attempt."""
-    return orjson.dumps({"type": payload["type"], "timestamp": payload["timestamp"], "data": payload["data"]})
+    return orjson.dumps({"type": payload["type"], "timestamp": payload["timestamp"], "data": data})
 
 
 def on_event(session: Session, emitted: EventEmitted) -> None:
@@ -122,10 +125,28 @@ def on_event(session: Session, emitted: EventEmitted) -> None:
     now = utcnow()
     token = secrets.token_urlsafe(12)
     pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
-    for endpoint_id in wanted:
-        pending.append(
-            _row(emitted.org_id, endpoint_id, message(endpoint_id, token, emitted.type, data, now), now)
+    first = message(wanted[0], token, emitted.type, data, now)
+    pending.append(_row(emitted.org_id, wanted[0], first, now))
+    for endpoint_id in wanted[1:]:
+        # The data is stored once, with the first endpoint's message: ingest writes fewer bytes.
+        shared = message(endpoint_id, token, emitted.type, {}, now)
+        del shared["data"]
+        shared[DATA_FROM] = first["id"]
+        pending.append(_row(emitted.org_id, endpoint_id, shared, now))
+
+
+def data_of(session: Session, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A message's data: its own, or its sibling's (:data:`DATA_FROM`); None when that is gone."""
+    if DATA_FROM not in payload:
+        return dict(payload["data"])
+    sibling = session.execute(
+        select(col(Delivery.payload)).where(
+            col(Delivery.kind) == KIND, col(Delivery.dedupe_key) == payload[DATA_FROM]
         )
+    ).scalar()
+    if not isinstance(sibling, dict) or "data" not in sibling:
+        return None
+    return dict(sibling["data"])
 
 
 @event.listens_for(Session, "before_commit")
