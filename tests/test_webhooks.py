@@ -428,3 +428,18 @@ def test_a_hanging_receiver_holds_up_only_its_own_endpoint(stack: HookStack, api
     finally:
         release.set()
         stuck.stop()
+
+
+def test_endpoints_of_one_event_get_the_same_body(stack: HookStack, api: httpx.Client, setup: Setup) -> None:
+    tags = [secrets.token_hex(4) for _ in range(3)]
+    for tag in tags:
+        created = subscribe(api, tagged(stack, tag), events=["case.resolved"], account_ids=[setup.account_id])
+        stack.receiver.consumer.secrets.append(created["secret"])
+    with stack.db.session() as s:
+        payload = {"account_id": setup.account_id, "id": 77, "resolution": "Refunded"}
+        outbox.emit(s, stack.org.org_id, "case.resolved", [f"recovery:{setup.account_id}"], payload)
+    bodies = [wait_until(lambda tag=tag: received_for(stack, tag, "case.resolved"))[0] for tag in tags]  # type: ignore[misc]
+    assert all(b == bodies[0] for b in bodies)
+    assert bodies[0]["data"] == {"account_id": setup.account_id, "id": 77, "resolution": "Refunded"}
+    ids = {m.id for m in stack.receiver.consumer.accepted if m.query in {f"e={t}" for t in tags}}
+    assert len(ids) == 3
