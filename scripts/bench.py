@@ -6,7 +6,9 @@ Starts everything it measures and removes it afterwards, also on Ctrl-C or failu
 redis-server, one ``streamsrv serve`` process on SQLite (and one on a fresh PostgreSQL database on
 127.0.0.1:5432 for the ingest workload), the peer (``scripts/peer_socketio.py``) and the load
 clients (``scripts/bench_clients.py``, picows, separate processes). Workloads (see
-docs/benchmarks.md): idle, broadcast, personal, ingest, reconnect storm. Prints a table and
+docs/benchmarks.md): idle, broadcast, personal, ingest, reconnect storm, and outbound (ingest
+without and with three webhook endpoints, ``scripts/webhook_sink.py`` receiving; only with
+``--only outbound``). Prints a table and
 writes every figure, with CPU used by the server and by the clients, to a JSON file.
 Only 127.0.0.1; every loop is bounded in count and time.
 """
@@ -371,7 +373,9 @@ def seed(database_url: str, agents: int) -> tuple[str, int, list[int]]:
         db.dispose()
 
 
-async def start_streamsrv(name: str, database_url: str, redis_url: str, tmp: Path, agents: int) -> Target:
+async def start_streamsrv(
+    name: str, database_url: str, redis_url: str, tmp: Path, agents: int, **env_extra: str
+) -> Target:
     api_key, account_id, agent_ids = seed(database_url, agents)
     port = free_port()
     env = {
@@ -382,6 +386,7 @@ async def start_streamsrv(name: str, database_url: str, redis_url: str, tmp: Pat
         "STREAMSRV_DATA_DIR": str(tmp),
         "STREAMSRV_REDIS_PREFIX": f"bench{secrets.token_hex(3)}",
         "STREAMSRV_LOG_LEVEL": "warning",
+        **env_extra,
     }
     proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, started once, not awaited
         [PY, "-m", "streamsrv", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
@@ -612,6 +617,113 @@ async def ingest(target: Target, size: Sizes) -> dict[str, Any]:
         await clients.close()
 
 
+async def start_sink() -> tuple[subprocess.Popen[bytes], int]:
+    """The cheap webhook receiver of the outbound workload, in a process of its own."""
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, started once, not awaited
+        [PY, str(ROOT / "scripts" / "webhook_sink.py"), "--port", str(port)], cwd=ROOT
+    )
+    _PIDS.append(proc.pid)
+    async with httpx.AsyncClient() as http:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(f"http://127.0.0.1:{port}/count", timeout=1)).status_code == 200:
+                    return proc, port
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the webhook sink did not start")
+
+
+async def sink_count(port: int) -> int:
+    async with httpx.AsyncClient() as http:
+        return int((await http.get(f"http://127.0.0.1:{port}/count", timeout=5)).text)
+
+
+async def outbound_phase(
+    phase: str, tmp: Path, redis_url: str, agents: int, size: Sizes, sink_port: int, endpoints: int
+) -> dict[str, Any]:
+    """One ingest run on a fresh server (its own SQLite file), with ``endpoints`` webhook
+    endpoints subscribed or none; with them, also waits until the receiver got every message."""
+    db_url = f"sqlite:///{tmp / f'outbound-{phase}-{secrets.token_hex(3)}.sqlite3'}"
+    env = {"STREAMSRV_OUTBOUND_ALLOW_PRIVATE": "true"}
+    server = await start_streamsrv(f"streamsrv-outbound-{phase}", db_url, redis_url, tmp, agents, **env)
+    try:
+        if phase == "with":
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{server.port}", headers={"Authorization": f"Bearer {server.api_key}"}
+            ) as api:
+                for i in range(endpoints):
+                    r = await api.post(
+                        "/api/v1/webhook-endpoints",
+                        json={
+                            "url": f"http://127.0.0.1:{sink_port}/hook?n={i}",
+                            "events": ["feedback.received", "reward.suggested"],
+                        },
+                    )
+                    r.raise_for_status()
+        before = await sink_count(sink_port)
+        log(f"streamsrv: ingest {phase} webhooks")
+        result = await ingest(server, size)
+        ingest_done = time.monotonic()
+        if phase == "with":
+            # Every response is one feedback.received per endpoint (the load sends no rewards).
+            expected = size.ingest_count * endpoints
+            result["webhooks_expected"] = expected
+            result["webhook_backlog_at_ingest_end"] = expected - (await sink_count(sink_port) - before)
+            deadline = ingest_done + 600
+            while await sink_count(sink_port) - before < expected and time.monotonic() < deadline:  # noqa: ASYNC110 - the count lives in another process
+                await asyncio.sleep(0.2)
+            result["webhooks_delivered"] = await sink_count(sink_port) - before
+            result["webhooks_drained_s"] = round(time.monotonic() - ingest_done, 1)
+        log(f"  -> {result}")
+        return result
+    finally:
+        stop(server)
+
+
+async def outbound(tmp: Path, redis_url: str, agents: int, size: Sizes, endpoints: int = 3) -> dict[str, Any]:
+    """The ingest workload without and with ``endpoints`` webhook endpoints subscribed to the
+    ingest's events (a cheap local receiver in its own process answering 204): both rates and
+    their ratio, and how long the queue took to deliver everything once ingest stopped.
+
+    Each kind runs twice, in the order without, with, with, without, each on a fresh server,
+    and the means are compared: a shared machine's load drifts during a run, and this order
+    gives both kinds the same share of the drift.
+    """
+    sink, sink_port = await start_sink()
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    try:
+        for phase in ("without", "with", "with", "without"):
+            runs[phase].append(
+                await outbound_phase(phase, tmp, redis_url, agents, size, sink_port, endpoints)
+            )
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+
+    def mean(phase: str, key: str) -> float:
+        values = [r[key] for r in runs[phase] if key in r]
+        return round(sum(values) / len(values), 1) if values else 0.0
+
+    out: dict[str, Any] = {"endpoints": endpoints, "runs": runs}
+    for phase in runs:
+        out[phase] = {
+            "published_per_s": mean(phase, "published_per_s"),
+            "http_per_s": mean(phase, "http_per_s"),
+            "server_cpu_pct": mean(phase, "server_cpu_pct"),
+            "clients_cpu_pct": mean(phase, "clients_cpu_pct"),
+            "lost": sum(r["lost"] for r in runs[phase]),
+            "duplicates": sum(r["duplicates"] for r in runs[phase]),
+        }
+    with_runs = runs["with"]
+    out["with"]["webhooks_expected"] = sum(r["webhooks_expected"] for r in with_runs)
+    out["with"]["webhooks_delivered"] = sum(r["webhooks_delivered"] for r in with_runs)
+    out["with"]["webhooks_drained_s"] = max(r["webhooks_drained_s"] for r in with_runs)
+    without, with_ = out["without"]["published_per_s"], out["with"]["published_per_s"]
+    out["ratio"] = round(with_ / without, 3) if without else 0.0
+    return out
+
+
 async def storm(target: Target, size: Sizes) -> dict[str, Any]:
     streams = [target.agent_stream(i) for i in range(size.storm_streams)]
     conns = [streams[i % len(streams)] for i in range(size.storm_clients)]
@@ -712,6 +824,18 @@ def judge(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 g["published_per_s"] > s["published_per_s"] and g["lost"] == 0,
             )
         )
+    if "outbound" in ours:
+        o = ours["outbound"]
+        out.append(
+            (
+                "outbound: ingest with 3 webhook endpoints within 10 % of ingest without",
+                f"{o['with']['published_per_s']}/s vs {o['without']['published_per_s']}/s ({o['ratio']:.2f}); "
+                f"{o['with'].get('webhooks_delivered', 0)}/{o['with'].get('webhooks_expected', 0)} delivered",
+                o["ratio"] >= 0.9
+                and o["with"]["lost"] == 0
+                and o["with"].get("webhooks_delivered") == o["with"].get("webhooks_expected"),
+            )
+        )
     if "storm" in ours:
         s = ours["storm"]
         out.append(
@@ -773,6 +897,14 @@ def table(res: dict[str, Any]) -> str:
             rows.append(
                 f"| {label} | {cell(ours, key, '{published_per_s}/s published ({http_per_s}/s HTTP), lost {lost}')} | - | |"
             )
+    if "outbound" in ours:
+        o = ours["outbound"]
+        rows.append(
+            f"| ingest SQLite without / with {o['endpoints']} webhook endpoints | "
+            f"{o['without']['published_per_s']}/s / {o['with']['published_per_s']}/s (ratio {o['ratio']:.2f}), "
+            f"webhooks {o['with'].get('webhooks_delivered')}/{o['with'].get('webhooks_expected')} "
+            f"delivered {o['with'].get('webhooks_drained_s')} s after ingest | - | |"
+        )
     if "storm" in ours:
         f = "{clients} clients: reconnected {reconnect_s} s, caught up {caught_up_s} s, missed {missed}, dup {duplicates}"
         rows.append(f"| reconnect storm | {cell(ours, 'storm', f)} | - | |")
@@ -812,6 +944,9 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
             log(f"  -> {ours['ingest_sqlite']}")
     finally:
         stop(server)
+    if "outbound" in only:
+        ours["outbound"] = await outbound(tmp, redis.url, agents, size)
+        log(f"  -> outbound ratio {ours['outbound']['ratio']}")
     if "ingest" in only and not args.no_pg:
         pg = await start_streamsrv("streamsrv-pg", create_pg_database(), redis.url, tmp, agents)
         try:
@@ -888,7 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL ingest run")
     parser.add_argument("--profile", default=None, help="directory for py-spy profiles of the servers")
     parser.add_argument(
-        "--only", default="", help="comma-separated workloads: idle,broadcast,personal,ingest,storm"
+        "--only", default="", help="comma-separated workloads: idle,broadcast,personal,ingest,storm,outbound"
     )
     args = parser.parse_args(argv)
     raise_fd_limit()

@@ -35,6 +35,8 @@ from streamsrv.integrations import retention as unmapped_retention
 from streamsrv.mail import survey_email
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.outbound import messages as webhook_messages
+from streamsrv.outbound.sender import WebhookSender
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
@@ -98,6 +100,7 @@ def wire_hooks() -> None:
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
     hooks.EVENT_EMITTED.connect("chat.channels", chat_enqueue.on_event)
+    hooks.EVENT_EMITTED.connect("outbound.webhooks", webhook_messages.on_event)
 
 
 def wire_senders(senders: Senders, ctx: AppContext) -> None:
@@ -108,6 +111,7 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
     senders.register(email.sender())
     for chat_sender in ChatSender(ctx.db, ctx.settings).senders():
         senders.register(chat_sender)
+    senders.register(WebhookSender(ctx.db, ctx.settings).sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:

@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     login_max_per_email: Annotated[int, Field(ge=1)] = 50
     # Password hashes (64 MiB of memory each) run at once in one process; 0: half the cores, 1 to 4.
     password_hash_workers: Annotated[int, Field(ge=0)] = 0
-    # Outbound posts (chat channels, webhooks) may go to http:// and to private, loopback or
-    # link-local addresses: development and tests only, never in production.
+    # Outbound calls (webhooks, chat) may use http:// and reach private or loopback addresses:
+    # development and tests only.
     outbound_allow_private: bool = False
 
     @classmethod

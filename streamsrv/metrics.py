@@ -42,6 +42,15 @@ DELIVERY_QUEUE_AGE = Gauge(
     "How long the oldest due, unsent delivery of each kind has waited",
     ["kind"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "streamsrv_webhook_deliveries_total",
+    "Outbound webhook attempts recorded, by outcome (sent, retry, failed, suppressed)",
+    ["outcome"],
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "streamsrv_webhook_endpoints_disabled_total",
+    "Webhook endpoints disabled because a message's retry window ran out",
+)
 DELIVERY_LATENCY = Histogram(
     "streamsrv_publish_to_deliver_seconds",
     "Redis publish (XADD clock) to hand-off of the frame to every local subscriber",

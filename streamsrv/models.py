@@ -719,3 +719,41 @@ class NotificationChannel(SQLModel, table=True):
     events: list[str] = _json(list)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+# --- Outbound webhooks: customers' systems subscribed to events -------------------------------
+
+
+class WebhookStatus(enum.StrEnum):
+    active = "active"
+    disabled = "disabled"
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A customer's URL subscribed to event types; its deliveries are rows of ``deliveries``
+    (kind ``webhook``, queue ``webhook:{id}``)."""
+
+    __tablename__ = "webhook_endpoints"
+    # Ids are never reused: a deleted endpoint's delivery log must not show as a new one's.
+    __table_args__ = {"sqlite_autoincrement": True}
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    url: str = Field(max_length=2000)
+    description: str | None = Field(default=None, max_length=200)
+    events: list[str] = _json(list)
+    # Empty: every account of the organization.
+    account_ids: list[int] = _json(list)
+    # Fernet tokens (signing needs the secret itself); never returned after creation.
+    secret_sealed: str = Field(max_length=500)
+    # The secret before the last rotation, still signing alongside until previous_until.
+    previous_secret_sealed: str | None = Field(default=None, max_length=500)
+    previous_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    status: str = Field(default=WebhookStatus.active, max_length=20)
+    disabled_reason: str | None = Field(default=None, max_length=500)
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_by: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# The delivery log of one endpoint reads the newest rows of its queue.
+Index("ix_deliveries_queue_id", Delivery.__table__.c.queue, Delivery.__table__.c.id)  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ from streamsrv.models import (
     Role,
     Team,
     User,
+    WebhookEndpoint,
     utcnow,
 )
 from streamsrv.security.tokens import Signer
@@ -140,6 +141,8 @@ class World:
         self.signer = signer
         self.address_sealer = unsubscribe.address_sealer(secret_key)
         self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=TIMEOUT)
+        # (org, account) -> a webhook endpoint for that account, remade after a DELETE took it.
+        self._webhooks: dict[tuple[int, int], int] = {}
         self.home = self._org("hq")
         self.foreign = self._org("fx")
         self.own_display = 0  # the display the display-token caller shows
@@ -340,6 +343,22 @@ class World:
             r = api.post(f"/api/v1/accounts/{corner.account}/suppressions", json={"email": email})
         assert r.status_code == 201, r.text
         return email
+
+    def webhook(self, org: Org, corner: Corner) -> int:
+        """An endpoint for ``corner``'s account: the one made before while it still exists."""
+        known = self._webhooks
+        endpoint_id = known.get((org.org_id, corner.account))
+        if endpoint_id is not None:
+            with self.db.session() as s:
+                row = s.get(WebhookEndpoint, endpoint_id)
+                if row is not None and row.account_ids == [corner.account]:
+                    return int(endpoint_id)
+        body = {"url": "https://hooks.example.com/matrix", "events": ["case.opened"], "account_ids": [corner.account]}
+        with self.admin_api(org) as api:
+            r = api.post("/api/v1/webhook-endpoints", json=body)
+        assert r.status_code == 201, r.text
+        known[(org.org_id, corner.account)] = int(r.json()["id"])
+        return int(r.json()["id"])
 
     def ensure_smtp(self, org: Org) -> None:
         with self.admin_api(org) as api:

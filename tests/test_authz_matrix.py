@@ -176,6 +176,14 @@ PATCH  /api/v1/notification-channels/{channel_id}     200/200/404 200/404/404 40
 DELETE /api/v1/notification-channels/{channel_id}     204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 POST   /api/v1/notification-channels/{channel_id}/test 202/202/404 202/404/404 403         403         403         403         403         401         401          202/202/404 403         403         403         403         401  404/404/202
 GET    /api/v1/notification-channels/{channel_id}/deliveries 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/webhook-endpoints                          201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/webhook-endpoints                          200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+GET    /api/v1/webhook-endpoints/{endpoint_id}            200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PATCH  /api/v1/webhook-endpoints/{endpoint_id}            200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/webhook-endpoints/{endpoint_id}            204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+POST   /api/v1/webhook-endpoints/{endpoint_id}/rotate-secret 200/200/404 200/404/404 403      403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/webhook-endpoints/{endpoint_id}/test       202/202/404 202/404/404 403         403         403         403         403         401         401          202/202/404 403         403         403         403         401  404/404/202
+GET    /api/v1/webhook-endpoints/{endpoint_id}/deliveries 200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /                                                  200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /live                                              200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 GET    /login                                             303         303         303         303         303         303         303         200         200          200         200         200         200         200         200  303
@@ -621,6 +629,38 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/notification-channels/{channel_id:int}/deliveries"): Spec(
         lambda t: Ask(f"/api/v1/notification-channels/{chat_channel(t)}/deliveries")
+    ),
+    # outbound webhooks
+    ("POST", "/api/v1/webhook-endpoints"): Spec(
+        lambda t: Ask(
+            "/api/v1/webhook-endpoints",
+            json={
+                "url": "https://hooks.example.com/matrix",
+                "events": ["feedback.received"],
+                "account_ids": [t.corner.account],
+            },
+        )
+    ),
+    ("GET", "/api/v1/webhook-endpoints"): get("/api/v1/webhook-endpoints", False),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}")
+    ),
+    ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id:int}"): Spec(
+        lambda t: Ask(
+            f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}", json={"events": ["case.resolved"]}
+        )
+    ),
+    ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}")
+    ),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id:int}/rotate-secret"): Spec(
+        lambda t: Ask(f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}/rotate-secret", json={})
+    ),
+    ("POST", "/api/v1/webhook-endpoints/{endpoint_id:int}/test"): Spec(
+        lambda t: Ask(f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}/test")
+    ),
+    ("GET", "/api/v1/webhook-endpoints/{endpoint_id:int}/deliveries"): Spec(
+        lambda t: Ask(f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}/deliveries")
     ),
     # pages
     ("GET", "/"): get("/", False),

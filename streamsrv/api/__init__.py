@@ -33,6 +33,7 @@ from streamsrv.api import (
     suppressions,
     teams,
     users,
+    webhooks,
 )
 
 routes: list[BaseRoute] = [
@@ -60,4 +61,5 @@ routes: list[BaseRoute] = [
     *erasures.routes,
     *integrations.routes,
     *notification_channels.routes,
+    *webhooks.routes,
 ]

@@ -137,6 +137,16 @@ def enqueue(
     return int(new_id)
 
 
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Record many scheduled deliveries with one INSERT (an event fanned out to several
+    receivers): each row has the columns :func:`enqueue` fills. No dedupe check: the caller
+    makes the keys fresh (a unique violation still fails the transaction rather than doubling)."""
+    if not rows:
+        return
+    session.execute(insert(Delivery), list(rows))
+    session.info[_WRITTEN] = True
+
+
 def _claimable(now: datetime) -> Any:
     return or_(
         and_(col(Delivery.status) == DeliveryStatus.scheduled, col(Delivery.due_at) <= now),
@@ -225,6 +235,42 @@ def finish(session: Session, job: Job, node: str, outcome: Outcome, now: datetim
         .values(**values)
     )
     return str(status) if result.rowcount else None  # type: ignore[attr-defined]
+
+
+def finish_many(
+    session: Session, done: Sequence[tuple[Job, Outcome]], node: str, now: datetime
+) -> list[str | None]:
+    """:func:`finish` for several jobs in one transaction; the sent ones that share a note take
+    one UPDATE together (a burst of webhook calls all answered ``204``)."""
+    statuses: list[str | None] = [None] * len(done)
+    sent: dict[str | None, list[int]] = {}
+    for i, (job, outcome) in enumerate(done):
+        if outcome.status == DeliveryStatus.sent:
+            sent.setdefault(outcome.error[:ERROR_LENGTH] if outcome.error else None, []).append(i)
+        else:
+            statuses[i] = finish(session, job, node, outcome, now)
+    for note, indexes in sent.items():
+        ids = [done[i][0].id for i in indexes]
+        rows = session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id).in_(ids),
+                col(Delivery.claimed_by) == node,
+                col(Delivery.status) == DeliveryStatus.sending,
+            )
+            .values(
+                status=DeliveryStatus.sent,
+                sent_at=now,
+                updated_at=now,
+                lease_until=None,
+                last_error=note,
+            )
+            .returning(col(Delivery.id))
+        ).all()
+        kept = {row[0] for row in rows}
+        for i in indexes:
+            statuses[i] = DeliveryStatus.sent if done[i][0].id in kept else None
+    return statuses
 
 
 def cancel(session: Session, ref: str | Sequence[str], now: datetime, reason: str) -> int:

@@ -15,17 +15,22 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from streamsrv import metrics
+from streamsrv import metrics, outbox
 from streamsrv.db import Database
 from streamsrv.deliveries import queue
 from streamsrv.deliveries.queue import SENT, Job, Outcome
 from streamsrv.models import utcnow
 
 log = logging.getLogger("streamsrv.deliveries")
+
+# Seconds between two readings of the queue-age gauge.
+AGES_EVERY = 5.0
+# How far behind a busy node's paced queue may fall before it sends at full speed again.
+MAX_LAG = timedelta(seconds=60)
 
 
 class TemporaryFailure(Exception):
@@ -44,7 +49,9 @@ class Suppressed(Exception):
     """Decided at send time not to send (the address unsubscribed after it was scheduled)."""
 
 
-SendFn = Callable[[Job], Awaitable[None]]
+# A send may return a short note on what the receiver answered, kept as the delivery's last_error
+# field of a sent row (a webhook's "HTTP 204").
+SendFn = Callable[[Job], Awaitable[str | None]]
 # Runs in the transaction that records the outcome: a sender's own bookkeeping (marking an
 # address undeliverable, a request's state) commits with it.
 AfterFn = Callable[[Session, Job, str, str | None], None]
@@ -80,12 +87,37 @@ class Worker:
         poll_interval: float = 2.0,
         batch_size: int = 50,
         max_queues: int = 16,
+        min_claim_interval: float = 0.2,
+        record_batch: int = 32,
+        record_wait: float = 0.25,
+        busy_events_per_s: float = 20.0,
+        busy_send_rate: float = 10.0,
     ) -> None:
         self.db = db
         self.senders = senders
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.max_queues = max_queues
+        # Under a burst of ingest every commit wakes the worker; claiming at most this often
+        # keeps its transactions (each one SQLite's only writer while it runs) from crowding
+        # out the ingest ones. A delivery may wait this much longer; none is lost.
+        self.min_claim_interval = min_claim_interval
+        # Outcomes of one queue are recorded together, up to this many or after this long:
+        # one transaction for many sends. A node dying in between re-sends those after the
+        # lease (at least once, never lost; receivers deduplicate by message id).
+        self.record_batch = record_batch
+        self.record_wait = record_wait
+        self._ages_at = 0.0
+        # Ingest comes first: while this node commits more than ``busy_events_per_s`` outbox
+        # transactions a second, sends are paced to ``busy_send_rate`` a second in all. The
+        # queue lags behind a burst and catches up after it; it never stops.
+        self.busy_events_per_s = busy_events_per_s
+        self.busy_send_rate = busy_send_rate
+        self._commits = 0
+        self._rate_at = 0.0
+        self._rate_commits = 0
+        self._busy_node = False
+        self._next_send = 0.0
         self.node = f"{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -96,11 +128,13 @@ class Worker:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         queue.add_commit_listener(self.wake)
+        outbox.add_commit_listener(self._count_commit)
         self._task = asyncio.create_task(self._run(), name="delivery-worker")
 
     async def stop(self, grace: float = 5.0) -> None:
         self._stopping = True
         queue.remove_commit_listener(self.wake)
+        outbox.remove_commit_listener(self._count_commit)
         self._wake.set()
         # Let the loop and in-flight sends finish their database calls rather than cancelling
         # them mid-transaction; what is still cut off after the grace is retried after its lease.
@@ -119,14 +153,45 @@ class Worker:
                 except Exception:
                     log.exception("deliveries: closing the %s sender failed", sender.kind)
 
+    def _count_commit(self) -> None:
+        """Called from committing threads; a lost increment between two of them is harmless."""
+        self._commits += 1
+
+    def _node_busy(self, now: float) -> bool:
+        elapsed = now - self._rate_at
+        if elapsed >= 0.5:
+            rate = (self._commits - self._rate_commits) / elapsed
+            self._busy_node = rate > self.busy_events_per_s
+            self._rate_at, self._rate_commits = now, self._commits
+        return self._busy_node
+
+    async def _pace(self, job: Job) -> None:
+        """Wait for this send's turn while the node is busy with ingest (see ``__init__``).
+
+        A message already ``MAX_LAG`` late goes at once: under sustained load the queue would
+        otherwise fall further behind for good, until its messages gave up."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if not self._node_busy(now) or utcnow() - job.due_at > MAX_LAG:
+            return
+        wait = self._next_send - now
+        self._next_send = max(now, self._next_send) + 1.0 / self.busy_send_rate
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     def wake(self) -> None:
         """Thread-safe: called from the committing thread."""
         loop = self._loop
-        if loop is not None and not loop.is_closed():
+        # Already woken and not yet handled (a burst of commits): another call would only cost
+        # the committing thread a write to the loop's wake-up pipe. A stale read is harmless:
+        # the loop clears the flag only before it claims again.
+        if loop is not None and not loop.is_closed() and not self._wake.is_set():
             loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
+            claimed_at = loop.time()
             try:
                 claimed = await self.run_once()
             except Exception:
@@ -136,6 +201,11 @@ class Worker:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            # A busy node claims once a second: its queues are paced anyway (``_pace``).
+            interval = 1.0 if self._node_busy(loop.time()) else self.min_claim_interval
+            rest = interval - (loop.time() - claimed_at)
+            if rest > 0 and not self._stopping:
+                await asyncio.sleep(rest)
             self._wake.clear()
 
     async def run_once(self) -> int:
@@ -146,15 +216,22 @@ class Worker:
         busy = set(self._busy)
         now = utcnow()
 
-        def claim(session: Session) -> tuple[list[Job], dict[str, float]]:
+        # The age gauge reads every waiting row: a few seconds old is fresh enough for it.
+        loop = asyncio.get_running_loop()
+        measure = loop.time() - self._ages_at >= AGES_EVERY
+        if measure:
+            self._ages_at = loop.time()
+
+        def claim(session: Session) -> tuple[list[Job], dict[str, float] | None]:
             return (
                 queue.claim(session, self.node, now, self.batch_size, busy),
-                queue.oldest_due(session, now),
+                queue.oldest_due(session, now) if measure else None,
             )
 
         jobs, ages = await self.db.run(claim)
-        for kind in self.senders.by_kind:
-            metrics.DELIVERY_QUEUE_AGE.labels(kind).set(ages.get(kind, 0.0))
+        if ages is not None:
+            for kind in self.senders.by_kind:
+                metrics.DELIVERY_QUEUE_AGE.labels(kind).set(ages.get(kind, 0.0))
         by_queue: dict[str, list[Job]] = {}
         for job in jobs:
             by_queue.setdefault(job.queue, []).append(job)
@@ -169,42 +246,58 @@ class Worker:
             await asyncio.wait(pending, timeout=timeout)
 
     async def _work(self, name: str, jobs: list[Job]) -> None:
+        loop = asyncio.get_running_loop()
+        done: list[tuple[Job, Outcome]] = []
+        first = 0.0
         try:
             for job in jobs:
                 if self._stopping:
                     break  # the rest stay claimed until their lease runs out, then any node sends them
-                await self._deliver(job)
+                await self._pace(job)
+                done.append((job, await self._deliver(job)))
+                if len(done) == 1:
+                    first = loop.time()
+                if len(done) >= self.record_batch or loop.time() - first >= self.record_wait:
+                    await self._record(done)
+                    done = []
         finally:
+            if done:
+                await self._record(done)
             self._busy.pop(name, None)
             self._wake.set()
 
-    async def _deliver(self, job: Job) -> None:
+    async def _deliver(self, job: Job) -> Outcome:
         sender = self.senders.by_kind.get(job.kind)
         if sender is None:
-            outcome = Outcome("failed", f"no sender for deliveries of kind {job.kind!r}")
-        else:
-            outcome = await self._attempt(sender, job)
-        node = self.node
+            return Outcome("failed", f"no sender for deliveries of kind {job.kind!r}")
+        return await self._attempt(sender, job)
 
-        def record(session: Session) -> str | None:
-            status = queue.finish(session, job, node, outcome, utcnow())
-            if status is not None and sender is not None and sender.after is not None:
-                sender.after(session, job, status, outcome.error)
-            return status
+    async def _record(self, done: list[tuple[Job, Outcome]]) -> None:
+        node = self.node
+        senders = self.senders.by_kind
+
+        def record(session: Session) -> list[str | None]:
+            statuses = queue.finish_many(session, done, node, utcnow())
+            for (job, outcome), status in zip(done, statuses, strict=True):
+                sender = senders.get(job.kind)
+                if status is not None and sender is not None and sender.after is not None:
+                    sender.after(session, job, status, outcome.error)
+            return statuses
 
         try:
-            status = await self.db.run(record)
+            statuses = await self.db.run(record)
         except Exception:
-            # The send happened but its record did not: the lease runs out and the row is sent
-            # again. Rare (the database failing right now) and logged, never silent.
-            log.exception("deliveries: could not record the outcome of %s %s", job.kind, job.id)
+            # The sends happened but their record did not: the lease runs out and the rows are
+            # sent again. Rare (the database failing right now) and logged, never silent.
+            log.exception("deliveries: could not record the outcome of %d deliveries", len(done))
             return
-        if status is not None:
-            metrics.DELIVERIES.labels(job.kind, status).inc()
+        for (job, _), status in zip(done, statuses, strict=True):
+            if status is not None:
+                metrics.DELIVERIES.labels(job.kind, status).inc()
 
     async def _attempt(self, sender: Sender, job: Job) -> Outcome:
         try:
-            await asyncio.wait_for(sender.send(job), sender.timeout)
+            note = await asyncio.wait_for(sender.send(job), sender.timeout)
         except TemporaryFailure as exc:
             return Outcome("retry", str(exc), exc.retry_at)
         except PermanentFailure as exc:
@@ -218,4 +311,4 @@ class Worker:
         except Exception as exc:
             log.exception("deliveries: %s %s raised", job.kind, job.id)
             return Outcome("retry", f"{type(exc).__name__}: {exc}")
-        return SENT
+        return Outcome("sent", note) if note else SENT

@@ -1,111 +1,157 @@
-"""Guards for posting to a URL an organization gave us: never into our own network.
+"""Rules for calling URLs that customers configure: no way into our own network.
 
-A configured URL is checked twice: when it is stored (:func:`check_url`: the scheme, no
-credentials in it, a sane length) and each time something is sent (:func:`resolve_and_check`:
-the name may resolve elsewhere by then, so the addresses are checked right before connecting).
-:func:`post_json` connects to the checked address itself, so a DNS answer cannot change
-between the check and the connection, follows no redirects and reads a bounded answer.
+A URL is checked twice. At configuration time (:func:`check_url`) for its shape: HTTPS, a host,
+no credentials in it. At send time (:func:`resolve_and_check`) for where the name points now:
+an address inside a private, loopback, link-local or otherwise non-public range is refused, so a
+customer cannot make the server call its own admin ports or a cloud metadata service.
+:func:`post_json` then connects to exactly the address it checked, so a DNS answer that changes
+between the check and the connection (rebinding) cannot move the call elsewhere; the URL's host
+name still goes in the Host header and the TLS server name, so certificates verify as usual.
+
+``allow_private`` (``STREAMSRV_OUTBOUND_ALLOW_PRIVATE``) lifts the address rules and allows
+plain ``http://``: development and tests only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from streamsrv.models import utcnow
-
 MAX_URL_LENGTH = 2000
-# What is kept of a receiver's answer (for the delivery log); the rest is not even read.
+# Enough of a receiver's answer to tell what went wrong; kept escaped wherever it is shown.
 EXCERPT_BYTES = 1024
+# Read no more than this of an answer: a receiver streaming gigabytes gets cut off.
+READ_LIMIT = 64 * 1024
+# Names that always mean this machine, whatever a resolver says about them.
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+# Carrier-grade NAT (RFC 6598): not private by the stdlib's older tables, never public.
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 class UnsafeTarget(ValueError):
-    """The URL or the address it resolves to must not be posted to; the message says why."""
+    """The URL or the address it resolves to may not be called; the message says why."""
 
 
 @dataclass(frozen=True)
 class PostResult:
     status: int
+    # The first bytes of the answer, decoded leniently: for the delivery log only.
     excerpt: str
-    # Seconds the receiver asked us to wait (Retry-After), if it said.
+    # Seconds the receiver asked us to wait (Retry-After), if it did.
     retry_after: float | None
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
-    """The URL normalised, or :class:`UnsafeTarget` saying what is wrong with it."""
+    """The normalised URL, or :class:`UnsafeTarget` saying what is wrong with it."""
     url = url.strip()
+    if not url:
+        raise UnsafeTarget("the URL is empty")
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeTarget(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise UnsafeTarget("the URL contains spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise UnsafeTarget(f"not a valid URL: {exc}") from None
+        raise UnsafeTarget(f"the URL cannot be read: {exc}") from None
     scheme = parts.scheme.lower()
-    if scheme != "https" and not (allow_private and scheme == "http"):
+    allowed = ("https", "http") if allow_private else ("https",)
+    if scheme not in allowed:
         raise UnsafeTarget("the URL must start with https://")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise UnsafeTarget("the URL must not carry a user name or password")
-    host = (parts.hostname or "").rstrip(".")
+        raise UnsafeTarget("the URL must not contain a user name or password")
+    host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise UnsafeTarget("the URL has no host")
-    if any(c.isspace() for c in url):
-        raise UnsafeTarget("the URL must not contain spaces")
+    if not allow_private:
+        if host in _LOCAL_NAMES or host.endswith(".localhost"):
+            raise UnsafeTarget("the URL points at this machine (localhost)")
+        literal = _literal(host)
+        if literal is not None and not _public(literal):
+            raise UnsafeTarget(f"the URL points at a non-public address ({literal})")
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc = f"{netloc}:{port}"
-    return urlunsplit((scheme, netloc.lower(), parts.path or "/", parts.query, ""))
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
-def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _refused(address.ipv4_mapped)
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
+def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host)
+    return None
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether ``address`` is a public unicast address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address written as IPv6 reaches the IPv4 host: judge that one.
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return _public(embedded)
+        if address.teredo is not None:
+            return False
+        # NAT64 (64:ff9b::/96) translates to the IPv4 address in its last 32 bits.
+        if address in ipaddress.ip_network("64:ff9b::/96"):
+            return _public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.version == 4 and address in _CGNAT:
+        return False
+    # is_global alone is not enough: some multicast ranges count as global.
+    return bool(
+        address.is_global
+        and not address.is_multicast
+        and not address.is_private
+        and not address.is_loopback
+        and not address.is_link_local
+        and not address.is_reserved
+        and not address.is_unspecified
     )
 
 
 async def resolve_and_check(host: str, port: int, *, allow_private: bool) -> list[str]:
-    """The addresses ``host`` resolves to, refusing private, loopback, link-local, multicast,
-    reserved and unspecified ones unless ``allow_private``."""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise UnsafeTarget(f"cannot resolve {host}: {exc.strerror}") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
+    """The addresses ``host`` resolves to now, all of them public (unless ``allow_private``)."""
+    name = host.strip("[]")
+    literal = _literal(name)
+    if literal is not None:
+        found = [str(literal)]
+    else:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        except socket.gaierror as exc:
+            raise UnsafeTarget(f"{host} cannot be resolved: {exc.strerror}") from None
+        found = list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+    if not found:
         raise UnsafeTarget(f"{host} resolves to no address")
     if not allow_private:
-        for text in addresses:
-            if _refused(ipaddress.ip_address(text.split("%")[0])):
-                raise UnsafeTarget(f"{host} resolves to {text}, an address that is not public")
-    return addresses
+        # One bad address refuses the name: which one a connection would use is not ours to pick.
+        for text in found:
+            if not _public(ipaddress.ip_address(text)):
+                raise UnsafeTarget(f"{host} resolves to a non-public address ({text})")
+    return found
 
 
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - utcnow()).total_seconds())
-    except (TypeError, ValueError):
-        return None
+    if value.isdigit():
+        return float(value)
+    with contextlib.suppress(TypeError, ValueError, IndexError):
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return None
 
 
 async def post_json(
@@ -117,41 +163,37 @@ async def post_json(
     allow_private: bool,
     timeout: float,
 ) -> PostResult:
-    """POST ``body`` to ``url`` after checking it and the address it resolves to; raises
-    :class:`UnsafeTarget` for a refused target and ``httpx`` errors for network failures."""
-    url = check_url(url, allow_private=allow_private)
-    parts = urlsplit(url)
+    """POST ``body`` (JSON) to ``url`` at an address checked just now; redirects are not followed.
+
+    Raises :class:`UnsafeTarget` for a refused target and ``httpx.HTTPError`` for a failed call.
+    """
+    parts = urlsplit(check_url(url, allow_private=allow_private))
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = await resolve_and_check(host, port, allow_private=allow_private)
     address = addresses[0]
-    # Connect to the address just checked; the Host header and TLS name stay the URL's host.
-    connect_host = f"[{address}]" if ":" in address else address
-    target = urlunsplit((parts.scheme, f"{connect_host}:{port}", parts.path, parts.query, ""))
-    request_headers = {
-        "Content-Type": "application/json",
+    pinned = f"[{address}]" if ":" in address else address
+    target = urlunsplit((parts.scheme, f"{pinned}:{port}", parts.path, parts.query, ""))
+    send_headers = {
         **headers,
-        "Host": host if parts.port is None else f"{host}:{parts.port}",
+        "Host": parts.netloc,
+        "Content-Type": "application/json",
+        # A compressed answer could expand far beyond what we mean to read.
+        "Accept-Encoding": "identity",
     }
+    # The TLS handshake names the URL's host (SNI and certificate check), not the address.
+    extensions = {"sni_hostname": host.strip("[]")} if parts.scheme == "https" else {}
     request = client.build_request(
-        "POST",
-        target,
-        content=body,
-        headers=request_headers,
-        timeout=timeout,
-        extensions={"sni_hostname": host},
+        "POST", target, content=body, headers=send_headers, timeout=timeout, extensions=extensions
     )
     response = await client.send(request, stream=True, follow_redirects=False)
     try:
-        kept = b""
+        taken = bytearray()
         async for chunk in response.aiter_raw():
-            kept += chunk
-            if len(kept) >= EXCERPT_BYTES:
+            taken.extend(chunk)
+            if len(taken) >= READ_LIMIT:
                 break
     finally:
         await response.aclose()
-    return PostResult(
-        status=response.status_code,
-        excerpt=kept[:EXCERPT_BYTES].decode("utf-8", "replace"),
-        retry_after=_retry_after(response.headers.get("retry-after")),
-    )
+    excerpt = bytes(taken[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
+    return PostResult(response.status_code, excerpt, _retry_after(response.headers.get("retry-after")))

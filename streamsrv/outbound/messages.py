@@ -1,0 +1,246 @@
+"""Webhook messages: queued with the event that causes them, read back for the delivery log.
+
+``on_event`` receives every event the outbox records (``hooks.EVENT_EMITTED``, inside the
+event's transaction). For each active endpoint of the organization that subscribes to the type
+(and covers the event's account) it prepares one delivery row (kind ``webhook``, queue
+``webhook:{endpoint_id}``), and all the rows of a transaction are written with one INSERT just
+before it commits: they commit with the event or not at all, and ingest pays one statement
+however many endpoints listen. The worker sends them (``streamsrv.outbound.sender``).
+
+The body is the Standard Webhooks shape ``{"type", "timestamp", "data"}``; ``data`` is the
+event's payload as the streams carry it. Each message has its own ``webhook-id``
+(``msg_...``), the same on every retry, which doubles as the delivery's dedupe key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlmodel import Session, col, select
+
+from streamsrv import events, stream_names
+from streamsrv.coaching.shoutouts import SHOUTOUT_EVENT
+from streamsrv.deliveries import queue
+from streamsrv.hooks import EventEmitted
+from streamsrv.models import Delivery, DeliveryStatus, WebhookEndpoint, utcnow
+from streamsrv.outbound import endpoints
+from streamsrv.recovery.views import CASE_CLAIMED, CASE_OPENED, CASE_RESOLVED, CASE_UPDATED
+from streamsrv.timefmt import iso
+
+KIND = "webhook"
+TEST_EVENT = "webhook.test"
+# What an endpoint may subscribe to; the test event needs no subscription.
+EVENT_TYPES = (
+    events.FEEDBACK_RECEIVED,
+    events.FEEDBACK_UPDATED,
+    events.REWARD_SUGGESTED,
+    CASE_OPENED,
+    CASE_CLAIMED,
+    CASE_UPDATED,
+    CASE_RESOLVED,
+    SHOUTOUT_EVENT,
+)
+LOG_LIMIT = 100
+# In the payload of an event's second and later messages: the message id whose payload holds the
+# event's data.
+DATA_FROM = "data_from"
+_PENDING = "streamsrv_webhooks_pending"
+# Streams whose id is an account: where an event's account is read when its payload lacks one.
+_ACCOUNT_KINDS = (stream_names.ACCOUNT, stream_names.RECOVERY, stream_names.BOARD_ACCOUNT)
+
+
+def queue_of(endpoint_id: int) -> str:
+    return f"webhook:{endpoint_id}"
+
+
+def ref_of(endpoint_id: int) -> str:
+    return f"webhook_endpoint:{endpoint_id}"
+
+
+def account_of(payload: dict[str, Any], streams: tuple[str, ...]) -> int | None:
+    """The account an event is about: its payload's ``account_id``, else its account stream
+    (``reward.suggested`` carries no account id of its own)."""
+    value = payload.get("account_id")
+    if isinstance(value, int):
+        return value
+    for name in streams:
+        ref = stream_names.parse(name)
+        if ref is not None and ref.kind in _ACCOUNT_KINDS:
+            return ref.id
+    return None
+
+
+def _row(org_id: int, endpoint_id: int, message: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "org_id": org_id,
+        "kind": KIND,
+        "queue": queue_of(endpoint_id),
+        "ref": ref_of(endpoint_id),
+        "dedupe_key": message["id"],
+        "payload": message,
+        "status": DeliveryStatus.scheduled,
+        "due_at": now,
+        "give_up_at": now + queue.DEFAULT_POLICY.give_up_after,
+        "attempts": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def message(
+    endpoint_id: int, event_token: str, type: str, data: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A delivery's payload: the endpoint, the message id and the body's parts."""
+    return {
+        "endpoint_id": endpoint_id,
+        "id": f"msg_{event_token}_{endpoint_id}",
+        "type": type,
+        "timestamp": iso(now),
+        "data": data,
+    }
+
+
+def body_of(payload: dict[str, Any], data: dict[str, Any]) -> bytes:
+    """The exact bytes sent (and signed): the same on every attempt."""
+    return orjson.dumps({"type": payload["type"], "timestamp": payload["timestamp"], "data": data})
+
+
+def on_event(session: Session, emitted: EventEmitted) -> None:
+    """``hooks.EVENT_EMITTED`` receiver: prepare the event's messages for this transaction."""
+    subs = endpoints.subscriptions(session, emitted.org_id)
+    if not subs or emitted.type not in EVENT_TYPES:
+        return
+    account_id = account_of(emitted.payload, emitted.streams)
+    wanted = [s.endpoint_id for s in subs if s.wants(emitted.type, account_id)]
+    if not wanted:
+        return
+    data = emitted.payload
+    if "account_id" not in data and account_id is not None:
+        data = {**data, "account_id": account_id}
+    now = utcnow()
+    token = secrets.token_urlsafe(12)
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    first = message(wanted[0], token, emitted.type, data, now)
+    pending.append(_row(emitted.org_id, wanted[0], first, now))
+    for endpoint_id in wanted[1:]:
+        # The data is stored once, with the first endpoint's message: ingest writes fewer bytes.
+        shared = message(endpoint_id, token, emitted.type, {}, now)
+        del shared["data"]
+        shared[DATA_FROM] = first["id"]
+        pending.append(_row(emitted.org_id, endpoint_id, shared, now))
+
+
+def data_of(session: Session, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A message's data: its own, or its sibling's (:data:`DATA_FROM`); None when that is gone."""
+    if DATA_FROM not in payload:
+        return dict(payload["data"])
+    sibling = session.execute(
+        select(col(Delivery.payload)).where(
+            col(Delivery.kind) == KIND, col(Delivery.dedupe_key) == payload[DATA_FROM]
+        )
+    ).scalar()
+    if not isinstance(sibling, dict) or "data" not in sibling:
+        return None
+    return dict(sibling["data"])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        queue.enqueue_many(session, pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def send_test(session: Session, row: WebhookEndpoint, now: datetime) -> tuple[int, str]:
+    """Queue a ``webhook.test`` message to ``row`` through the same queue: (delivery id,
+    message id)."""
+    assert row.id is not None
+    data = {
+        "endpoint_id": row.id,
+        "message": "A test event: your endpoint is reachable and verifies our signature.",
+    }
+    payload = message(row.id, secrets.token_urlsafe(12), TEST_EVENT, data, now)
+    new_id = queue.enqueue(
+        session,
+        org_id=row.org_id,
+        kind=KIND,
+        queue=queue_of(row.id),
+        payload=payload,
+        due_at=now,
+        now=now,
+        ref=ref_of(row.id),
+        dedupe_key=payload["id"],
+    )
+    assert new_id is not None
+    return new_id, str(payload["id"])
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """What the log shows of one delivery."""
+
+    id: int
+    message_id: str
+    event_type: str
+    status: str
+    attempts: int
+    response_status: int | None
+    # The receiver's answer or the error, raw: escaped wherever it is shown.
+    response_excerpt: str | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+def split_note(note: str | None) -> tuple[int | None, str | None]:
+    """``"HTTP 503: busy"`` into (503, "busy"); anything else is an error without a status."""
+    if not note:
+        return None, None
+    if note.startswith("HTTP ") and note[5:8].isdigit():
+        return int(note[5:8]), note[10:] if len(note) > 10 else ""
+    return None, note
+
+
+def delivery_log(session: Session, row: WebhookEndpoint, limit: int = LOG_LIMIT) -> list[Attempted]:
+    assert row.id is not None
+    rows = session.exec(
+        select(Delivery)
+        .where(
+            col(Delivery.org_id) == row.org_id,
+            col(Delivery.queue) == queue_of(row.id),
+            col(Delivery.kind) == KIND,
+        )
+        .order_by(col(Delivery.id).desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for d in rows:
+        assert d.id is not None
+        status_code, excerpt = split_note(d.last_error)
+        out.append(
+            Attempted(
+                id=d.id,
+                message_id=str(d.payload.get("id", "")),
+                event_type=str(d.payload.get("type", "")),
+                status=d.status,
+                attempts=d.attempts,
+                response_status=status_code,
+                response_excerpt=excerpt,
+                created_at=d.created_at,
+                updated_at=d.updated_at,
+                sent_at=d.sent_at,
+                next_attempt_at=d.due_at if d.status == DeliveryStatus.scheduled else None,
+            )
+        )
+    return out
