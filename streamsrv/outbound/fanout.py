@@ -40,7 +40,8 @@ BATCH_SIZE = 500
 
 
 def fan_out(session: Session, limit: int = BATCH_SIZE) -> tuple[int, int]:
-    """Queue the deliveries of up to ``limit`` marked outbox rows; (rows handled, deliveries)."""
+    """Queue the deliveries of up to ``limit`` marked outbox rows; (rows handled, deliveries
+    offered: those already queued are skipped by the INSERT, and counted here all the same)."""
     pick: Any = (
         select(  # type: ignore[call-overload]
             col(OutboxEvent.id),
