@@ -96,6 +96,7 @@ def wire_hooks() -> None:
     hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
+    hooks.CONTACTS_ERASED.connect("outbound.webhooks", webhook_messages.on_contacts_erased)
     hooks.EVENT_EMITTED.connect("outbound.webhooks", webhook_messages.on_event)
 
 

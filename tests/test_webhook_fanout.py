@@ -19,10 +19,12 @@ from streamsrv import outbox
 from streamsrv.app import wire_hooks
 from streamsrv.db import Database
 from streamsrv.history import Keys
+from streamsrv.hooks import ContactsErased
 from streamsrv.models import Delivery, Organization, OutboxEvent, WebhookEndpoint, utcnow
-from streamsrv.outbound import endpoints
+from streamsrv.outbound import endpoints, messages
 from streamsrv.outbound.fanout import fan_out
 from streamsrv.outbound.messages import KIND
+from streamsrv.redaction import ERASED_TEXT
 from streamsrv.relay import CLEANUP_EVERY, SENT_RETENTION, Relay
 from tests.conftest import fresh_database
 from tests.support import TIMEOUT
@@ -182,3 +184,26 @@ def test_the_relays_cleanup_keeps_rows_awaiting_fan_out(fdb: Database) -> None:
     with fdb.session() as session:
         left = list(session.exec(select(col(OutboxEvent.id)).where(col(OutboxEvent.org_id) == org)).all())
     assert left == [waiting]
+
+
+def test_erased_contacts_leave_unsent_messages(fdb: Database) -> None:
+    org = new_org(fdb)
+    add_endpoint(fdb, org, [EVENT])
+    case = {
+        "account_id": 1,
+        "id": 5,
+        "response": {"id": 41},
+        "customer": {"name": "Ada", "email": "ada@example.com", "phone": None},
+        "notes": [{"text": "called Ada on 555-0100"}],
+    }
+    with fdb.session() as session:
+        outbox.emit(session, org, EVENT, ["recovery:1"], case)
+    with fdb.session() as session:
+        fan_out(session)
+    with fdb.session() as session:
+        erased = ContactsErased(org, [], [], [41], utcnow(), {})
+        messages.on_contacts_erased(session, erased)
+    assert erased.counts == {"deliveries": 1}
+    (row,) = deliveries(fdb, org)
+    assert row.payload["data"]["customer"] == {"name": None, "email": None, "phone": None, "erased": True}
+    assert row.payload["data"]["notes"] == [{"text": ERASED_TEXT}]

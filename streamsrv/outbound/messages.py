@@ -16,6 +16,7 @@ the same on every retry and every fan-out re-run, which doubles as the delivery'
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,10 +28,11 @@ from sqlmodel import Session, col, select
 from streamsrv import events, stream_names
 from streamsrv.coaching.shoutouts import SHOUTOUT_EVENT
 from streamsrv.deliveries import queue
-from streamsrv.hooks import EventEmitted
+from streamsrv.hooks import ContactsErased, EventEmitted
 from streamsrv.models import Delivery, DeliveryStatus, WebhookEndpoint
 from streamsrv.outbound import endpoints
 from streamsrv.recovery.views import CASE_CLAIMED, CASE_OPENED, CASE_RESOLVED, CASE_UPDATED
+from streamsrv.redaction import contact_responses, redact_contacts
 from streamsrv.timefmt import iso
 
 KIND = "webhook"
@@ -133,6 +135,38 @@ def on_event(session: Session, emitted: EventEmitted) -> None:
     account_id = account_of(emitted.payload, emitted.streams)
     if any(s.wants(emitted.type, account_id) for s in subs):
         emitted.fanout = True
+
+
+def on_contacts_erased(session: Session, erased: ContactsErased) -> None:
+    """``hooks.CONTACTS_ERASED`` receiver: messages not sent yet lose the customer's contact
+    details their case data carries (events still waiting for fan-out are redacted in the outbox
+    by ``streamsrv.recovery.erasure``). Only unsent rows are looked at: the status index finds
+    them at once, where the sent ones would mean reading every message the organization ever
+    had; those went out with the details anyway."""
+    if not erased.response_ids:
+        return
+    ids = set(erased.response_ids)
+    rows = session.exec(
+        select(Delivery).where(
+            col(Delivery.status).in_([DeliveryStatus.scheduled, DeliveryStatus.sending]),
+            col(Delivery.org_id) == erased.org_id,
+            col(Delivery.kind) == KIND,
+            col(Delivery.payload)["data"]["response"]["id"].as_integer().in_(sorted(ids)),
+        )
+    ).all()
+    changed = 0
+    for row in rows:
+        if not set(contact_responses(row.payload.get("data") or {})) & ids:
+            continue
+        # A new object: the JSON column only notices a replaced value.
+        payload = copy.deepcopy(row.payload)
+        redact_contacts(payload["data"], ids)
+        row.payload = payload
+        session.add(row)
+        changed += 1
+    session.flush()
+    if changed:
+        erased.count("deliveries", changed)
 
 
 def send_test(session: Session, row: WebhookEndpoint, now: datetime) -> tuple[int, str]:
