@@ -380,8 +380,10 @@ class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_unsent", "sent_at", "id"),
-        # Few rows wait for fan-out at any time: the index holds only those.
-        Index("ix_outbox_fanout", "id", sqlite_where=text("fanout"), postgresql_where=text("fanout")),
+        # Few rows wait for fan-out at any time: the index holds only those. Each condition is
+        # spelled the way that dialect renders the query's ``WHERE fanout`` (SQLite: ``= 1``), or
+        # SQLite's planner does not see that the index covers the query and scans the table.
+        Index("ix_outbox_fanout", "id", sqlite_where=text("fanout = 1"), postgresql_where=text("fanout")),
     )
     id: int | None = Field(
         default=None,

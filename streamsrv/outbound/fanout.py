@@ -39,10 +39,9 @@ log = logging.getLogger("streamsrv.webhooks")
 BATCH_SIZE = 500
 
 
-def fan_out(session: Session, limit: int = BATCH_SIZE) -> tuple[int, int]:
-    """Queue the deliveries of up to ``limit`` marked outbox rows; (rows handled, deliveries
-    offered: those already queued are skipped by the INSERT, and counted here all the same)."""
-    pick: Any = (
+def claim_query(limit: int) -> Any:
+    """The marked rows, oldest first; rows another node is fanning out are skipped, not waited for."""
+    return (
         select(  # type: ignore[call-overload]
             col(OutboxEvent.id),
             col(OutboxEvent.org_id),
@@ -56,7 +55,12 @@ def fan_out(session: Session, limit: int = BATCH_SIZE) -> tuple[int, int]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    events = session.execute(pick).all()
+
+
+def fan_out(session: Session, limit: int = BATCH_SIZE) -> tuple[int, int]:
+    """Queue the deliveries of up to ``limit`` marked outbox rows; (rows handled, deliveries
+    offered: those already queued are skipped by the INSERT, and counted here all the same)."""
+    events = session.execute(claim_query(limit)).all()
     if not events:
         return 0, 0
     orgs = sorted({e.org_id for e in events})

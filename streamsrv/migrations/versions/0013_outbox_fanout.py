@@ -26,7 +26,8 @@ def upgrade() -> None:
         'outbox',
         ['id'],
         unique=False,
-        sqlite_where=sa.text("fanout"),
+        # As the fan-out query is rendered on each: SQLite's planner needs ``= 1`` to use it.
+        sqlite_where=sa.text("fanout = 1"),
         postgresql_where=sa.text("fanout"),
     )
 
