@@ -36,6 +36,7 @@ from streamsrv.mail import survey_email
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.outbound import messages as webhook_messages
+from streamsrv.outbound.fanout import Fanout
 from streamsrv.outbound.sender import WebhookSender
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases, erasure
@@ -100,6 +101,7 @@ def wire_hooks() -> None:
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)
     hooks.EVENT_EMITTED.connect("chat.channels", chat_enqueue.on_event)
+    hooks.CONTACTS_ERASED.connect("outbound.webhooks", webhook_messages.on_contacts_erased)
     hooks.EVENT_EMITTED.connect("outbound.webhooks", webhook_messages.on_event)
 
 
@@ -187,6 +189,8 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
         senders = Senders()
         wire_senders(senders, ctx)
         worker = Worker(db, senders, poll_interval=settings.delivery_poll_interval)
+        # Webhook deliveries are written after ingest commits, paced by the worker's busy signal.
+        fanout = Fanout(db, busy=worker.busy, poll_interval=settings.delivery_poll_interval)
         scheduler = Scheduler(db, worker.node, scheduled_jobs(ctx))
         authz = AuthzCache()
         ctx.services.update(
@@ -196,6 +200,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
             sockets=SocketRegistry(hub, forget_org=authz.forget_org),
             authz=authz,
             deliveries=worker,
+            fanout=fanout,
             scheduler=scheduler,
             fastpath=fastpath,
         )
@@ -205,12 +210,14 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
         relay.start()
         if settings.worker:
             worker.start()
+            fanout.start()
             scheduler.start()
         try:
             yield
         finally:
             if settings.worker:
                 await scheduler.stop()
+                await fanout.stop()
                 await worker.stop()
             relay.stop()
             await hub.stop()

@@ -126,16 +126,18 @@ class ContactsErased:
 CONTACTS_ERASED: Hook[ContactsErased] = Hook("contacts.erased")
 
 
-@dataclass(frozen=True)
+@dataclass
 class EventEmitted:
     """An event recorded in the outbox (fired by ``streamsrv.outbox.emit`` in the event's
-    transaction), for features that carry events beyond the streams: chat channels and outbound
-    webhooks queue their messages here, so they commit with the event or not at all."""
+    transaction), for features that carry events beyond the streams. A receiver writes nothing
+    on ingest's path: it sets ``fanout`` when the event has to go further (outbound webhooks),
+    and the outbox row records that for the fan-out step, which runs after the commit."""
 
     org_id: int
     type: str
     streams: tuple[str, ...]
     payload: dict[str, Any]
+    fanout: bool = False
 
 
 EVENT_EMITTED: Hook[EventEmitted] = Hook("event.emitted", optional=True)

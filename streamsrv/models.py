@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -379,7 +380,13 @@ class OutboxEvent(SQLModel, table=True):
     """An event committed with the change that caused it; the relay moves it to Redis."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_unsent", "sent_at", "id"),
+        # Few rows wait for fan-out at any time: the index holds only those. Each condition is
+        # spelled the way that dialect renders the query's ``WHERE fanout`` (SQLite: ``= 1``), or
+        # SQLite's planner does not see that the index covers the query and scans the table.
+        Index("ix_outbox_fanout", "id", sqlite_where=text("fanout = 1"), postgresql_where=text("fanout")),
+    )
     id: int | None = Field(
         default=None,
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -392,6 +399,11 @@ class OutboxEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     attempts: int = Field(default=0)
+    # Outbound webhooks still have to be queued for this event (``streamsrv.outbound.fanout``):
+    # set in the event's transaction, cleared in the one that writes its deliveries.
+    fanout: bool = Field(
+        default=False, sa_column=Column(Boolean(), nullable=False, server_default=text("false"))
+    )
 
 
 # --- Live surfaces: displays, coaching, recovery, moderation ----------------------------------

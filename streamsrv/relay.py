@@ -222,4 +222,7 @@ class Relay:
         self._last_cleanup = time.monotonic()
         cutoff = datetime.now(UTC) - SENT_RETENTION
         with self.db.session() as session:
-            session.exec(delete(OutboxEvent).where(col(OutboxEvent.sent_at) < cutoff))  # type: ignore[call-overload]
+            # A row still waiting for fan-out is the only record of its webhooks: it stays.
+            session.exec(  # type: ignore[call-overload]
+                delete(OutboxEvent).where(col(OutboxEvent.sent_at) < cutoff, ~col(OutboxEvent.fanout))
+            )

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, event, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -137,13 +139,18 @@ def enqueue(
     return int(new_id)
 
 
-def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]], *, skip_duplicates: bool = False) -> None:
     """Record many scheduled deliveries with one INSERT (an event fanned out to several
-    receivers): each row has the columns :func:`enqueue` fills. No dedupe check: the caller
-    makes the keys fresh (a unique violation still fails the transaction rather than doubling)."""
+    receivers): each row has the columns :func:`enqueue` fills. ``skip_duplicates``: a row whose
+    dedupe key is already queued is left out (a fan-out run again over the same events);
+    otherwise a unique violation fails the transaction rather than doubling."""
     if not rows:
         return
-    session.execute(insert(Delivery), list(rows))
+    stmt: Any = insert(Delivery)
+    if skip_duplicates:
+        dialect = session.get_bind().dialect.name
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(Delivery).on_conflict_do_nothing()
+    session.execute(stmt, list(rows))
     session.info[_WRITTEN] = True
 
 

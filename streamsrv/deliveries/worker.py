@@ -157,6 +157,10 @@ class Worker:
         """Called from committing threads; a lost increment between two of them is harmless."""
         self._commits += 1
 
+    def busy(self) -> bool:
+        """Whether this node is busy with ingest now (other background work paces itself too)."""
+        return self._node_busy(asyncio.get_running_loop().time())
+
     def _node_busy(self, now: float) -> bool:
         elapsed = now - self._rate_at
         if elapsed >= 0.5:

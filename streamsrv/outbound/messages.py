@@ -1,35 +1,38 @@
-"""Webhook messages: queued with the event that causes them, read back for the delivery log.
+"""Webhook messages: what an event becomes for each endpoint, and the delivery log.
 
 ``on_event`` receives every event the outbox records (``hooks.EVENT_EMITTED``, inside the
-event's transaction). For each active endpoint of the organization that subscribes to the type
-(and covers the event's account) it prepares one delivery row (kind ``webhook``, queue
-``webhook:{endpoint_id}``), and all the rows of a transaction are written with one INSERT just
-before it commits: they commit with the event or not at all, and ingest pays one statement
-however many endpoints listen. The worker sends them (``streamsrv.outbound.sender``).
+event's transaction). It writes nothing: when an active endpoint of the organization subscribes
+to the type (and covers the event's account), it marks the event for fan-out, and the outbox row
+that commits with the event (or not at all) is the durable record. After the commit
+``streamsrv.outbound.fanout`` turns marked rows into one delivery per endpoint (kind
+``webhook``, queue ``webhook:{endpoint_id}``), and the worker sends them
+(``streamsrv.outbound.sender``).
 
 The body is the Standard Webhooks shape ``{"type", "timestamp", "data"}``; ``data`` is the
-event's payload as the streams carry it. Each message has its own ``webhook-id``
-(``msg_...``), the same on every retry, which doubles as the delivery's dedupe key.
+event's payload as the streams carry it and ``timestamp`` the event's time. Each message has
+its own ``webhook-id`` derived from the outbox row and the endpoint (``msg_{event}_{endpoint}``),
+the same on every retry and every fan-out re-run, which doubles as the delivery's dedupe key.
 """
 
 from __future__ import annotations
 
+import copy
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from streamsrv import events, stream_names
 from streamsrv.coaching.shoutouts import SHOUTOUT_EVENT
 from streamsrv.deliveries import queue
-from streamsrv.hooks import EventEmitted
-from streamsrv.models import Delivery, DeliveryStatus, WebhookEndpoint, utcnow
+from streamsrv.hooks import ContactsErased, EventEmitted
+from streamsrv.models import Delivery, DeliveryStatus, WebhookEndpoint
 from streamsrv.outbound import endpoints
 from streamsrv.recovery.views import CASE_CLAIMED, CASE_OPENED, CASE_RESOLVED, CASE_UPDATED
+from streamsrv.redaction import contact_responses, redact_contacts
 from streamsrv.timefmt import iso
 
 KIND = "webhook"
@@ -46,10 +49,6 @@ EVENT_TYPES = (
     SHOUTOUT_EVENT,
 )
 LOG_LIMIT = 100
-# In the payload of an event's second and later messages: the message id whose payload holds the
-# event's data.
-DATA_FROM = "data_from"
-_PENDING = "streamsrv_webhooks_pending"
 # Streams whose id is an account: where an event's account is read when its payload lacks one.
 _ACCOUNT_KINDS = (stream_names.ACCOUNT, stream_names.RECOVERY, stream_names.BOARD_ACCOUNT)
 
@@ -75,7 +74,8 @@ def account_of(payload: dict[str, Any], streams: tuple[str, ...]) -> int | None:
     return None
 
 
-def _row(org_id: int, endpoint_id: int, message: dict[str, Any], now: datetime) -> dict[str, Any]:
+def delivery_row(org_id: int, endpoint_id: int, message: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A delivery row for :func:`streamsrv.deliveries.queue.enqueue_many`."""
     return {
         "org_id": org_id,
         "kind": KIND,
@@ -92,17 +92,29 @@ def _row(org_id: int, endpoint_id: int, message: dict[str, Any], now: datetime) 
     }
 
 
+def message_id(event_token: str | int, endpoint_id: int) -> str:
+    return f"msg_{event_token}_{endpoint_id}"
+
+
 def message(
-    endpoint_id: int, event_token: str, type: str, data: dict[str, Any], now: datetime
+    endpoint_id: int, event_token: str | int, type: str, data: dict[str, Any], at: datetime
 ) -> dict[str, Any]:
     """A delivery's payload: the endpoint, the message id and the body's parts."""
     return {
         "endpoint_id": endpoint_id,
-        "id": f"msg_{event_token}_{endpoint_id}",
+        "id": message_id(event_token, endpoint_id),
         "type": type,
-        "timestamp": iso(now),
+        "timestamp": iso(at),
         "data": data,
     }
+
+
+def data_of(payload: dict[str, Any], streams: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """An event's ``data``: its payload, with the account it is about when the payload lacks it."""
+    account_id = account_of(payload, tuple(streams))
+    if "account_id" not in payload and account_id is not None:
+        return {**payload, "account_id": account_id}
+    return payload
 
 
 def body_of(payload: dict[str, Any], data: dict[str, Any]) -> bytes:
@@ -111,54 +123,50 @@ def body_of(payload: dict[str, Any], data: dict[str, Any]) -> bytes:
 
 
 def on_event(session: Session, emitted: EventEmitted) -> None:
-    """``hooks.EVENT_EMITTED`` receiver: prepare the event's messages for this transaction."""
+    """``hooks.EVENT_EMITTED`` receiver: mark the event for fan-out when an endpoint wants it.
+
+    Ingest pays a cached lookup here and nothing more; the deliveries are written after the
+    commit (``streamsrv.outbound.fanout``)."""
+    if emitted.fanout or emitted.type not in EVENT_TYPES:
+        return
     subs = endpoints.subscriptions(session, emitted.org_id)
-    if not subs or emitted.type not in EVENT_TYPES:
+    if not subs:
         return
     account_id = account_of(emitted.payload, emitted.streams)
-    wanted = [s.endpoint_id for s in subs if s.wants(emitted.type, account_id)]
-    if not wanted:
+    if any(s.wants(emitted.type, account_id) for s in subs):
+        emitted.fanout = True
+
+
+def on_contacts_erased(session: Session, erased: ContactsErased) -> None:
+    """``hooks.CONTACTS_ERASED`` receiver: messages not sent yet lose the customer's contact
+    details their case data carries (events still waiting for fan-out are redacted in the outbox
+    by ``streamsrv.recovery.erasure``). Only unsent rows are looked at: the status index finds
+    them at once, where the sent ones would mean reading every message the organization ever
+    had; those went out with the details anyway."""
+    if not erased.response_ids:
         return
-    data = emitted.payload
-    if "account_id" not in data and account_id is not None:
-        data = {**data, "account_id": account_id}
-    now = utcnow()
-    token = secrets.token_urlsafe(12)
-    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
-    first = message(wanted[0], token, emitted.type, data, now)
-    pending.append(_row(emitted.org_id, wanted[0], first, now))
-    for endpoint_id in wanted[1:]:
-        # The data is stored once, with the first endpoint's message: ingest writes fewer bytes.
-        shared = message(endpoint_id, token, emitted.type, {}, now)
-        del shared["data"]
-        shared[DATA_FROM] = first["id"]
-        pending.append(_row(emitted.org_id, endpoint_id, shared, now))
-
-
-def data_of(session: Session, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """A message's data: its own, or its sibling's (:data:`DATA_FROM`); None when that is gone."""
-    if DATA_FROM not in payload:
-        return dict(payload["data"])
-    sibling = session.execute(
-        select(col(Delivery.payload)).where(
-            col(Delivery.kind) == KIND, col(Delivery.dedupe_key) == payload[DATA_FROM]
+    ids = set(erased.response_ids)
+    rows = session.exec(
+        select(Delivery).where(
+            col(Delivery.status).in_([DeliveryStatus.scheduled, DeliveryStatus.sending]),
+            col(Delivery.org_id) == erased.org_id,
+            col(Delivery.kind) == KIND,
+            col(Delivery.payload)["data"]["response"]["id"].as_integer().in_(sorted(ids)),
         )
-    ).scalar()
-    if not isinstance(sibling, dict) or "data" not in sibling:
-        return None
-    return dict(sibling["data"])
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        queue.enqueue_many(session, pending)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    ).all()
+    changed = 0
+    for row in rows:
+        if not set(contact_responses(row.payload.get("data") or {})) & ids:
+            continue
+        # A new object: the JSON column only notices a replaced value.
+        payload = copy.deepcopy(row.payload)
+        redact_contacts(payload["data"], ids)
+        row.payload = payload
+        session.add(row)
+        changed += 1
+    session.flush()
+    if changed:
+        erased.count("deliveries", changed)
 
 
 def send_test(session: Session, row: WebhookEndpoint, now: datetime) -> tuple[int, str]:

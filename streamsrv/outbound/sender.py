@@ -11,14 +11,12 @@ disabled. One ``httpx.AsyncClient`` per node keeps connections to receivers aliv
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
 from streamsrv import metrics
-from streamsrv.cache import TTLCache
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
@@ -65,7 +63,6 @@ class WebhookSender:
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30.0),
             timeout=SEND_TIMEOUT,
         )
-        self._shared: TTLCache[str, dict[str, Any]] = TTLCache(ttl=60.0, size=1000)
 
     def sender(self) -> Sender:
         for outcome in OUTCOMES.values():
@@ -95,19 +92,6 @@ class WebhookSender:
         endpoints.targets.put(endpoint_id, found)
         return found
 
-    async def shared_data(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The data an event's later messages share with its first (see ``messages.on_event``);
-        they go out within moments of each other, so the last few are kept."""
-        key = str(payload.get(messages.DATA_FROM))
-        hit = self._shared.get(key)
-        if hit is not None:
-            return hit
-        found = await self.db.run(lambda s: messages.data_of(s, payload))
-        if found is None:
-            raise PermanentFailure("the event's data is no longer stored")
-        self._shared.put(key, found)
-        return found
-
     async def send(self, job: Job) -> str:
         now = utcnow()
         target = await self.target(job, now)
@@ -115,10 +99,7 @@ class WebhookSender:
             raise Suppressed("the endpoint was deleted")
         if not target.active:
             raise Suppressed("the endpoint is disabled")
-        data = job.payload.get("data")
-        if not isinstance(data, dict):
-            data = await self.shared_data(job.payload)
-        body = messages.body_of(job.payload, data)
+        body = messages.body_of(job.payload, job.payload["data"])
         text = body.decode()
         msg_id = str(job.payload["id"])
         headers = {
