@@ -477,6 +477,6 @@ def test_outbound_safety_refuses_private_targets() -> None:
         == "https://hooks.slack.com/services/x"
     )
     for address in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "0.0.0.0", "224.0.0.1"):
-        with pytest.raises(UnsafeTarget, match="not public"):
+        with pytest.raises(UnsafeTarget, match="non-public"):
             asyncio.run(resolve_and_check(address, 443, allow_private=False))
     assert asyncio.run(resolve_and_check("127.0.0.1", 443, allow_private=True)) == ["127.0.0.1"]

@@ -39,6 +39,14 @@ def fdb(backend: str, tmp_path: Path) -> Iterator[Database]:
         yield database
 
 
+@pytest.fixture
+def pg(tmp_path: Path) -> Iterator[Database]:
+    """PostgreSQL only: SQLite has one writer, so two fan-outs cannot hold transactions open together."""
+    wire_hooks()
+    with fresh_database("postgresql", tmp_path) as database:
+        yield database
+
+
 def new_org(db: Database) -> int:
     with db.session() as session:
         org = Organization(name=f"Org {secrets.token_hex(3)}")
@@ -132,19 +140,17 @@ def test_a_fan_out_run_again_creates_each_delivery_once(fdb: Database) -> None:
     assert not [d for d in rows if d.payload["endpoint_id"] == late]
 
 
-def test_two_nodes_fanning_out_side_by_side_create_each_delivery_once(backend: str, fdb: Database) -> None:
-    if backend != "postgresql":
-        pytest.skip("SQLite has one writer: two fan-outs cannot hold their transactions open together")
-    org = new_org(fdb)
-    add_endpoint(fdb, org, [EVENT])
-    add_endpoint(fdb, org, [EVENT])
-    ids = emit(fdb, org, 4)
+def test_two_nodes_fanning_out_side_by_side_create_each_delivery_once(pg: Database) -> None:
+    org = new_org(pg)
+    add_endpoint(pg, org, [EVENT])
+    add_endpoint(pg, org, [EVENT])
+    ids = emit(pg, org, 4)
     claimed = threading.Event()
     other_done = threading.Event()
     results: dict[str, tuple[int, int]] = {}
 
     def node_a() -> None:
-        with fdb.session() as session:
+        with pg.session() as session:
             results["a"] = fan_out(session)
             claimed.set()
             # Holds its claim until the other node has run: the rows are locked meanwhile.
@@ -154,14 +160,14 @@ def test_two_nodes_fanning_out_side_by_side_create_each_delivery_once(backend: s
     a.start()
     try:
         assert claimed.wait(TIMEOUT)
-        with fdb.session() as session:
+        with pg.session() as session:
             results["b"] = fan_out(session)
     finally:
         other_done.set()
         a.join(TIMEOUT)
     assert results == {"a": (4, 8), "b": (0, 0)}
-    assert len(deliveries(fdb, org)) == 8
-    assert marked(fdb, ids) == []
+    assert len(deliveries(pg, org)) == 8
+    assert marked(pg, ids) == []
 
 
 def test_the_relays_cleanup_keeps_rows_awaiting_fan_out(fdb: Database) -> None:
