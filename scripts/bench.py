@@ -640,11 +640,22 @@ async def sink_count(port: int) -> int:
 
 
 async def outbound_phase(
-    phase: str, tmp: Path, redis_url: str, agents: int, size: Sizes, sink_port: int, endpoints: int
+    phase: str,
+    tmp: Path,
+    redis_url: str,
+    agents: int,
+    size: Sizes,
+    sink_port: int,
+    endpoints: int,
+    backend: str = "sqlite",
 ) -> dict[str, Any]:
-    """One ingest run on a fresh server (its own SQLite file), with ``endpoints`` webhook
-    endpoints subscribed or none; with them, also waits until the receiver got every message."""
-    db_url = f"sqlite:///{tmp / f'outbound-{phase}-{secrets.token_hex(3)}.sqlite3'}"
+    """One ingest run on a fresh server (its own SQLite file or PostgreSQL database), with
+    ``endpoints`` webhook endpoints subscribed or none; with them, also waits until the receiver
+    got every message."""
+    if backend == "postgresql":
+        db_url = create_pg_database()
+    else:
+        db_url = f"sqlite:///{tmp / f'outbound-{phase}-{secrets.token_hex(3)}.sqlite3'}"
     env = {"STREAMSRV_OUTBOUND_ALLOW_PRIVATE": "true"}
     server = await start_streamsrv(f"streamsrv-outbound-{phase}", db_url, redis_url, tmp, agents, **env)
     try:
@@ -662,7 +673,7 @@ async def outbound_phase(
                     )
                     r.raise_for_status()
         before = await sink_count(sink_port)
-        log(f"streamsrv: ingest {phase} webhooks")
+        log(f"streamsrv: ingest {phase} webhooks ({backend})")
         result = await ingest(server, size)
         ingest_done = time.monotonic()
         if phase == "with":
@@ -681,7 +692,9 @@ async def outbound_phase(
         stop(server)
 
 
-async def outbound(tmp: Path, redis_url: str, agents: int, size: Sizes, endpoints: int = 3) -> dict[str, Any]:
+async def outbound(
+    tmp: Path, redis_url: str, agents: int, size: Sizes, endpoints: int = 3, backend: str = "sqlite"
+) -> dict[str, Any]:
     """The ingest workload without and with ``endpoints`` webhook endpoints subscribed to the
     ingest's events (a cheap local receiver in its own process answering 204): both rates and
     their ratio, and how long the queue took to deliver everything once ingest stopped.
@@ -695,7 +708,7 @@ async def outbound(tmp: Path, redis_url: str, agents: int, size: Sizes, endpoint
     try:
         for phase in ("without", "with", "with", "without"):
             runs[phase].append(
-                await outbound_phase(phase, tmp, redis_url, agents, size, sink_port, endpoints)
+                await outbound_phase(phase, tmp, redis_url, agents, size, sink_port, endpoints, backend)
             )
     finally:
         sink.terminate()
@@ -947,6 +960,9 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     if "outbound" in only:
         ours["outbound"] = await outbound(tmp, redis.url, agents, size)
         log(f"  -> outbound ratio {ours['outbound']['ratio']}")
+        if not args.no_pg:
+            ours["outbound_postgresql"] = await outbound(tmp, redis.url, agents, size, backend="postgresql")
+            log(f"  -> outbound ratio on PostgreSQL {ours['outbound_postgresql']['ratio']}")
     if "ingest" in only and not args.no_pg:
         pg = await start_streamsrv("streamsrv-pg", create_pg_database(), redis.url, tmp, agents)
         try:
