@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,19 +75,19 @@ class Ignored:
     event_id: str | None = None
 
 
-class Connector:
+class Connector(ABC):
     """One helpdesk. Subclasses set the names and implement ``verify`` and ``parse``."""
 
     name: ClassVar[str]
     label: ClassVar[str]
 
+    @abstractmethod
     def verify(self, secret: str, inbound: Inbound) -> None:
         """Raise ``Rejected`` unless the call carries the vendor's proof of ``secret``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def parse(self, payload: Any, inbound: Inbound) -> Ticket | Ignored:
         """The solved ticket in ``payload`` (decoded JSON); ``Malformed`` when unusable."""
-        raise NotImplementedError
 
     def acknowledge(self, status: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """The answer the helpdesk gets; every supported vendor takes any 2xx as delivered."""
