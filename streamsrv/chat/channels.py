@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.access import rows_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.cache import TTLCache
 from streamsrv.chat.schemas import ChannelDeliveryOut, ChannelOut
 from streamsrv.errors import field_error
-from streamsrv.models import Account, AuditLog, Delivery, NotificationChannel, Team
+from streamsrv.models import Account, Delivery, NotificationChannel, Team
 from streamsrv.org.common import get_visible
 from streamsrv.outbound.safety import UnsafeTarget, check_url
 from streamsrv.security.sealed import Sealer
@@ -131,21 +132,18 @@ def _check_team(session: Session, org_id: int, account_id: int, team_id: int | N
 
 
 def _audit(session: Session, identity: Identity, action: str, row: NotificationChannel) -> None:
-    session.add(
-        AuditLog(
-            org_id=identity.org_id,
-            actor_user_id=identity.user_id,
-            actor_api_key_id=identity.api_key_id,
-            action=action,
-            target=f"notification_channel:{row.id}",
-            details={
-                "kind": row.kind,
-                "account_id": row.account_id,
-                "team_id": row.team_id,
-                "events": list(row.events),
-                "url": row.url_hint,
-            },
-        )
+    audit_log.record(
+        session,
+        identity,
+        action,
+        f"notification_channel:{row.id}",
+        {
+            "kind": row.kind,
+            "account_id": row.account_id,
+            "team_id": row.team_id,
+            "events": list(row.events),
+            "url": row.url_hint,
+        },
     )
 
 

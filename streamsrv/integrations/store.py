@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.access import rows_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
@@ -29,7 +30,6 @@ from streamsrv.integrations.schemas import (
 from streamsrv.models import (
     Account,
     Agent,
-    AuditLog,
     Integration,
     IntegrationDelivery,
     Interaction,
@@ -75,17 +75,7 @@ def integration_out(settings: Settings, row: Integration) -> IntegrationOut:
 def audit(
     session: Session, identity: Identity, action: str, target: str, details: dict[str, Any], now: datetime
 ) -> None:
-    session.add(
-        AuditLog(
-            org_id=identity.org_id,
-            actor_user_id=identity.user_id,
-            actor_api_key_id=identity.api_key_id,
-            action=action,
-            target=target,
-            details={**details, "actor": identity.name},
-            created_at=now,
-        )
-    )
+    audit_log.record(session, identity, action, target, {**details, "actor": identity.name}, now=now)
 
 
 def _scope(identity: Identity) -> Any:

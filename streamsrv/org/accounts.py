@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.access import accounts_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import not_found
@@ -45,6 +46,7 @@ def create(session: Session, identity: Identity, body: AccountCreate) -> Account
     account = Account(org_id=identity.org_id, **values)
     session.add(account)
     flush_or_conflict(session, DUPLICATE, "name")
+    audit_log.record(session, identity, "account.created", f"account:{account.id}", {"name": account.name})
     return account_out(account)
 
 
@@ -69,4 +71,5 @@ def update(session: Session, identity: Identity, account_id: int, changes: dict[
     apply(account, changes)
     session.add(account)
     flush_or_conflict(session, DUPLICATE, "name")
+    audit_log.record(session, identity, "account.updated", f"account:{account_id}", {"fields": sorted(changes)})
     return account_out(account)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.access import agents_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
@@ -118,6 +119,9 @@ def create(session: Session, identity: Identity, body: AgentCreate, base_url: st
     )
     session.add(agent)
     session.flush()
+    audit_log.record(
+        session, identity, "agent.created", f"agent:{agent.id}", {"name": agent.name, "team_id": agent.team_id}
+    )
     return agent_out(agent, None, base_url)
 
 
@@ -151,6 +155,7 @@ def update(
     apply(agent, changes)
     session.add(agent)
     session.flush()
+    audit_log.record(session, identity, "agent.updated", f"agent:{agent_id}", {"fields": sorted(changes)})
     return _out(session, agent, base_url)
 
 
@@ -167,6 +172,7 @@ def store_photo(
         photo.version += 1
     session.add(photo)
     session.flush()
+    audit_log.record(session, identity, "agent.photo_uploaded", f"agent:{agent_id}", {"version": photo.version})
     return agent_out(agent, photo.version, base_url)
 
 

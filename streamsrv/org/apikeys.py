@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from streamsrv import audit as audit_log
 from streamsrv.auth import Identity
 from streamsrv.models import Account, ApiKey, utcnow
 from streamsrv.org.common import Page, check_ids_in_org, get_in_org, paginate
@@ -31,6 +32,7 @@ def create(session: Session, identity: Identity, body: ApiKeyCreate) -> ApiKeyCr
         account_ids=body.account_ids,
         created_by=identity.user_id,
     )
+    audit_log.record(session, identity, "api_key.created", f"api_key:{key.id}", {"name": key.name})
     return ApiKeyCreated(**key_out(key).model_dump(), key=plaintext)
 
 
@@ -51,4 +53,5 @@ def revoke(session: Session, identity: Identity, key_id: int) -> ApiKeyOut:
         key.revoked_at = utcnow()
         session.add(key)
         session.flush()
+        audit_log.record(session, identity, "api_key.revoked", f"api_key:{key_id}", {"name": key.name})
     return key_out(key)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.auth import Identity
 from streamsrv.boards.displays import display_url
 from streamsrv.context import AppContext
 from streamsrv.errors import field_error, not_found
-from streamsrv.models import Account, AuditLog, Display, Team, utcnow
+from streamsrv.models import Account, Display, Team, utcnow
 from streamsrv.org.schemas import DisplayCreate, DisplayOut
 from streamsrv.timefmt import iso
 
@@ -43,15 +44,12 @@ def target_account(session: Session, org_id: int, scope: str, target_id: int) ->
 
 
 def audit(session: Session, identity: Identity, action: str, display: Display) -> None:
-    session.add(
-        AuditLog(
-            org_id=identity.org_id,
-            actor_user_id=identity.user_id,
-            actor_api_key_id=identity.api_key_id,
-            action=action,
-            target=f"display:{display.id}",
-            details={"name": display.name, "scope": display.scope, "target_id": display.target_id},
-        )
+    audit_log.record(
+        session,
+        identity,
+        action,
+        f"display:{display.id}",
+        {"name": display.name, "scope": display.scope, "target_id": display.target_id},
     )
 
 

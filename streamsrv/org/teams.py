@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv.access import teams_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
@@ -46,6 +47,9 @@ def create(session: Session, identity: Identity, body: TeamCreate) -> TeamOut:
     team = Team(org_id=identity.org_id, account_id=body.account_id, name=body.name)
     session.add(team)
     flush_or_conflict(session, DUPLICATE, "name")
+    audit_log.record(
+        session, identity, "team.created", f"team:{team.id}", {"name": team.name, "account_id": team.account_id}
+    )
     return team_out(team)
 
 
@@ -71,4 +75,5 @@ def update(session: Session, identity: Identity, team_id: int, changes: dict[str
     apply(team, changes)
     session.add(team)
     flush_or_conflict(session, DUPLICATE, "name")
+    audit_log.record(session, identity, "team.updated", f"team:{team_id}", {"fields": sorted(changes)})
     return team_out(team)

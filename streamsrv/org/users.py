@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from streamsrv import access, logins
+from streamsrv import audit as audit_log
 from streamsrv.access import Level
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
@@ -142,6 +143,7 @@ def create(session: Session, identity: Identity, body: UserCreate, password_hash
     )
     session.add(user)
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
+    audit_log.record(session, identity, "user.created", f"user:{user.id}", {"email": user.email, "role": user.role})
     return user_out(user)
 
 
@@ -222,6 +224,8 @@ def update(
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
     if password_hash is not None or (was_active and not user.active):
         logins.end_all(session, user)
+    fields = sorted(changes) + (["password"] if password_hash is not None else [])
+    audit_log.record(session, identity, "user.updated", f"user:{user_id}", {"fields": fields})
     return user_out(user)
 
 

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import event, update
 from sqlmodel import Session, col, select
 
+from streamsrv import audit as audit_log
 from streamsrv import metrics
 from streamsrv.auth import Identity
 from streamsrv.cache import TTLCache
 from streamsrv.errors import field_error, not_found
-from streamsrv.models import Account, AuditLog, WebhookEndpoint, WebhookStatus
+from streamsrv.models import Account, WebhookEndpoint, WebhookStatus
 from streamsrv.security.sealed import Sealer
 
 log = logging.getLogger("streamsrv.webhooks")
@@ -172,15 +173,8 @@ def audit(
     row: WebhookEndpoint,
     **details: Any,
 ) -> None:
-    session.add(
-        AuditLog(
-            org_id=org_id,
-            actor_user_id=identity.user_id if identity else None,
-            actor_api_key_id=identity.api_key_id if identity else None,
-            action=action,
-            target=f"webhook_endpoint:{row.id}",
-            details={"url": row.url, **details},
-        )
+    audit_log.record(
+        session, identity, action, f"webhook_endpoint:{row.id}", {"url": row.url, **details}, org_id=org_id
     )
 
 
