@@ -58,14 +58,18 @@ export function columnChart(el, items, { emptyText = "No data yet" } = {}) {
     const y = height - bottom - h;
     const group = node("g", { class: `col ${item.className || ""}`.trim() }, svg);
     const bar = node("rect", { x, y, width: slot * 0.64, height: Math.max(h, item.value ? 2 : 0), rx: 4 }, group);
-    const title = node("title", {}, bar);
-    title.textContent = item.title || `${item.label}: ${item.value}`;
-    text(group, x + slot * 0.32, y - 6, String(item.value), { "text-anchor": "middle", class: "chart-value" });
+    // A clickable bar is named below instead: a tooltip there would be read before its text.
+    if (!item.onClick) node("title", {}, bar).textContent = item.title || `${item.label}: ${item.value}`;
+    // The value sits outside a clickable bar: the bar's name (below) says it after the label
+    // the bar shows, and screen readers need not read it twice.
+    const valueAttrs = { "text-anchor": "middle", class: "chart-value", ...(item.onClick ? { "aria-hidden": "true" } : {}) };
+    text(item.onClick ? svg : group, x + slot * 0.32, y - 6, String(item.value), valueAttrs);
     text(group, x + slot * 0.32, height - 8, item.label, { "text-anchor": "middle", class: "chart-label" });
     if (item.onClick) {
       group.setAttribute("tabindex", "0");
       group.setAttribute("role", "button");
-      group.setAttribute("aria-label", item.title || `${item.label}: ${item.value}`);
+      // The name starts with the label the bar shows, so that voice control finds it by it.
+      group.setAttribute("aria-label", `${item.label}: ${item.title || item.value}`);
       group.classList.add("clickable");
       group.addEventListener("click", item.onClick);
       group.addEventListener("keydown", (e) => {

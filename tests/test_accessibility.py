@@ -1,0 +1,189 @@
+"""Every page of the product, opened in the real headless Chromium by someone who may open it,
+has no "serious" or "critical" accessibility violation found by axe-core.
+
+``PAGES`` below is the list of pages: one row per page (or per state of a page worth checking on
+its own), saying who opens it and how its URL is built. A new page is one more row;
+``test_every_page_route_has_a_row`` fails while an HTML page route of the app has none.
+Plain ``def`` tests only (see tests/browser.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+from starlette.routing import BaseRoute, Mount, Route
+
+from streamsrv.app import create_app
+from streamsrv.auth import SESSION_COOKIE
+from streamsrv.config import Settings
+from streamsrv.db import Database
+from streamsrv.embedded_redis import EmbeddedRedis
+from streamsrv.models import Role
+from tests.accessibility_support import World, audit, build_world, demo_world, describe, failing
+from tests.browser import new_context
+from tests.support import LiveServer
+
+# The sentinel the live pages set once their script has loaded its data and its socket is
+# subscribed (static/js/stream.js), the same one their own page tests wait for.
+LIVE = "#conn[data-state=live]"
+TV = {"width": 1920, "height": 1080}
+
+
+@dataclass(frozen=True)
+class PageRow:
+    name: str
+    # Who opens it: a Role, or None for nobody logged in (customers, a TV, the login page).
+    role: Role | None
+    # The app's route this row checks (as in ``app.routes``); None for a URL no route serves.
+    route: str | None
+    url: Callable[[World], str]
+    # A selector present once the page has settled (its script connected), if it has one.
+    ready: str | None = None
+    status: int = 200
+    # "demo": served by a server in demo mode (the only one with the outbox).
+    server: str = "app"
+    viewport: dict[str, int] | None = None
+
+
+def at(path: str) -> Callable[[World], str]:
+    return lambda _: path
+
+
+PAGES: list[PageRow] = [
+    PageRow("login", None, "/login", at("/login")),
+    PageRow("home-admin", Role.admin, "/", at("/")),
+    PageRow("home-agent", Role.agent, "/", at("/")),
+    PageRow("live", Role.manager, "/live", at("/live"), LIVE),
+    PageRow("me", Role.agent, "/me", at("/me"), LIVE),
+    PageRow("coach", Role.team_leader, "/coach", lambda w: f"/coach?team_id={w.team_id}", LIVE),
+    PageRow("recovery", Role.recovery, "/recovery", at("/recovery"), LIVE),
+    PageRow("dashboard", Role.manager, "/dashboard", at("/dashboard"), LIVE),
+    PageRow("dashboard-client", Role.client_viewer, "/dashboard", at("/dashboard"), LIVE),
+    PageRow("wallboard-index-admin", Role.admin, "/wallboard", at("/wallboard")),
+    PageRow("wallboard-index-manager", Role.manager, "/wallboard", at("/wallboard")),
+    PageRow(
+        "wallboard-team",
+        Role.manager,
+        "/wallboard/team/{target_id:int}",
+        lambda w: f"/wallboard/team/{w.team_id}",
+        LIVE,
+    ),
+    PageRow(
+        "wallboard-account",
+        Role.manager,
+        "/wallboard/account/{target_id:int}",
+        lambda w: f"/wallboard/account/{w.account_id}",
+        LIVE,
+    ),
+    PageRow(
+        "wallboard-display",
+        None,
+        "/wallboard/display/{display_id:int}",
+        lambda w: w.display_path,
+        LIVE,
+        viewport=TV,
+    ),
+    PageRow(
+        "wallboard-display-revoked",
+        None,
+        "/wallboard/display/{display_id:int}",
+        lambda w: f"/wallboard/display/{w.display_id}?token=revoked",
+        status=401,
+        viewport=TV,
+    ),
+    PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
+    PageRow("outbox", Role.admin, "/outbox", at("/outbox"), server="demo"),
+    PageRow(
+        "outbox-email",
+        Role.admin,
+        "/outbox/{key}/html",
+        lambda w: f"/outbox/{w.outbox_key}/html",
+        server="demo",
+    ),
+    PageRow("survey", None, "/f/{token}", lambda w: w.survey_path),
+    PageRow("survey-thanks", None, "/f/{token}/thanks", lambda w: f"{w.answered_path}/thanks"),
+    PageRow("survey-gone", None, "/f/{token}", at("/f/not-a-real-token"), status=404),
+    PageRow("unsubscribe", None, "/u/{token}", lambda w: w.unsubscribe_path),
+    PageRow("error-403", Role.agent, "/dashboard", at("/dashboard"), status=403),
+    PageRow("error-404", None, None, at("/no-such-page"), status=404),
+]
+
+# GET routes that never answer a page, so have no row: each with why.
+NOT_PAGES: dict[str, str] = {
+    "/healthz": "JSON health check for load balancers",
+    "/readyz": "JSON readiness check for load balancers",
+    "/metrics": "Prometheus metrics, plain text",
+}
+NOT_PAGE_PREFIXES: dict[str, str] = {
+    "/api/": "the JSON API (errors are JSON too)",
+    "/media/": "images: account logos and agent photos",
+}
+
+
+@pytest.fixture(scope="module")
+def world(server: LiveServer, db: Database) -> World:
+    return build_world(server, db)
+
+
+@pytest.fixture(scope="module")
+def demo(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
+) -> Iterator[World]:
+    with demo_world(backend, tmp_path_factory.mktemp("a11y-demo"), redis_server) as shown:
+        yield shown
+
+
+@pytest.mark.parametrize("row", PAGES, ids=lambda row: row.name)
+def test_page_has_no_serious_accessibility_violation(
+    row: PageRow,
+    backend: str,
+    request: pytest.FixtureRequest,
+    browser: Browser,
+) -> None:
+    shown: World = request.getfixturevalue("demo" if row.server == "demo" else "world")
+    base = shown.server.url
+    options = {"viewport": row.viewport} if row.viewport else {}
+    # The app's Content-Security-Policy forbids inline scripts: bypass it to inject axe-core.
+    context = new_context(browser, bypass_csp=True, **options)
+    try:
+        if row.role is not None:
+            context.add_cookies([{"name": SESSION_COOKIE, "value": shown.sessions[row.role], "url": base}])
+        page = context.new_page()
+        answer = page.goto(base + row.url(shown))
+        assert answer is not None and answer.status == row.status, (answer and answer.status, page.url)
+        assert page.url.startswith(base + row.url(shown).split("?")[0]), f"redirected to {page.url}"
+        if row.ready is not None:
+            expect(page.locator(row.ready)).to_be_attached()
+        page.wait_for_load_state("networkidle")
+        violations = audit(page)
+    finally:
+        context.close()
+    serious = failing(violations)
+    assert not serious, f"{row.name}: {len(serious)} serious or critical violation(s):\n{describe(serious)}"
+
+
+def get_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[str]:
+    """The path of every GET route, mounted ones included."""
+    for route in routes:
+        if isinstance(route, Route) and "GET" in (route.methods or ()):
+            yield prefix + route.path
+        elif isinstance(route, Mount):
+            # Static file mounts have no routes; a mounted router's routes are walked.
+            yield from get_routes(list(route.routes), prefix + route.path)
+
+
+def test_every_page_route_has_a_row(tmp_path: Path) -> None:
+    app = create_app(Settings(secret_key=secrets.token_urlsafe(32), data_dir=tmp_path))
+    routes = set(get_routes(list(app.routes)))
+    pages = {
+        path for path in routes if path not in NOT_PAGES and not path.startswith(tuple(NOT_PAGE_PREFIXES))
+    }
+    covered = {row.route for row in PAGES if row.route is not None}
+    assert sorted(pages - covered) == [], "page routes without a row in PAGES (or a reason in NOT_PAGES)"
+    assert sorted(covered - routes) == [], "rows in PAGES for routes the app does not have"
+    assert len({row.name for row in PAGES}) == len(PAGES), "two rows have the same name"
