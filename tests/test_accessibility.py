@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from starlette.routing import BaseRoute, Mount, Route
 
 from streamsrv.app import create_app
@@ -32,6 +32,7 @@ from tests.support import LiveServer
 # subscribed (static/js/stream.js), the same one their own page tests wait for.
 LIVE = "#conn[data-state=live]"
 TV = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)
@@ -48,21 +49,58 @@ class PageRow:
     # "demo": served by a server in demo mode (the only one with the outbox).
     server: str = "app"
     viewport: dict[str, int] | None = None
+    # Brings the page into a state of its own after it settled (an error shown, a dialog open).
+    then: Callable[[Page], None] | None = None
 
 
 def at(path: str) -> Callable[[World], str]:
     return lambda _: path
 
 
+def wrong_password(page: Page) -> None:
+    page.fill("#email", "nobody@example.com")
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_be_visible()
+
+
+def survey_refused(page: Page) -> None:
+    """A low rating and a comment over the limit (a script can set one; typing cannot)."""
+    page.locator("label[for=rating-2]").click()
+    page.locator("#comment").evaluate("(el) => { el.value = 'x'.repeat(el.maxLength + 1); }")
+    page.locator(".submit").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
+def case_opened(page: Page) -> None:
+    page.locator(".case .case-open").first.click()
+    expect(page.locator(".cd")).to_be_visible()
+
+
+def bar_drilled(page: Page) -> None:
+    page.locator("#chart-distribution .col.r1").click()
+    expect(page.locator("#drill")).to_be_visible()
+    expect(page.locator("#response-list .feed-card").first).to_be_visible()
+
+
+def moderation_asked(page: Page) -> None:
+    page.locator("#response-list .feed-card .moderate").first.click()
+    expect(page.locator("#moderate-dialog")).to_be_visible()
+
+
 PAGES: list[PageRow] = [
     PageRow("login", None, "/login", at("/login")),
+    PageRow("login-failed", None, "/login", at("/login"), then=wrong_password),
     PageRow("home-admin", Role.admin, "/", at("/")),
     PageRow("home-agent", Role.agent, "/", at("/")),
     PageRow("live", Role.manager, "/live", at("/live"), LIVE),
     PageRow("me", Role.agent, "/me", at("/me"), LIVE),
     PageRow("coach", Role.team_leader, "/coach", lambda w: f"/coach?team_id={w.team_id}", LIVE),
     PageRow("recovery", Role.recovery, "/recovery", at("/recovery"), LIVE),
+    PageRow("recovery-case", Role.recovery, "/recovery", at("/recovery"), LIVE, then=case_opened),
     PageRow("dashboard", Role.manager, "/dashboard", at("/dashboard"), LIVE),
+    PageRow("dashboard-drill", Role.manager, "/dashboard", at("/dashboard"), LIVE, then=bar_drilled),
+    PageRow("dashboard-moderate", Role.manager, "/dashboard", at("/dashboard"), LIVE, then=moderation_asked),
     PageRow("dashboard-client", Role.client_viewer, "/dashboard", at("/dashboard"), LIVE),
     PageRow("wallboard-index-admin", Role.admin, "/wallboard", at("/wallboard")),
     PageRow("wallboard-index-manager", Role.manager, "/wallboard", at("/wallboard")),
@@ -106,6 +144,8 @@ PAGES: list[PageRow] = [
         server="demo",
     ),
     PageRow("survey", None, "/f/{token}", lambda w: w.survey_path),
+    PageRow("survey-phone", None, "/f/{token}", lambda w: w.survey_path, viewport=PHONE),
+    PageRow("survey-refused", None, "/f/{token}", lambda w: w.survey_path, then=survey_refused),
     PageRow("survey-thanks", None, "/f/{token}/thanks", lambda w: f"{w.answered_path}/thanks"),
     PageRow("survey-gone", None, "/f/{token}", at("/f/not-a-real-token"), status=404),
     PageRow("unsubscribe", None, "/u/{token}", lambda w: w.unsubscribe_path),
@@ -160,6 +200,9 @@ def test_page_has_no_serious_accessibility_violation(
         if row.ready is not None:
             expect(page.locator(row.ready)).to_be_attached()
         page.wait_for_load_state("networkidle")
+        if row.then is not None:
+            row.then(page)
+            page.wait_for_load_state("networkidle")
         violations = audit(page)
     finally:
         context.close()
