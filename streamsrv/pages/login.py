@@ -65,6 +65,11 @@ REFUSAL_PAGE = """<!doctype html>
 </body>
 </html>
 """
+# What the login page says after an emailed link was used (``streamsrv.pages.account_links``).
+NOTICES = {
+    "welcome": "Your password is set. Log in with your email and your new password.",
+    "reset": "Your new password is set and every session ended. Log in with the new password.",
+}
 EXPIRED_FORM = "This form has expired or was not sent from this site. Please try again."
 MAX_NEXT_LENGTH = 2000
 # Marks a browser that logged in before: its attempts skip the shared throttle counters.
@@ -139,7 +144,8 @@ def _set_device_cookie(
 def _login_page(
     request: Request, next_url: str, email: str = "", error: str | None = None, status: int = 200
 ) -> Response:
-    context: dict[str, object] = {"next": next_url, "email": email, "error": error}
+    notice = NOTICES.get(request.query_params.get("done", "")) if error is None else None
+    context: dict[str, object] = {"next": next_url, "email": email, "error": error, "notice": notice}
     hints: LoginHints | None = request.app.state.ctx.login_hints
     if hints is not None:
         context.update(demo_logins=hints.logins, demo_password=hints.password)
