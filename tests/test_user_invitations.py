@@ -4,6 +4,7 @@ organization), scope checks, resend, the edit and deactivate forms, and the audi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import httpx
 from sqlmodel import col, select
 
 from streamsrv.db import Database
+from streamsrv.logs import HideLinkTokens, hide_link_token
 from streamsrv.models import AuditLog, Role, User
 from streamsrv.org.users import UNUSABLE_PASSWORD
 from tests.conftest import Tenant
@@ -243,3 +245,20 @@ def test_settings_rename_and_change_password(tenant: Tenant, db: Database) -> No
     )
     with browser(tenant, agent_user.email) as agent:
         assert 'href="/settings/profile"' in agent.get("/settings").text
+
+
+def test_access_logs_never_show_a_link_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/invite/Ikx2.secret-part?x=1", "1.1", 200),
+        None,
+    )
+    HideLinkTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /invite/[redacted]?x=1 HTTP/1.1" 200'
+    assert hide_link_token("/password/reset/abc.def") == "/password/reset/[redacted]"
+    assert hide_link_token("/password/forgot") == "/password/forgot"
+    assert hide_link_token("/f/survey-token") == "/f/survey-token"

@@ -169,7 +169,9 @@ async def _check_password(ctx: AppContext, email: str, password: str, known_devi
     # Argon2 runs outside the database transaction and off its threads: it is slow on purpose.
     # Every candidate is checked (an unknown address against a dummy hash).
     for candidate in candidates:
-        hashed = candidate.password_hash if candidate else None
+        # A pending invitation has no password: checked against the dummy hash, so it takes as
+        # long as any other, and fails.
+        hashed = candidate.password_hash if candidate and not users.is_pending(candidate) else None
         ok = await HASHER.verify(hashed, password, priority=known_device)
         if ok and candidate is not None and candidate.active and user is None:
             user = candidate
