@@ -53,7 +53,7 @@ def test_an_admin_invites_on_the_page_and_the_invitee_sets_a_password_and_logs_i
     page.fill("#invite-email", email)
     page.fill("#invite-name", "Nina <b>Park</b>")
     page.select_option("#role", Role.manager.value)
-    page.get_by_label("Acme Support").check()
+    page.locator(f'input[name=account_ids][value="{org.account_a}"]').check()
     page.click("#invite-submit")
     page.wait_for_url(f"{base}/admin/users?done=invited")
     expect(page.locator("#users-notice")).to_have_text("Invitation sent.")
@@ -228,3 +228,39 @@ def test_an_expired_reset_link_is_refused(stack: MailStack) -> None:
     with stack.db.session() as s:
         row = s.get(User, person.id)
         assert row is not None and row.password_hash == person.password_hash
+
+
+def test_the_invite_form_works_from_the_keyboard_and_names_its_errors(stack: MailStack, page: Page) -> None:
+    org = make_org(stack.db, stack.org.org_id)
+    base = stack.server.url
+    log_in(page, base, stack.org.admin_email, stack.org.admin_password, then="/admin/users")
+    email = invitee()
+    page.focus("#invite-email")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "invite-name"
+    page.keyboard.type("Kim")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "role"
+    # A team leader without a team: the form comes back with the message tied to its field.
+    page.select_option("#role", Role.team_leader.value)
+    page.focus("#invite-name")
+    page.keyboard.press("Enter")
+    expect(page.locator("#invite-errors")).to_be_visible()
+    expect(page.locator("#team_ids-error")).to_have_text("a team leader needs at least one team")
+    expect(page.locator("#invite-email")).to_have_value(email)
+    expect(page.locator("fieldset.scope").nth(1)).to_have_attribute("aria-describedby", "team_ids-error")
+    assert user_count(stack, email) == 0
+    page.locator(f'input[name=team_ids][value="{org.team}"]').focus()
+    page.keyboard.press("Space")
+    page.focus("#invite-name")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/admin/users?done=invited")
+    expect(page.locator("#users-notice")).to_have_attribute("role", "status")
+    user = user_by_email(stack, email)
+    assert user.role == Role.team_leader and user.team_ids == [org.team]
+
+
+def user_count(stack: MailStack, email: str) -> int:
+    with stack.db.session() as s:
+        return len(s.exec(select(User).where(User.org_id == stack.org.org_id, User.email == email)).all())
