@@ -8,15 +8,18 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+from sqlalchemy import inspect
 from sqlmodel import col, select
 
+from streamsrv import migrate
 from streamsrv.db import Database
 from streamsrv.logs import HideLinkTokens, hide_link_token
 from streamsrv.models import AuditLog, Role, User
 from streamsrv.org.users import UNUSABLE_PASSWORD
-from tests.conftest import Tenant
+from tests.conftest import Tenant, fresh_database
 from tests.streaming import make_user
 from tests.support import TIMEOUT
 from tests.users_support import PASSWORD, make_org
@@ -262,3 +265,18 @@ def test_access_logs_never_show_a_link_token() -> None:
     assert hide_link_token("/password/reset/abc.def") == "/password/reset/[redacted]"
     assert hide_link_token("/password/forgot") == "/password/forgot"
     assert hide_link_token("/f/survey-token") == "/f/survey-token"
+
+
+def test_account_tokens_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as database:
+        assert "account_tokens" in inspect(database.engine).get_table_names()
+        migrate.downgrade(database.engine, "0013")
+        assert "account_tokens" not in inspect(database.engine).get_table_names()
+        migrate.upgrade(database.engine)
+        columns = {c["name"] for c in inspect(database.engine).get_columns("account_tokens")}
+        assert columns == {
+            "id", "org_id", "user_id", "purpose", "token_hash", "created_at", "expires_at", "consumed_at"
+        }
+        # Only the hash is unique-indexed: two rows can never answer one link.
+        uniques = inspect(database.engine).get_unique_constraints("account_tokens")
+        assert [u["column_names"] for u in uniques] == [["token_hash"]]
