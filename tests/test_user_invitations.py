@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from streamsrv import migrate
 from streamsrv.db import Database
 from streamsrv.logs import HideLinkTokens, hide_link_token
-from streamsrv.models import AuditLog, Role, User
+from streamsrv.models import AccountToken, AuditLog, Role, User
 from streamsrv.org.users import UNUSABLE_PASSWORD
 from tests.conftest import Tenant, fresh_database
 from tests.streaming import make_user
@@ -280,3 +280,19 @@ def test_account_tokens_migration_goes_both_ways(backend: str, tmp_path: Path) -
         # Only the hash is unique-indexed: two rows can never answer one link.
         uniques = inspect(database.engine).get_unique_constraints("account_tokens")
         assert [u["column_names"] for u in uniques] == [["token_hash"]]
+
+
+def test_deactivating_an_invited_user_revokes_the_link(tenant: Tenant, db: Database) -> None:
+    made = tenant.api.post("/api/v1/users/invitations", json={"email": "revoked@example.com", "role": "admin"})
+    assert made.status_code == 201, made.text
+    user_id = made.json()["user"]["id"]
+    with db.session() as s:
+        assert s.exec(select(AccountToken).where(AccountToken.user_id == user_id)).all() != []
+    off = tenant.api.patch(f"/api/v1/users/{user_id}", json={"active": False})
+    assert off.status_code == 200, off.text
+    with db.session() as s:
+        assert s.exec(select(AccountToken).where(AccountToken.user_id == user_id)).all() == []
+    with browser(tenant, tenant.org.admin_email, tenant.org.admin_password) as admin:
+        assert "Invited, link expired or revoked" in admin.get(f"/admin/users/{user_id}").text
+    # Resending gives the person a working link again.
+    assert tenant.api.post(f"/api/v1/users/{user_id}/invitation").status_code == 200

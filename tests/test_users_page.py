@@ -150,7 +150,7 @@ def test_an_expired_or_resent_invitation_link_no_longer_works(stack: MailStack, 
     assert gone.status == 410
     assert "no longer works" in gone.text()
     page.goto(f"{base}/admin/users")
-    expect(page.locator(f"#user-{user_id} .user-status")).to_have_text("Invited, link expired")
+    expect(page.locator(f"#user-{user_id} .user-status")).to_have_text("Invited, link expired or revoked")
 
     # Resending after expiry gives a link that works.
     with stack.api() as api:

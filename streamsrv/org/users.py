@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from streamsrv import access, logins
@@ -18,7 +19,7 @@ from streamsrv import audit as audit_log
 from streamsrv.access import Level
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
-from streamsrv.models import Account, Agent, Role, Team, User
+from streamsrv.models import Account, AccountToken, Agent, Role, Team, User
 from streamsrv.org.common import Page, check_ids_in_org, conflict, flush_or_conflict, get_in_org, paginate
 from streamsrv.org.schemas import UserCreate, UserListQuery, UserOut
 from streamsrv.security.password_policy import password_problem
@@ -236,6 +237,13 @@ def update(
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
     if password_hash is not None or (was_active and not user.active):
         logins.end_all(session, user)
+    if changes.get("active") is False and is_pending(user):
+        # Deactivating an invited user revokes the invitation: its link stops working.
+        session.execute(
+            delete(AccountToken).where(
+                col(AccountToken.user_id) == user_id, col(AccountToken.consumed_at).is_(None)
+            )
+        )
     fields = sorted(changes) + (["password"] if password_hash is not None else [])
     audit_log.record(session, identity, "user.updated", f"user:{user_id}", {"fields": fields})
     return user_out(user)
