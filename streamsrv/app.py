@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from streamsrv import api, health, hooks, i18n, metrics, openapi, pages, ws
+from streamsrv import api, health, hooks, i18n, logs, metrics, openapi, pages, ws
 from streamsrv.boards import standings
 from streamsrv.chat import enqueue as chat_enqueue
 from streamsrv.chat import jobs as chat_jobs
@@ -33,6 +33,7 @@ from streamsrv.hub import Hub
 from streamsrv.hub_redis import RedisBackend
 from streamsrv.integrations import retention as unmapped_retention
 from streamsrv.mail import survey_email
+from streamsrv.mail.account_email import AccountEmailSender
 from streamsrv.mail.sender import SurveyEmailSender
 from streamsrv.middleware import BodyLimit, SecurityHeaders
 from streamsrv.outbound import messages as webhook_messages
@@ -114,6 +115,7 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
     for chat_sender in ChatSender(ctx.db, ctx.settings).senders():
         senders.register(chat_sender)
     senders.register(WebhookSender(ctx.db, ctx.settings).sender())
+    senders.register(AccountEmailSender(ctx.db, ctx.settings).sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
     """``login_hints``: logins for the login page to list (``streamsrv demo`` passes its own)."""
     settings = settings or Settings.from_env()
     wire_hooks()
+    logs.install_filters()
     fastpath = FastPath(settings.ws_fastpath)
 
     @contextlib.asynccontextmanager

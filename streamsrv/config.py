@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     login_max_per_client: Annotated[int, Field(ge=1)] = 10
     login_max_per_address: Annotated[int, Field(ge=1)] = 100
     login_max_per_email: Annotated[int, Field(ge=1)] = 50
+    # Emailed account links (streamsrv/org/invitations.py), in seconds: an invitation to set a
+    # first password, and a password reset.
+    invite_link_ttl: Annotated[int, Field(ge=60)] = 7 * 24 * 3600
+    reset_link_ttl: Annotated[int, Field(ge=60)] = 3600
+    # "Forgot your password?" requests allowed per email (and per client address and email) in
+    # the login window; per client address, login_max_per_address applies.
+    reset_max_per_email: Annotated[int, Field(ge=1)] = 5
     # Password hashes (64 MiB of memory each) run at once in one process; 0: half the cores, 1 to 4.
     password_hash_workers: Annotated[int, Field(ge=0)] = 0
     # Outbound calls (webhooks, chat) may use http:// and reach private or loopback addresses:

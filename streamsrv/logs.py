@@ -5,6 +5,7 @@ call site passes in ``extra``; exceptions go in ``exc``."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,32 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+# Paths whose last part is a credential (emailed account links): access logs show it redacted.
+_LINK_TOKEN = re.compile(r"^(/invite/|/password/reset/)[^?\s]+")
+REDACTED = "[redacted]"
+
+
+def hide_link_token(path: str) -> str:
+    return _LINK_TOKEN.sub(lambda m: m.group(1) + REDACTED, path)
+
+
+class HideLinkTokens(logging.Filter):
+    """On ``uvicorn.access``: the token of an invitation or reset link never reaches a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], hide_link_token(args[2]), *args[3:])
+        return True
+
+
+def install_filters() -> None:
+    """Idempotent: a process that builds several apps (the tests) filters once."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HideLinkTokens) for f in access.filters):
+        access.addFilter(HideLinkTokens())
 
 
 def log_config(fmt: str, level: str) -> dict[str, Any] | None:

@@ -264,6 +264,31 @@ class LoginSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class TokenPurpose(enum.StrEnum):
+    invite = "invite"
+    reset = "reset"
+
+
+class AccountToken(SQLModel, table=True):
+    """A link emailed to a user: an invitation to set a first password, or a password reset.
+
+    Only the SHA-256 of the link's random secret is kept, so a copy of the database opens no
+    link. A token is single use (``consumed_at`` is set in the transaction that sets the
+    password) and expires at ``expires_at``; sending a new one of the same purpose deletes the
+    user's earlier ones.
+    """
+
+    __tablename__ = "account_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    purpose: str = Field(max_length=10)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    consumed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
     id: int | None = Field(default=None, primary_key=True)

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,10 @@ from websockets.exceptions import ConnectionClosed
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.logins import open_session
-from streamsrv.models import LoginSession, User
-from streamsrv.security.tokens import Signer
+from streamsrv.models import AccountToken, LoginSession, TokenPurpose, User, utcnow
+from streamsrv.org.invitations import SALTS
+from streamsrv.org.users import UNUSABLE_PASSWORD
+from streamsrv.security.tokens import Signer, token_hash
 from tests.integration_support import AGENT_IDS, TICKET_IDS, sample, signed
 from tests.matrix_support import (
     PASSWORD,
@@ -111,6 +115,8 @@ GET    /api/v1/users                                      200         403       
 GET    /api/v1/users/me                                   200         200         200         200         200         200         200         401         401          404         404         404         404         404         401  200
 GET    /api/v1/users/me/sessions                          200         200         200         200         200         200         200         401         401          404         404         404         404         404         401  200
 DELETE /api/v1/users/me/sessions/{session_id}             204         204         204         204         204         204         204         401         401          404         404         404         404         404         401  204
+POST   /api/v1/users/invitations                          201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+POST   /api/v1/users/{user_id}/invitation                 200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 PATCH  /api/v1/users/{user_id}                            200/200/404 403         403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/api-keys                                   201/201/422 403         403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
@@ -207,6 +213,21 @@ GET    /outbox                                            404         404       
 GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
 GET    /admin/integrations                                200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
+GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
+POST   /admin/users/{user_id}/edit                        303/303/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/users/{user_id}/active                      303/303/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/users/{user_id}/invitation                  303/303/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /invite/{token}                                    200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /invite/{token}                                    303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+GET    /password/forgot                                   200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /password/forgot                                   200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+GET    /password/reset/{token}                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /password/reset/{token}                            303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+GET    /settings                                          200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
+POST   /settings/name                                     303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
+POST   /settings/password                                 400         400         400         400         400         400         400         303         303          303         303         303         303         303         303  400
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -350,6 +371,53 @@ def unmapped(t: Target) -> int:
     return int(r.json()["unmapped_id"])
 
 
+def pending_user(t: Target) -> int:
+    """A fresh invited (pending) user of the target's organization, invited by its admin."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(
+            "/api/v1/users/invitations",
+            json={
+                "email": f"{unique('pending')}@example.com",
+                "role": "manager",
+                "account_ids": [t.corner.account],
+            },
+        )
+    assert r.status_code == 201, r.text
+    return int(r.json()["user"]["id"])
+
+
+LINK_PASSWORD = "Vq7#harbor-lattice-92"
+
+
+def account_link(t: Target, purpose: TokenPurpose) -> str:
+    """A working emailed link's token (invitation or reset) for a fresh user of the target's org."""
+    secret = secrets.token_urlsafe(32)
+    with t.world.db.session() as s:
+        user = User(
+            org_id=t.org.org_id,
+            email=f"{unique('link')}@example.com",
+            password_hash=UNUSABLE_PASSWORD if purpose is TokenPurpose.invite else "matrix-no-hash",
+            role="manager",
+            account_ids=[t.corner.account],
+            active=purpose is TokenPurpose.reset,
+        )
+        s.add(user)
+        s.flush()
+        assert user.id is not None
+        now = utcnow()
+        s.add(
+            AccountToken(
+                org_id=t.org.org_id,
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=token_hash(secret),
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    return t.world.signer.dumps(SALTS[purpose], secret)
+
+
 def pattern(path: str) -> str:
     """A route's path as the tables write it: ``{account_id}``, not ``{account_id:int}``."""
     return re.sub(r":[a-z]+}", "}", path)
@@ -429,6 +497,20 @@ SPECS: dict[tuple[str, str], Spec] = {
                 "account_ids": [t.corner.account],
             },
         )
+    ),
+    ("POST", "/api/v1/users/invitations"): Spec(
+        lambda t: Ask(
+            "/api/v1/users/invitations",
+            json={
+                "email": f"{unique('invited')}@example.com",
+                "name": unique(t.org.names(t.corner)),
+                "role": "manager",
+                "account_ids": [t.corner.account],
+            },
+        )
+    ),
+    ("POST", "/api/v1/users/{user_id:int}/invitation"): Spec(
+        lambda t: Ask(f"/api/v1/users/{pending_user(t)}/invitation")
     ),
     ("GET", "/api/v1/users"): get("/api/v1/users", False),
     ("GET", "/api/v1/users/me"): get("/api/v1/users/me", False),
@@ -700,6 +782,70 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda t: Ask(
             f"/admin/integrations/unmapped/{unmapped(t)}/map", form=t.form(agent_id=str(t.corner.agent))
         )
+    ),
+    ("GET", "/admin/users"): get("/admin/users", False),
+    ("POST", "/admin/users/invite"): Spec(
+        lambda t: Ask(
+            "/admin/users/invite",
+            form=t.form(
+                email=f"{unique('invited')}@example.com",
+                name=unique("invited"),
+                role="manager",
+                account_ids=str(t.corner.account),
+            ),
+        )
+    ),
+    ("GET", "/admin/users/{user_id:int}"): get("/admin/users/{t.corner.user}"),
+    # The corner's manager keeps the role and account it has: nothing changes for later rows.
+    ("POST", "/admin/users/{user_id:int}/edit"): Spec(
+        lambda t: Ask(
+            f"/admin/users/{t.corner.user}/edit",
+            form=t.form(role="manager", account_ids=str(t.corner.account)),
+        )
+    ),
+    ("POST", "/admin/users/{user_id:int}/active"): Spec(
+        lambda t: Ask(f"/admin/users/{t.corner.user}/active", form=t.form(active="1"))
+    ),
+    ("POST", "/admin/users/{user_id:int}/invitation"): Spec(
+        lambda t: Ask(f"/admin/users/{pending_user(t)}/invitation", form=t.form())
+    ),
+    ("GET", "/invite/{token}"): Spec(
+        lambda t: Ask(f"/invite/{account_link(t, TokenPurpose.invite)}"), False, True
+    ),
+    ("POST", "/invite/{token}"): Spec(
+        lambda t: Ask(
+            f"/invite/{account_link(t, TokenPurpose.invite)}",
+            form=t.form(password=LINK_PASSWORD, confirm=LINK_PASSWORD),
+        ),
+        False,
+        True,
+    ),
+    ("GET", "/password/forgot"): get("/password/forgot", False, True),
+    ("POST", "/password/forgot"): Spec(
+        lambda t: Ask("/password/forgot", form=t.form(email=f"{unique('forgot')}@example.com")), False, True
+    ),
+    ("GET", "/password/reset/{token}"): Spec(
+        lambda t: Ask(f"/password/reset/{account_link(t, TokenPurpose.reset)}"), False, True
+    ),
+    ("POST", "/password/reset/{token}"): Spec(
+        lambda t: Ask(
+            f"/password/reset/{account_link(t, TokenPurpose.reset)}",
+            form=t.form(password=LINK_PASSWORD, confirm=LINK_PASSWORD),
+        ),
+        False,
+        True,
+    ),
+    ("GET", "/settings"): get("/settings", False),
+    ("POST", "/settings/name"): Spec(
+        lambda t: Ask("/settings/name", form=t.form(name=t.who.user.name if t.who.user else "x")), False
+    ),
+    # A wrong current password: a real change would end the caller's session mid-matrix.
+    ("POST", "/settings/password"): Spec(
+        lambda t: Ask(
+            "/settings/password",
+            form=t.form(current="not-the-password", password=LINK_PASSWORD, confirm=LINK_PASSWORD),
+        ),
+        False,
     ),
     # mounts
     ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),

@@ -47,6 +47,9 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "login_max_per_address": ("30", 30),
     "login_max_per_email": ("20", 20),
     "password_hash_workers": ("2", 2),
+    "invite_link_ttl": ("86400", 86400),
+    "reset_link_ttl": ("1800", 1800),
+    "reset_max_per_email": ("3", 3),
 }
 
 

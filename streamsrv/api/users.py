@@ -8,9 +8,17 @@ from starlette.routing import BaseRoute
 from streamsrv.errors import ApiError
 from streamsrv.http import patch_changes
 from streamsrv.kernel import Call, Reply, route
-from streamsrv.org import users
+from streamsrv.org import invitations, users
 from streamsrv.org.common import Page, require_org_admin
-from streamsrv.org.schemas import USER_NULLABLE, UserCreate, UserListQuery, UserOut, UserUpdate
+from streamsrv.org.schemas import (
+    USER_NULLABLE,
+    InvitationCreate,
+    InvitationOut,
+    UserCreate,
+    UserListQuery,
+    UserOut,
+    UserUpdate,
+)
 from streamsrv.revocation import drop_credential
 from streamsrv.security.passwords import HASHER, HasherBusy
 
@@ -47,6 +55,43 @@ async def create_user(call: Call[UserCreate, None]) -> Reply:
     password_hash = await _hash(body.password)
     out = await call.run(lambda session: users.create(session, identity, body, password_hash))
     return Reply(out, location=f"/api/v1/users/{out.id}")
+
+
+@route(
+    "POST",
+    "/api/v1/users/invitations",
+    summary="Invite a user by email: they choose their own password from a single-use link",
+    tag=TAG,
+    body=InvitationCreate,
+    response=InvitationOut,
+    status=201,
+    errors=(409,),
+    scope="admin",
+    guard=require_org_admin,
+)
+async def invite_user(call: Call[InvitationCreate, None]) -> Reply:
+    identity, body, ctx = call.identity, call.body, call.ctx
+    out = await call.run(
+        lambda session: invitations.invite(session, identity, body, ctx.settings, ctx.signer, call.now)
+    )
+    return Reply(out, location=f"/api/v1/users/{out.user.id}")
+
+
+@route(
+    "POST",
+    "/api/v1/users/{user_id:int}/invitation",
+    summary="Send a pending user a new invitation link; the earlier link stops working",
+    tag=TAG,
+    response=InvitationOut,
+    errors=(404, 409),
+    scope="admin",
+    guard=require_org_admin,
+)
+async def resend_invitation(call: Call[None, None]) -> InvitationOut:
+    identity, user_id, ctx = call.identity, call.id("user_id"), call.ctx
+    return await call.run(
+        lambda session: invitations.resend(session, identity, user_id, ctx.settings, ctx.signer, call.now)
+    )
 
 
 # Listing and reading users ask for "read" first, then an administrator of the whole organization.
@@ -114,4 +159,12 @@ async def update_user(call: Call[UserUpdate, None]) -> UserOut:
     return out
 
 
-routes: list[BaseRoute] = [create_user, list_users, get_me, get_user, update_user]
+routes: list[BaseRoute] = [
+    create_user,
+    invite_user,
+    resend_invitation,
+    list_users,
+    get_me,
+    get_user,
+    update_user,
+]

@@ -444,6 +444,24 @@ class UserListQuery(BaseModel):
     cursor: IdCursor | None = None
 
 
+class InvitationCreate(Input):
+    """A user invited by email: they choose their own password from the emailed link."""
+
+    email: Email
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), Line] = ""
+    role: Role
+    account_ids: IdList = Field(default_factory=list)
+    team_ids: IdList = Field(default_factory=list)
+    agent_id: Id | None = None
+
+
+class InvitationOut(BaseModel):
+    user: UserOut
+    # "invited" until the link is used; then the user is active.
+    status: str
+    expires_at: datetime
+
+
 # --- API keys -------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from streamsrv import access, logins
@@ -18,12 +19,16 @@ from streamsrv import audit as audit_log
 from streamsrv.access import Level
 from streamsrv.auth import Identity
 from streamsrv.errors import field_error, not_found
-from streamsrv.models import Account, Agent, Role, Team, User
+from streamsrv.models import Account, AccountToken, Agent, Role, Team, User
 from streamsrv.org.common import Page, check_ids_in_org, conflict, flush_or_conflict, get_in_org, paginate
 from streamsrv.org.schemas import UserCreate, UserListQuery, UserOut
 from streamsrv.security.password_policy import password_problem
 
 DUPLICATE_EMAIL = "a user with this email already exists"
+# The password hash of an invited user who has not chosen a password yet: not an Argon2 hash, so
+# no password ever verifies against it (``streamsrv.org.invitations``).
+UNUSABLE_PASSWORD = "!invited"  # noqa: S105 - a marker, not a password
+PENDING_ACTIVATION = "this user has not accepted their invitation yet; resend it instead"
 
 # The scope field that names a role's rows, by the role's level.
 SCOPE_FIELDS = {Level.ACCOUNT: "account_ids", Level.TEAM: "team_ids", Level.AGENT: "agent_id"}
@@ -98,6 +103,11 @@ def _keep_an_admin(session: Session, user: User) -> None:
     ).all()
     if not any(_is_org_admin(other) for other in others):
         raise conflict("this is the organization's last administrator; appoint another first", "role")
+
+
+def is_pending(user: User) -> bool:
+    """Invited and not accepted yet: no password of their own, and no way to log in."""
+    return user.password_hash == UNUSABLE_PASSWORD
 
 
 def user_out(user: User) -> UserOut:
@@ -191,6 +201,9 @@ def check_update(
     """Everything ``update`` checks; ``changes`` are the PATCH's fields without the password,
     which is checked against the email and name the user will have."""
     user = get_in_org(session, User, user_id, identity.org_id, "user")
+    if changes.get("active") and not user.active and is_pending(user):
+        # Active is what accepting the invitation makes them, with a password of their own.
+        raise conflict(PENDING_ACTIVATION, "active")
     if password is not None:
         check_password(password, changes.get("email") or user.email, changes.get("name", user.name) or "")
     scope = _merged_scope(user, changes)
@@ -224,9 +237,47 @@ def update(
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
     if password_hash is not None or (was_active and not user.active):
         logins.end_all(session, user)
+    if changes.get("active") is False and is_pending(user):
+        # Deactivating an invited user revokes the invitation: its link stops working.
+        session.execute(
+            delete(AccountToken).where(
+                col(AccountToken.user_id) == user_id, col(AccountToken.consumed_at).is_(None)
+            )
+        )
     fields = sorted(changes) + (["password"] if password_hash is not None else [])
     audit_log.record(session, identity, "user.updated", f"user:{user_id}", {"fields": fields})
     return user_out(user)
+
+
+def update_own_name(session: Session, identity: Identity, name: str) -> UserOut:
+    """A logged-in user renames themself (``/settings``)."""
+    user = _own(session, identity)
+    user.name = name
+    session.add(user)
+    audit_log.record(session, identity, "user.updated", f"user:{user.id}", {"fields": ["name"], "own": True})
+    return user_out(user)
+
+
+def change_own_password(session: Session, identity: Identity, expected_hash: str, password_hash: str) -> bool:
+    """A logged-in user sets a new password, having given the current one (checked by the caller
+    against ``expected_hash``): every login session of theirs ends. False when the password
+    changed meanwhile (another tab, a reset): nothing is written."""
+    user = _own(session, identity)
+    if user.password_hash != expected_hash:
+        return False
+    user.password_hash = password_hash
+    session.add(user)
+    logins.end_all(session, user)
+    audit_log.record(
+        session, identity, "user.updated", f"user:{user.id}", {"fields": ["password"], "own": True}
+    )
+    return True
+
+
+def _own(session: Session, identity: Identity) -> User:
+    if identity.via != "session" or identity.user_id is None:
+        raise not_found("user (this credential is not a user session)")
+    return get_in_org(session, User, identity.user_id, identity.org_id, "user")
 
 
 # --- logins ----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
+    account_links,
+    admin_users,
     coach,
     dashboard,
     home,
@@ -14,6 +16,7 @@ from streamsrv.pages import (
     me,
     outbox,
     recovery,
+    settings,
     survey,
     unsubscribe,
     wallboard,
@@ -32,4 +35,7 @@ routes: list[BaseRoute] = [
     *unsubscribe.routes,
     *outbox.routes,
     *integrations.routes,
+    *admin_users.routes,
+    *account_links.routes,
+    *settings.routes,
 ]

@@ -65,6 +65,11 @@ REFUSAL_PAGE = """<!doctype html>
 </body>
 </html>
 """
+# What the login page says after an emailed link was used (``streamsrv.pages.account_links``).
+NOTICES = {
+    "welcome": "Your password is set. Log in with your email and your new password.",
+    "reset": "Your new password is set and every session ended. Log in with the new password.",
+}
 EXPIRED_FORM = "This form has expired or was not sent from this site. Please try again."
 MAX_NEXT_LENGTH = 2000
 # Marks a browser that logged in before: its attempts skip the shared throttle counters.
@@ -139,7 +144,8 @@ def _set_device_cookie(
 def _login_page(
     request: Request, next_url: str, email: str = "", error: str | None = None, status: int = 200
 ) -> Response:
-    context: dict[str, object] = {"next": next_url, "email": email, "error": error}
+    notice = NOTICES.get(request.query_params.get("done", "")) if error is None else None
+    context: dict[str, object] = {"next": next_url, "email": email, "error": error, "notice": notice}
     hints: LoginHints | None = request.app.state.ctx.login_hints
     if hints is not None:
         context.update(demo_logins=hints.logins, demo_password=hints.password)
@@ -163,7 +169,9 @@ async def _check_password(ctx: AppContext, email: str, password: str, known_devi
     # Argon2 runs outside the database transaction and off its threads: it is slow on purpose.
     # Every candidate is checked (an unknown address against a dummy hash).
     for candidate in candidates:
-        hashed = candidate.password_hash if candidate else None
+        # A pending invitation has no password: checked against the dummy hash, so it takes as
+        # long as any other, and fails.
+        hashed = candidate.password_hash if candidate and not users.is_pending(candidate) else None
         ok = await HASHER.verify(hashed, password, priority=known_device)
         if ok and candidate is not None and candidate.active and user is None:
             user = candidate

@@ -22,6 +22,9 @@ DISPLAY = "streamsrv.display"
 DEVICE = "streamsrv.login-device"
 # Unsubscribe links in survey emails: they must keep working, so they are loaded without max_age.
 UNSUBSCRIBE = "streamsrv.unsubscribe"
+# Emailed account links (streamsrv.org.invitations): an invitation, a password reset.
+INVITE = "streamsrv.invite"
+PASSWORD_RESET = "streamsrv.password-reset"  # noqa: S105 - a salt name
 
 
 class TokenError(Exception):
