@@ -51,6 +51,7 @@ def agent_out(agent: Agent, photo_version: int | None, base_url: str) -> AgentOu
         account_id=agent.account_id,
         team_id=agent.team_id,
         name=agent.name,
+        email=agent.email,
         bio=agent.bio,
         hobbies=list(agent.hobbies or []),
         photo=public_photo(agent, photo_version, base_url),
@@ -92,6 +93,18 @@ def _check_external_ids(
             raise conflict(f"{system} id {value!r} already belongs to agent {other_id}", "external_ids")
 
 
+def _check_email(session: Session, org_id: int, email: str | None, except_id: int | None) -> None:
+    """One agent per work address in an organization: imports and invitations match by it."""
+    if email is None:
+        return
+    stmt = select(Agent.id).where(Agent.org_id == org_id, Agent.email == email)
+    if except_id is not None:
+        stmt = stmt.where(Agent.id != except_id)
+    other = session.exec(stmt).first()
+    if other is not None:
+        raise conflict(f"email {email!r} already belongs to agent {other}", "email")
+
+
 def load_visible(session: Session, identity: Identity, agent_id: int) -> Agent:
     return get_visible(session, Agent, agent_id, identity, agents_clause(identity), "agent")
 
@@ -106,11 +119,13 @@ def load_writable(session: Session, identity: Identity, agent_id: int) -> Agent:
 def create(session: Session, identity: Identity, body: AgentCreate, base_url: str) -> AgentOut:
     team = _load_team(session, identity, body.team_id)
     _check_external_ids(session, identity.org_id, body.external_ids, None)
+    _check_email(session, identity.org_id, body.email, None)
     agent = Agent(
         org_id=identity.org_id,
         account_id=team.account_id,
         team_id=body.team_id,
         name=body.name,
+        email=body.email,
         bio=body.bio,
         hobbies=body.hobbies,
         photo_url=body.photo_url,
@@ -152,6 +167,8 @@ def update(
         agent.account_id = team.account_id
     if "external_ids" in changes:
         _check_external_ids(session, identity.org_id, changes["external_ids"], agent_id)
+    if "email" in changes:
+        _check_email(session, identity.org_id, changes["email"], agent_id)
     apply(agent, changes)
     session.add(agent)
     session.flush()
