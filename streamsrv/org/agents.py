@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 from streamsrv import audit as audit_log
 from streamsrv.access import agents_clause, visible
 from streamsrv.auth import Identity
-from streamsrv.errors import field_error, not_found
-from streamsrv.models import Agent, AgentPhoto, Team
-from streamsrv.org.common import Page, apply, conflict, get_in_org, get_visible, paginate
-from streamsrv.org.schemas import AgentCreate, AgentListQuery, AgentOut
+from streamsrv.errors import ApiError, field_error, not_found
+from streamsrv.models import Account, Agent, AgentPhoto, Team
+from streamsrv.org import agent_import
+from streamsrv.org.common import Page, apply, conflict, get_in_org, get_visible, paginate, require_writer
+from streamsrv.org.schemas import AgentCreate, AgentListQuery, AgentOut, AgentUpdate
 
 
 def photo_path(agent_id: int, version: int) -> str:
@@ -200,3 +201,113 @@ def uploaded_photo(session: Session, agent_id: int) -> AgentPhoto:
         # already points there.
         raise not_found("photo")
     return photo
+
+
+# --- CSV import (parsing and planning: streamsrv.org.agent_import) ------------------------------
+
+
+def import_snapshot(session: Session, identity: Identity, account_id: int) -> agent_import.Snapshot:
+    """The account's teams and the organization's agents, as an import plans against them."""
+    require_writer(identity, account_id)
+    account = get_in_org(session, Account, account_id, identity.org_id, "account")
+    assert account.id is not None
+    teams = session.exec(select(Team.id, Team.name).where(Team.account_id == account.id)).all()
+    agents = session.exec(select(Agent).where(Agent.org_id == identity.org_id).order_by(col(Agent.id))).all()
+    return agent_import.Snapshot(
+        account_id=account.id,
+        teams={team_id: name for team_id, name in teams if team_id is not None},
+        agents=[
+            agent_import.ExistingAgent(
+                id=a.id or 0,
+                account_id=a.account_id,
+                team_id=a.team_id,
+                name=a.name,
+                email=a.email,
+                photo_url=a.photo_url,
+                external_ids=dict(a.external_ids or {}),
+            )
+            for a in agents
+        ],
+    )
+
+
+def apply_import(
+    session: Session, identity: Identity, plan: agent_import.Plan, account_id: int, base_url: str
+) -> list[AgentOut]:
+    """Every line of an error-free plan, through ``create`` and ``update`` (each audited), in the
+    caller's transaction: a failure of any line rolls back all of them."""
+    require_writer(identity, account_id)
+    if plan.errors:
+        raise ApiError(422, "the file has errors: nothing was imported", code="import_errors")
+    done: list[AgentOut] = []
+    for line in plan.lines:
+        if line.action == "create":
+            done.append(create(session, identity, AgentCreate(**line.changes), base_url))
+        elif line.action == "update" and line.agent_id is not None:
+            checked = AgentUpdate(**line.changes)
+            changes = {k: getattr(checked, k) for k in line.changes}
+            done.append(update(session, identity, line.agent_id, changes, base_url))
+    audit_log.record(
+        session,
+        identity,
+        "agents.imported",
+        f"account:{account_id}",
+        {"created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged")},
+    )
+    return done
+
+
+# --- an agent's own profile (/settings/profile) ------------------------------------------------
+
+PROFILE_FIELDS = frozenset({"bio", "hobbies"})
+
+
+def own_agent(session: Session, identity: Identity) -> tuple[Agent, Account]:
+    """The agent the logged-in user is, with its account; 404 for users linked to no agent."""
+    if identity.agent_id is None or identity.api_key_id is not None:
+        raise not_found("agent")
+    agent = get_in_org(session, Agent, identity.agent_id, identity.org_id, "agent")
+    account = get_in_org(session, Account, agent.account_id, identity.org_id, "account")
+    return agent, account
+
+
+def _require_profile_editing(account: Account) -> None:
+    if not account.agents_edit_profile:
+        raise ApiError(
+            403, "your account's managers keep agents' profiles; ask them for changes", code="forbidden"
+        )
+
+
+def update_own_profile(session: Session, identity: Identity, changes: dict[str, Any], base_url: str) -> AgentOut:
+    """The agent's own bio and hobbies, when the account lets agents edit their profile."""
+    unknown = sorted(set(changes) - PROFILE_FIELDS)
+    if unknown:
+        raise field_error(unknown[0], "agents edit only their bio and hobbies")
+    agent, account = own_agent(session, identity)
+    _require_profile_editing(account)
+    apply(agent, changes)
+    session.add(agent)
+    session.flush()
+    audit_log.record(
+        session, identity, "agent.profile_updated", f"agent:{agent.id}", {"fields": sorted(changes)}
+    )
+    return _out(session, agent, base_url)
+
+
+def store_own_photo(session: Session, identity: Identity, media_type: str, data: bytes, base_url: str) -> AgentOut:
+    agent, account = own_agent(session, identity)
+    _require_profile_editing(account)
+    assert agent.id is not None
+    photo = session.get(AgentPhoto, agent.id)
+    if photo is None:
+        photo = AgentPhoto(agent_id=agent.id, org_id=identity.org_id, content_type=media_type, data=data)
+    else:
+        photo.content_type = media_type
+        photo.data = data
+        photo.version += 1
+    session.add(photo)
+    session.flush()
+    audit_log.record(
+        session, identity, "agent.profile_photo_uploaded", f"agent:{agent.id}", {"version": photo.version}
+    )
+    return agent_out(agent, photo.version, base_url)
