@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
+    admin_agents,
     coach,
     dashboard,
     home,
@@ -32,4 +33,5 @@ routes: list[BaseRoute] = [
     *unsubscribe.routes,
     *outbox.routes,
     *integrations.routes,
+    *admin_agents.routes,
 ]
