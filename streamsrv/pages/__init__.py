@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
     admin_agents,
+    admin_import,
     coach,
     dashboard,
     home,
@@ -34,4 +35,5 @@ routes: list[BaseRoute] = [
     *outbox.routes,
     *integrations.routes,
     *admin_agents.routes,
+    *admin_import.routes,
 ]
