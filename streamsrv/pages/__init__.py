@@ -15,6 +15,7 @@ from streamsrv.pages import (
     login,
     me,
     outbox,
+    profile,
     recovery,
     survey,
     unsubscribe,
@@ -36,4 +37,5 @@ routes: list[BaseRoute] = [
     *integrations.routes,
     *admin_agents.routes,
     *admin_import.routes,
+    *profile.routes,
 ]
