@@ -128,7 +128,7 @@ def _plan(session: Session, identity: Identity, account_id: int, data: bytes) ->
     return agent_import.plan(agent_import.parse(data, systems()), snapshot)
 
 
-def _seal(account_id: int, data: bytes, fingerprint: str) -> dict[str, Any]:
+def seal(account_id: int, data: bytes, fingerprint: str) -> dict[str, Any]:
     return {"a": account_id, "f": fingerprint, "d": base64.b64encode(zlib.compress(data, 9)).decode()}
 
 
@@ -176,7 +176,7 @@ async def dry_run(request: Request) -> Response:
     token = ""
     if not plan.errors:
         signer = request.app.state.ctx.signer
-        token = signer.dumps(PURPOSE, _seal(account_id, data, plan.fingerprint))
+        token = signer.dumps(PURPOSE, seal(account_id, data, plan.fingerprint))
     return await _form_page(request, identity, {**context, "plan": plan, "token": token})
 
 
@@ -219,7 +219,7 @@ async def apply(request: Request) -> Response:
         # Nothing was written: show what the file would do now, with a new token if it can apply.
         token = ""
         if not plan.errors:
-            token = signer.dumps(PURPOSE, _seal(account_id, data, plan.fingerprint))
+            token = signer.dumps(PURPOSE, seal(account_id, data, plan.fingerprint))
         notice = "Agents or teams changed since the dry run: nothing was imported. Check the new dry run below."
         return await _form_page(
             request, identity, {"account_id": account_id, "plan": plan, "token": token, "notice": notice}, 409
