@@ -169,3 +169,19 @@ def test_forms_need_the_csrf_token_and_an_admin_of_the_account(tenant: Tenant, d
         stored = s.get(Agent, agent["id"])
         assert stored is not None and stored.name == "Kept"
         assert s.exec(select(Agent).where(Agent.name == "Changed")).all() == []
+
+
+def test_the_api_keeps_one_agent_per_email(tenant: Tenant) -> None:
+    _, (tier1,) = account_with_teams(tenant, "Tier 1")
+    first = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "A", "email": "Same@Example.com"})
+    assert first.status_code == 201 and first.json()["email"] == "same@example.com"
+    clash = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "B", "email": "same@example.com"})
+    assert clash.status_code == 409 and "email" in clash.json()["error"]["fields"]
+    other = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "B", "email": "b@example.com"})
+    assert other.status_code == 201
+    moved = tenant.api.patch(f"/api/v1/agents/{other.json()['id']}", json={"email": "same@example.com"})
+    assert moved.status_code == 409
+    cleared = tenant.api.patch(f"/api/v1/agents/{other.json()['id']}", json={"email": None})
+    assert cleared.status_code == 200 and cleared.json()["email"] is None
+    bad = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "C", "email": "nope"})
+    assert bad.status_code == 422

@@ -38,7 +38,9 @@ PAGE = "/settings/profile"
 
 def _card(session: Session, identity: Identity, base: str) -> dict[str, Any]:
     agent, account = agents.own_agent(session, identity)
-    return {"agent": agents.get(session, identity, agent.id or 0, base), "editable": account.agents_edit_profile}
+    assert agent.id is not None
+    version = agents.photo_versions(session, [agent.id]).get(agent.id)
+    return {"agent": agents.agent_out(agent, version, base), "editable": account.agents_edit_profile}
 
 
 def _no_profile(request: Request) -> Response:
