@@ -185,3 +185,25 @@ def test_the_api_keeps_one_agent_per_email(tenant: Tenant) -> None:
     assert cleared.status_code == 200 and cleared.json()["email"] is None
     bad = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "C", "email": "nope"})
     assert bad.status_code == 422
+
+
+def test_without_script_the_original_photo_is_uploaded_and_a_bad_file_writes_nothing(
+    tenant: Tenant, db: Database
+) -> None:
+    base = tenant.server.url
+    _, (tier1,) = account_with_teams(tenant, "Tier 1")
+    with session_client(base, tenant.org.admin_email) as admin:
+        form = {"name": "Plain Upload", "team_id": str(tier1), "active": "on", "csrf_token": csrf(admin)}
+        bad = admin.post(
+            "/admin/agents/new", data=form, files={"photo": ("x.png", b"<svg onload=alert(1)>", "image/png")}
+        )
+        assert bad.status_code == 422
+        assert 'id="f-photo-error"' in bad.text and "not a supported image" in bad.text
+        with db.session() as s:
+            assert s.exec(select(Agent).where(Agent.name == "Plain Upload")).all() == []
+        made = admin.post("/admin/agents/new", data=form, files={"photo": ("wide.png", png(64, 32), "image/png")})
+        assert made.status_code == 303, made.text
+        agent_id = int(made.headers["location"].split("/")[-1].split("?")[0])
+    photo = tenant.api.get(f"/api/v1/agents/{agent_id}").json()["photo"]
+    served = urlsplit(photo)
+    assert image_size(httpx.get(f"{base}{served.path}?{served.query}", timeout=TIMEOUT).content) == (64, 32)
