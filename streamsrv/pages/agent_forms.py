@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
@@ -31,6 +32,38 @@ class FormProblem(Exception):
     """The form could not be read: too large or not a form."""
 
 
+# What the error summary calls each field (a field's own message sits under its label).
+LABELS = {
+    "name": "Name",
+    "email": "Work email",
+    "team_id": "Team",
+    "account_id": "Account",
+    "active": "Active",
+    "bio": "Bio",
+    "hobbies": "Hobbies",
+    "photo_url": "Photo URL",
+    "photo": "Photo",
+}
+
+
+def label_of(name: str) -> str:
+    if name.startswith("ext_"):
+        return f"{name.removeprefix('ext_')} id"
+    if name.startswith("team-"):
+        return "Team name"
+    return LABELS.get(name, name)
+
+
+def _position(name: str) -> float:
+    """Where the field is on its form, so the summary lists errors top to bottom."""
+    order = list(LABELS)
+    if name == "form":
+        return -1
+    if name.startswith("ext_"):
+        return order.index("hobbies") + 0.5
+    return order.index(name) if name in order else len(order)
+
+
 @dataclass
 class Errors:
     """Per-field messages of a form, in the order of the form."""
@@ -40,8 +73,27 @@ class Errors:
     def add(self, name: str, message: str) -> None:
         self.fields.setdefault(name, message)
 
+    def summary(self) -> list[tuple[str, str]]:
+        """(field, "Label: message") for the error summary; "form" for errors of no field."""
+        ordered = sorted(self.fields.items(), key=lambda item: _position(item[0]))
+        return [(n, m if n == "form" else f"{label_of(n)}: {m}") for n, m in ordered]
+
     def __bool__(self) -> bool:
         return bool(self.fields)
+
+
+def _friendly(name: str, item: Mapping[str, Any]) -> str:
+    kind = str(item.get("type", ""))
+    ctx = item.get("ctx") or {}
+    if name in ("team_id", "account_id") and kind in ("greater_than_equal", "int_parsing", "missing"):
+        return f"choose {'a team' if name == 'team_id' else 'an account'}"
+    if kind == "string_too_short":
+        return "required"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} entries"
+    return str(item.get("msg", "invalid")).removeprefix("Value error, ")
 
 
 def from_validation(exc: ValidationError, rename: Mapping[str, str] | None = None) -> Errors:
@@ -54,15 +106,16 @@ def from_validation(exc: ValidationError, rename: Mapping[str, str] | None = Non
         name = loc[0]
         if name == "external_ids" and len(loc) > 1:
             name = f"ext_{loc[1]}"
-        name = (rename or {}).get(name, name)
-        errors.add(name, str(item.get("msg", "invalid")).removeprefix("Value error, "))
+        message = _friendly(name, item)
+        errors.add((rename or {}).get(name, name), message)
     return errors
 
 
 def from_api_error(exc: ApiError) -> Errors:
     errors = Errors()
     for name, message in (exc.fields or {}).items():
-        errors.add(name, message)
+        # A helpdesk id clash names its helpdesk in the message; the form has no single field for it.
+        errors.add("form" if name == "external_ids" else name, message)
     if not errors:
         errors.add("form", exc.message)
     return errors
