@@ -64,7 +64,7 @@ async def _page(
     shown = values or {"bio": agent.bio, "hobbies": "\n".join(agent.hobbies)}
     return render(
         request,
-        "profile.html",
+        "settings_profile.html",
         {
             **card,
             "values": shown,
