@@ -170,6 +170,8 @@ class Account(SQLModel, table=True):
     # Customers' contact details are erased this many days after their latest answer (or, for a
     # request never answered, after the request); streamsrv.retention.
     contact_retention_days: int = Field(default=30)
+    # Agents linked to a user may edit their own bio, hobbies and photo at /settings/profile.
+    agents_edit_profile: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -190,6 +192,9 @@ class Agent(SQLModel, table=True):
     account_id: int = Field(foreign_key="accounts.id", index=True)
     team_id: int = Field(foreign_key="teams.id", index=True)
     name: str = Field(max_length=200)
+    # Work address: matches CSV import lines and invitations of the agent's user. Not unique in
+    # the schema (older agents have none); streamsrv.org.agents refuses a second agent with it.
+    email: str | None = Field(default=None, max_length=254, index=True)
     bio: str = Field(default="", max_length=500)
     hobbies: list[str] = _json(list)
     photo_url: str | None = Field(default=None, max_length=500)

@@ -38,12 +38,15 @@ from sqlmodel import col, select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.logins import open_session
-from streamsrv.models import AccountToken, LoginSession, TokenPurpose, User, utcnow
+from streamsrv.models import AccountToken, LoginSession, Role, Team, TokenPurpose, User, utcnow
+from streamsrv.org import agent_import, agents
 from streamsrv.org.invitations import SALTS
 from streamsrv.org.users import UNUSABLE_PASSWORD
+from streamsrv.pages import admin_import
 from streamsrv.security.tokens import Signer, token_hash
 from tests.integration_support import AGENT_IDS, TICKET_IDS, sample, signed
 from tests.matrix_support import (
@@ -228,6 +231,21 @@ POST   /password/reset/{token}                            303         303       
 GET    /settings                                          200         200         200         200         200         200         200         303         303          303         303         303         303         303         303  200
 POST   /settings/name                                     303         303         303         303         303         303         303         303         303          303         303         303         303         303         303  303
 POST   /settings/password                                 400         400         400         400         400         400         400         303         303          303         303         303         303         303         303  400
+GET    /admin/teams                                       200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/teams                                       303/303/422 303/422/422 403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
+POST   /admin/teams/{team_id}/rename                      303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/agents                                      200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+GET    /admin/agents/new                                  200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/agents/new                                  303/303/422 303/422/422 403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
+GET    /admin/agents/{agent_id}                           200/200/404 200/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
+POST   /admin/agents/{agent_id}                           303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/agents/import                               200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/agents/import                               200/200/404 200/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
+POST   /admin/agents/import/apply                         303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/agents/import/sample.csv                    200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+GET    /settings/profile                                  404         404         404         404         404         404         200         303         303          303         303         303         303         303         303  404
+POST   /settings/profile                                  404         404         404         404         404         404         303         303         303          303         303         303         303         303         303  404
+POST   /settings/profile/photo                            404         404         404         404         404         404         303         303         303          303         303         303         303         303         303  404
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -416,6 +434,56 @@ def account_link(t: Target, purpose: TokenPurpose) -> str:
             )
         )
     return t.world.signer.dumps(SALTS[purpose], secret)
+def fresh_agent(t: Target) -> int:
+    """A new agent in the target's team, made by that organization's admin."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post("/api/v1/agents", json={"team_id": t.corner.team, "name": unique(t.org.names(t.corner))})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def multipart(path: str, fields: dict[str, str], file: tuple[str, str, bytes]) -> Ask:
+    """A multipart form with one file, encoded here (``Ask`` sends raw content)."""
+    boundary = f"matrix{secrets.token_hex(8)}"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    field_name, filename, data = file
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return Ask(path, content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+def import_csv(t: Target) -> bytes:
+    with t.world.db.session() as s:
+        team = s.get(Team, t.corner.team)
+        assert team is not None
+        return f"name,team\n{unique('imported')},{team.name}\n".encode()
+
+
+def import_dry_run(t: Target) -> Ask:
+    fields = {"csrf_token": t.who.csrf, "account_id": str(t.corner.account)}
+    return multipart("/admin/agents/import", fields, ("file", "agents.csv", import_csv(t)))
+
+
+def import_apply(t: Target) -> Ask:
+    """The token a dry run by the organization's admin would hand out for a one-line file."""
+    data = import_csv(t)
+    admin = Identity(org_id=t.org.org_id, role=Role.admin, scopes=frozenset({"admin"}))
+    with t.world.db.session() as s:
+        snapshot = agents.import_snapshot(s, admin, t.corner.account)
+    plan = agent_import.plan(agent_import.parse(data, admin_import.systems()), snapshot)
+    assert not plan.errors, plan.errors
+    token = t.world.signer.dumps(
+        admin_import.PURPOSE, admin_import.seal(t.corner.account, data, plan.fingerprint)
+    )
+    return Ask("/admin/agents/import/apply", form=t.form(token=token))
 
 
 def pattern(path: str) -> str:
@@ -845,6 +913,41 @@ SPECS: dict[tuple[str, str], Spec] = {
             "/settings/password",
             form=t.form(current="not-the-password", password=LINK_PASSWORD, confirm=LINK_PASSWORD),
         ),
+        False,
+    ),
+    ("GET", "/admin/teams"): get("/admin/teams", False),
+    ("POST", "/admin/teams"): Spec(
+        lambda t: Ask("/admin/teams", form=t.form(account_id=str(t.corner.account), name=unique("team")))
+    ),
+    ("POST", "/admin/teams/{team_id:int}/rename"): Spec(
+        lambda t: Ask(
+            f"/admin/teams/{t.corner.team}/rename", form=t.form(name=unique(f"{t.org.names(t.corner)} team"))
+        )
+    ),
+    ("GET", "/admin/agents"): get("/admin/agents", False),
+    ("GET", "/admin/agents/new"): get("/admin/agents/new", False),
+    ("POST", "/admin/agents/new"): Spec(
+        lambda t: Ask(
+            "/admin/agents/new", form=t.form(name=unique("agent"), team_id=str(t.corner.team), active="on")
+        )
+    ),
+    ("GET", "/admin/agents/{agent_id:int}"): get("/admin/agents/{t.corner.agent}"),
+    ("POST", "/admin/agents/{agent_id:int}"): Spec(
+        lambda t: Ask(
+            f"/admin/agents/{fresh_agent(t)}",
+            form=t.form(name=unique(t.org.names(t.corner)), team_id=str(t.corner.team), active="on"),
+        )
+    ),
+    ("GET", "/admin/agents/import"): get("/admin/agents/import", False),
+    ("POST", "/admin/agents/import"): Spec(import_dry_run),
+    ("POST", "/admin/agents/import/apply"): Spec(import_apply),
+    ("GET", "/admin/agents/import/sample.csv"): get("/admin/agents/import/sample.csv", False),
+    ("GET", "/settings/profile"): get("/settings/profile", False),
+    ("POST", "/settings/profile"): Spec(
+        lambda t: Ask("/settings/profile", form=t.form(bio=unique("bio"), hobbies="chess")), False
+    ),
+    ("POST", "/settings/profile/photo"): Spec(
+        lambda t: multipart("/settings/profile/photo", {"csrf_token": t.who.csrf}, ("photo", "p.png", tiny_png())),
         False,
     ),
     # mounts

@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 from streamsrv import audit as audit_log
 from streamsrv.access import agents_clause, visible
 from streamsrv.auth import Identity
-from streamsrv.errors import field_error, not_found
-from streamsrv.models import Agent, AgentPhoto, Team
-from streamsrv.org.common import Page, apply, conflict, get_in_org, get_visible, paginate
-from streamsrv.org.schemas import AgentCreate, AgentListQuery, AgentOut
+from streamsrv.errors import ApiError, field_error, not_found
+from streamsrv.models import Account, Agent, AgentPhoto, Team
+from streamsrv.org import agent_import
+from streamsrv.org.common import Page, apply, conflict, get_in_org, get_visible, paginate, require_writer
+from streamsrv.org.schemas import AgentCreate, AgentListQuery, AgentOut, AgentUpdate
 
 
 def photo_path(agent_id: int, version: int) -> str:
@@ -51,6 +52,7 @@ def agent_out(agent: Agent, photo_version: int | None, base_url: str) -> AgentOu
         account_id=agent.account_id,
         team_id=agent.team_id,
         name=agent.name,
+        email=agent.email,
         bio=agent.bio,
         hobbies=list(agent.hobbies or []),
         photo=public_photo(agent, photo_version, base_url),
@@ -92,6 +94,18 @@ def _check_external_ids(
             raise conflict(f"{system} id {value!r} already belongs to agent {other_id}", "external_ids")
 
 
+def _check_email(session: Session, org_id: int, email: str | None, except_id: int | None) -> None:
+    """One agent per work address in an organization: imports and invitations match by it."""
+    if email is None:
+        return
+    stmt = select(Agent.id).where(Agent.org_id == org_id, Agent.email == email)
+    if except_id is not None:
+        stmt = stmt.where(Agent.id != except_id)
+    other = session.exec(stmt).first()
+    if other is not None:
+        raise conflict(f"email {email!r} already belongs to agent {other}", "email")
+
+
 def load_visible(session: Session, identity: Identity, agent_id: int) -> Agent:
     return get_visible(session, Agent, agent_id, identity, agents_clause(identity), "agent")
 
@@ -106,11 +120,13 @@ def load_writable(session: Session, identity: Identity, agent_id: int) -> Agent:
 def create(session: Session, identity: Identity, body: AgentCreate, base_url: str) -> AgentOut:
     team = _load_team(session, identity, body.team_id)
     _check_external_ids(session, identity.org_id, body.external_ids, None)
+    _check_email(session, identity.org_id, body.email, None)
     agent = Agent(
         org_id=identity.org_id,
         account_id=team.account_id,
         team_id=body.team_id,
         name=body.name,
+        email=body.email,
         bio=body.bio,
         hobbies=body.hobbies,
         photo_url=body.photo_url,
@@ -152,6 +168,8 @@ def update(
         agent.account_id = team.account_id
     if "external_ids" in changes:
         _check_external_ids(session, identity.org_id, changes["external_ids"], agent_id)
+    if "email" in changes:
+        _check_email(session, identity.org_id, changes["email"], agent_id)
     apply(agent, changes)
     session.add(agent)
     session.flush()
@@ -183,3 +201,113 @@ def uploaded_photo(session: Session, agent_id: int) -> AgentPhoto:
         # already points there.
         raise not_found("photo")
     return photo
+
+
+# --- CSV import (parsing and planning: streamsrv.org.agent_import) ------------------------------
+
+
+def import_snapshot(session: Session, identity: Identity, account_id: int) -> agent_import.Snapshot:
+    """The account's teams and the organization's agents, as an import plans against them."""
+    require_writer(identity, account_id)
+    account = get_in_org(session, Account, account_id, identity.org_id, "account")
+    assert account.id is not None
+    teams = session.exec(select(Team.id, Team.name).where(Team.account_id == account.id)).all()
+    agents = session.exec(select(Agent).where(Agent.org_id == identity.org_id).order_by(col(Agent.id))).all()
+    return agent_import.Snapshot(
+        account_id=account.id,
+        teams={team_id: name for team_id, name in teams if team_id is not None},
+        agents=[
+            agent_import.ExistingAgent(
+                id=a.id or 0,
+                account_id=a.account_id,
+                team_id=a.team_id,
+                name=a.name,
+                email=a.email,
+                photo_url=a.photo_url,
+                external_ids=dict(a.external_ids or {}),
+            )
+            for a in agents
+        ],
+    )
+
+
+def apply_import(
+    session: Session, identity: Identity, plan: agent_import.Plan, account_id: int, base_url: str
+) -> list[AgentOut]:
+    """Every line of an error-free plan, through ``create`` and ``update`` (each audited), in the
+    caller's transaction: a failure of any line rolls back all of them."""
+    require_writer(identity, account_id)
+    if plan.errors:
+        raise ApiError(422, "the file has errors: nothing was imported", code="import_errors")
+    done: list[AgentOut] = []
+    for line in plan.lines:
+        if line.action == "create":
+            done.append(create(session, identity, AgentCreate(**line.changes), base_url))
+        elif line.action == "update" and line.agent_id is not None:
+            checked = AgentUpdate(**line.changes)
+            changes = {k: getattr(checked, k) for k in line.changes}
+            done.append(update(session, identity, line.agent_id, changes, base_url))
+    audit_log.record(
+        session,
+        identity,
+        "agents.imported",
+        f"account:{account_id}",
+        {"created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged")},
+    )
+    return done
+
+
+# --- an agent's own profile (/settings/profile) ------------------------------------------------
+
+PROFILE_FIELDS = frozenset({"bio", "hobbies"})
+
+
+def own_agent(session: Session, identity: Identity) -> tuple[Agent, Account]:
+    """The agent the logged-in user is, with its account; 404 for users linked to no agent."""
+    if identity.agent_id is None or identity.api_key_id is not None:
+        raise not_found("agent")
+    agent = get_in_org(session, Agent, identity.agent_id, identity.org_id, "agent")
+    account = get_in_org(session, Account, agent.account_id, identity.org_id, "account")
+    return agent, account
+
+
+def _require_profile_editing(account: Account) -> None:
+    if not account.agents_edit_profile:
+        raise ApiError(
+            403, "your account's managers keep agents' profiles; ask them for changes", code="forbidden"
+        )
+
+
+def update_own_profile(session: Session, identity: Identity, changes: dict[str, Any], base_url: str) -> AgentOut:
+    """The agent's own bio and hobbies, when the account lets agents edit their profile."""
+    unknown = sorted(set(changes) - PROFILE_FIELDS)
+    if unknown:
+        raise field_error(unknown[0], "agents edit only their bio and hobbies")
+    agent, account = own_agent(session, identity)
+    _require_profile_editing(account)
+    apply(agent, changes)
+    session.add(agent)
+    session.flush()
+    audit_log.record(
+        session, identity, "agent.profile_updated", f"agent:{agent.id}", {"fields": sorted(changes)}
+    )
+    return _out(session, agent, base_url)
+
+
+def store_own_photo(session: Session, identity: Identity, media_type: str, data: bytes, base_url: str) -> AgentOut:
+    agent, account = own_agent(session, identity)
+    _require_profile_editing(account)
+    assert agent.id is not None
+    photo = session.get(AgentPhoto, agent.id)
+    if photo is None:
+        photo = AgentPhoto(agent_id=agent.id, org_id=identity.org_id, content_type=media_type, data=data)
+    else:
+        photo.content_type = media_type
+        photo.data = data
+        photo.version += 1
+    session.add(photo)
+    session.flush()
+    audit_log.record(
+        session, identity, "agent.profile_photo_uploaded", f"agent:{agent.id}", {"version": photo.version}
+    )
+    return agent_out(agent, photo.version, base_url)

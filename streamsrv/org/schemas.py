@@ -237,6 +237,8 @@ class AccountSettings(Input):
     brand_color: BrandColor | None = None
     survey_intro: Intro = ""
     contact_retention_days: RetentionDays = 30
+    # Agents linked to a user edit their own bio, hobbies and photo (/settings/profile).
+    agents_edit_profile: bool = True
 
 
 class AccountCreate(AccountSettings):
@@ -269,6 +271,7 @@ class AccountUpdate(Input):
     brand_color: BrandColor | None = None
     survey_intro: Intro | None = None
     contact_retention_days: RetentionDays | None = None
+    agents_edit_profile: bool | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -305,6 +308,7 @@ class AccountOut(BaseModel):
     brand_color: str | None
     survey_intro: str
     contact_retention_days: int
+    agents_edit_profile: bool
     created_at: datetime
 
 
@@ -349,6 +353,7 @@ ExternalIds = Annotated[dict[SystemName, ExternalId], Field(max_length=20)]
 class AgentCreate(Input):
     team_id: Id
     name: Name
+    email: Email | None = None
     bio: Bio = ""
     hobbies: Hobbies = Field(default_factory=list)
     photo_url: HttpUrl | None = None
@@ -359,6 +364,7 @@ class AgentCreate(Input):
 class AgentUpdate(Input):
     team_id: Id | None = None
     name: Name | None = None
+    email: Email | None = None
     bio: Bio | None = None
     hobbies: Hobbies | None = None
     photo_url: HttpUrl | None = None
@@ -366,7 +372,7 @@ class AgentUpdate(Input):
     active: bool | None = None
 
 
-AGENT_NULLABLE = frozenset({"photo_url"})
+AGENT_NULLABLE = frozenset({"photo_url", "email"})
 
 
 class AgentOut(BaseModel):
@@ -375,6 +381,7 @@ class AgentOut(BaseModel):
     account_id: int
     team_id: int
     name: str
+    email: str | None
     bio: str
     hobbies: list[str]
     # What pages and integrations should show: the uploaded photo, else photo_url, else null.

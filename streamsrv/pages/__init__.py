@@ -6,6 +6,8 @@ from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
     account_links,
+    admin_agents,
+    admin_import,
     admin_users,
     coach,
     dashboard,
@@ -15,6 +17,7 @@ from streamsrv.pages import (
     login,
     me,
     outbox,
+    profile,
     recovery,
     settings,
     survey,
@@ -38,4 +41,7 @@ routes: list[BaseRoute] = [
     *admin_users.routes,
     *account_links.routes,
     *settings.routes,
+    *admin_agents.routes,
+    *admin_import.routes,
+    *profile.routes,
 ]
