@@ -199,6 +199,7 @@ GET    /wallboard/team/{target_id}                        200/200/404 200/403/40
 GET    /wallboard/account/{target_id}                     200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 303         303          303         303         303         303         303         303  404/404/200
 GET    /wallboard/display/{display_id}                    401         401         401         401         401         401         401         200/401/401 401          401         401         401         401         401         401  401
 GET    /coach                                             200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+POST   /coach/acknowledge                                 303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /recovery                                          200         200         200         403         403         200         403         303         303          303         303         303         303         303         303  200
 GET    /dashboard                                         200         200         200         200         403         403         403         303         303          303         303         303         303         303         303  200
 GET    /u/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
@@ -689,6 +690,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/wallboard/account/{target_id:int}"): get("/wallboard/account/{t.corner.account}"),
     ("GET", "/wallboard/display/{display_id:int}"): Spec(display_page),
     ("GET", "/coach"): get("/coach", False),
+    ("POST", "/coach/acknowledge"): Spec(
+        lambda t: Ask("/coach/acknowledge", form=t.form(team_id=str(t.corner.team), alert_id=str(t.corner.alert)))
+    ),
     ("GET", "/recovery"): get("/recovery", False),
     ("GET", "/dashboard"): get("/dashboard", False),
     ("GET", "/u/{token}"): get("/u/{t.corner.unsubscribe_token}", public=True),
