@@ -127,3 +127,13 @@ def test_a_long_board_fits_the_tv_screen(tenant: Tenant, db: Database, page: Pag
     assert last is not None and ticker is not None
     # Every agent is on screen, above the ticker: the TV cannot scroll.
     assert last["y"] + last["height"] <= ticker["y"] + 1
+    # Both columns keep their headings: the right-hand ones start over the right-hand rows.
+    headings = page.locator("#board-cols .board-cols")
+    expect(headings).to_have_count(2)
+    expect(headings.nth(0)).to_be_visible()
+    expect(headings.nth(1)).to_be_visible()
+    expect(headings.nth(1).get_by_text("Score")).to_be_visible()
+    right = headings.nth(1).bounding_box()
+    right_row = rows.nth(21).bounding_box()
+    assert right is not None and right_row is not None
+    assert abs(right["x"] - right_row["x"]) < 2 and right["y"] + right["height"] <= right_row["y"]
