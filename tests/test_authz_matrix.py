@@ -128,6 +128,7 @@ GET    /api/v1/boards/team/{target_id}                    200/200/404 200/403/40
 GET    /api/v1/boards/account/{target_id}                 200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 403         401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
 POST   /api/v1/displays                                   201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
 GET    /api/v1/displays                                   200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+PATCH  /api/v1/displays/{display_id}                      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 DELETE /api/v1/displays/{display_id}                      204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 GET    /api/v1/coach                                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/alerts/{alert_id}/ack                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          403/403/404 403         403         403         403         401  404/404/200
@@ -499,6 +500,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         )
     ),
     ("GET", "/api/v1/displays"): get("/api/v1/displays", False),
+    ("PATCH", "/api/v1/displays/{display_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/displays/{t.world.display(t.org, t.corner)}", json={"top_n": 3})
+    ),
     ("DELETE", "/api/v1/displays/{display_id:int}"): Spec(
         lambda t: Ask(f"/api/v1/displays/{t.world.display(t.org, t.corner)}")
     ),
