@@ -117,6 +117,10 @@ def test_note_and_shoutout_from_a_feedback_card(tenant: Tenant, db: Database, pa
     page.fill("#dialog-text", "Thank you for going the extra mile!")
     page.click("#dialog-submit")
     expect(page.locator("#toast")).to_contain_text("Shout-out")
+    # Shout-outs are great moments: listed under them, live.
+    expect(page.locator("#shoutout-list .so-text")).to_have_text(
+        ["Thank you for going the extra mile!"], timeout=TIMEOUT * 1000
+    )
     wait_until(lambda: len(events_of(db, tenant.org_id, "shoutout.posted")) == 1)
     [note] = events_of(db, tenant.org_id, "coaching.note")
     assert note.payload["text"] == "Great empathy <i>here</i>" and note.payload["shared"] is True

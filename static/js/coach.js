@@ -30,6 +30,7 @@ const els = {
   alerts: document.getElementById("alerts"),
   moments: document.getElementById("moments"),
   momentsEmpty: document.getElementById("moments-empty"),
+  shoutouts: document.getElementById("shoutout-list"),
   showing: document.getElementById("alerts-showing-text"),
   more: document.getElementById("alerts-more"),
   acked: document.getElementById("acked"),
@@ -46,7 +47,9 @@ const tpl = {
   alert: document.getElementById("alert-tpl"),
   agent: document.getElementById("agent-tpl"),
   card: document.getElementById("card-tpl"),
+  shoutout: document.getElementById("shoutout-tpl"),
 };
+const MAX_SHOUTOUTS = 10;
 
 const alerts = new Map(); // alert id -> { data, el }
 const agents = new Map(); // agent id -> { data, el }
@@ -148,7 +151,7 @@ function sortAlerts(list) {
 function updateAlertCounts() {
   const shown = [...alerts.values()].filter((a) => !a.data.acknowledged_at).length;
   els.alertsEmpty.hidden = els.alerts.children.length > 0;
-  els.momentsEmpty.hidden = els.moments.children.length > 0;
+  els.momentsEmpty.hidden = els.moments.children.length > 0 || els.shoutouts.children.length > 0;
   document.getElementById("kpi-open").textContent = String(openCount);
   els.showing.textContent = `Showing ${shown} of ${openCount} open alerts`;
   els.more.hidden = shown >= openCount;
@@ -219,6 +222,24 @@ function renderAlert(alert, fresh) {
       el.classList.add("arrived");
     }
   }
+  updateAlertCounts();
+}
+
+// Shout-outs are great moments too: listed under them, following the agent filter (none when
+// the kind filter names another kind of alert).
+function renderShoutout(s, fresh) {
+  if (s.team_id !== teamId) return;
+  if (filter.kind && !MOMENT_RULES.has(filter.kind)) return;
+  if (filter.agentId !== null && s.agent_id !== filter.agentId) return;
+  if (els.shoutouts.querySelector(`[data-shoutout-id="${s.id}"]`)) return;
+  const el = clone(tpl.shoutout);
+  el.dataset.shoutoutId = String(s.id);
+  el.querySelector(".so-agent").textContent = s.agent_name;
+  el.querySelector(".so-text").textContent = s.message;
+  el.querySelector(".so-author").textContent = s.author_name ? `\u2014 ${s.author_name}` : "";
+  if (fresh) els.shoutouts.prepend(el);
+  else els.shoutouts.append(el);
+  while (els.shoutouts.children.length > MAX_SHOUTOUTS) els.shoutouts.lastElementChild.remove();
   updateAlertCounts();
 }
 
@@ -523,6 +544,8 @@ async function loadSnapshot() {
   els.alerts.replaceChildren();
   els.moments.replaceChildren();
   els.acked.replaceChildren();
+  els.shoutouts.replaceChildren();
+  for (const s of snap.shoutouts || []) renderShoutout(s, false);
   els.roster.replaceChildren();
   agents.clear();
   for (const agent of snap.agents) renderAgent(agent);
@@ -560,6 +583,7 @@ function onEvent(event) {
       updateAlertCounts();
       break;
     case "shoutout.posted":
+      renderShoutout(data, true);
       toast(`Shout-out for ${data.agent.name} from ${data.author_name}`);
       break;
     case "coaching.note":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,11 @@ from sqlmodel import Session, col, select
 from streamsrv import stream_names
 from streamsrv.auth import Identity
 from streamsrv.coaching import rules
-from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person
+from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person, user_names
 from streamsrv.coaching.alerts import ACKNOWLEDGED, alert_json, response_summary
+from streamsrv.coaching.shoutouts import shoutout_json
 from streamsrv.errors import ApiError, not_found
-from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Team, User
+from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Shoutout, Team, User
 from streamsrv.outbox import emit
 from streamsrv.periods import as_date, day_bounds, day_start, last_days, local_day, zone
 from streamsrv.survey.cards import photo_url
@@ -35,6 +36,9 @@ RECENT_FEEDBACK = 30
 OPEN_ALERTS = 50
 MAX_OPEN_ALERTS = 500
 RECENT_ACKNOWLEDGED = 20
+# Shout-outs listed under "Great moments": the latest of the past week.
+RECENT_SHOUTOUTS = 10
+SHOUTOUT_WINDOW = timedelta(days=7)
 # At most this many alerts acknowledged in one request ("Acknowledge selected").
 MAX_ACKNOWLEDGE = 500
 
@@ -123,13 +127,6 @@ def team_totals(
     return out
 
 
-def user_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(User.id, User.name, User.email).where(col(User.id).in_(sorted(ids)))).all()
-    return {uid: (name or email) for uid, name, email in rows if uid is not None}
-
-
 def alerts_json(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
     """Alerts with agent names, response summaries and acknowledgers, in three batched queries."""
     agent_ids = {a.agent_id for a in alerts}
@@ -191,6 +188,27 @@ def team_alerts(
     return TeamAlerts(list(open_), list(done), int(count))
 
 
+def team_shoutouts(
+    session: Session, team_id: int, where: AlertFilter, now: datetime
+) -> list[dict[str, Any]]:
+    """The team's latest shout-outs of the past week (for "Great moments"), following the
+    filter: an agent filter keeps theirs, a kind filter other than great moments keeps none."""
+    if where.kind is not None and where.kind not in MOMENT_RULES:
+        return []
+    stmt = (
+        select(Shoutout, Agent, User.name)
+        .join(Agent, col(Agent.id) == col(Shoutout.agent_id))
+        .join(User, col(User.id) == col(Shoutout.author_id))
+        .where(Shoutout.team_id == team_id, col(Shoutout.created_at) >= now - SHOUTOUT_WINDOW)
+    )
+    if where.agent_id is not None:
+        stmt = stmt.where(Shoutout.agent_id == where.agent_id)
+    rows = session.exec(
+        stmt.order_by(col(Shoutout.created_at).desc(), col(Shoutout.id).desc()).limit(RECENT_SHOUTOUTS)
+    ).all()
+    return [shoutout_json(s, agent, author or "") for s, agent, author in rows]
+
+
 def team_json(team: Team, accounts: dict[int, str]) -> dict[str, Any]:
     return {
         "id": team.id,
@@ -221,6 +239,7 @@ def snapshot(
         "agents": [],
         "feedback": [],
         "alerts": {"open": [], "recent": [], "open_count": 0, "open_limit": open_limit},
+        "shoutouts": [],
         "generated_at": iso(now),
         "time_zone": None,
         "today": None,
@@ -263,6 +282,7 @@ def snapshot(
         "open_count": found.open_count,
         "open_limit": open_limit,
     }
+    body["shoutouts"] = team_shoutouts(session, team.id, where, now)
     return body
 
 

@@ -206,6 +206,8 @@ class CoachSnapshot(BaseModel):
     agents: list[AgentTrend]
     feedback: list[ResponseOut]
     alerts: AlertLists
+    # The team's latest shout-outs of the past week, newest first (the filter applies).
+    shoutouts: list[ShoutoutOut]
     generated_at: datetime
     # The team's account's zone and its local date now: "today" and the series' days are its.
     time_zone: str | None = None

@@ -120,6 +120,7 @@ async def coach(request: Request) -> Response:
             "kinds": KIND_LABELS,
             "attention": attention,
             "moments": moments,
+            "shoutouts": snap["shoutouts"] if snap else [],
             "open_count": alerts["open_count"],
             "open_limit": limit,
             "shown": shown,
