@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from sqlalchemy import inspect
 from sqlmodel import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from streamsrv import migrate
 from streamsrv.auth import make_session_cookie
 from streamsrv.db import Database
 from streamsrv.models import Account, AuditLog, CoachingNote, Response, Role, Shoutout, User
-from tests.conftest import Tenant
+from tests.conftest import Tenant, fresh_database
 from tests.streaming import Floor, emit_events, make_floor, make_key, make_user
 from tests.support import TIMEOUT
 from tests.survey_support import outbox
@@ -368,3 +371,17 @@ def test_display_options_keep_names_below_the_top_off_the_screen(
     assert [a for a, _ in actions] == ["display.created", "display.updated"]
     assert actions[1][1]["top_n"] == 1 and actions[1][1]["below_top"] == "hidden"
     assert tenant.api.patch("/api/v1/displays/2147483647", json={}).status_code == 404
+
+
+def test_display_options_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    options = {"top_n", "below_top", "shoutout_pin_minutes"}
+    with fresh_database(backend, tmp_path) as database:
+
+        def columns() -> set[str]:
+            return {c["name"] for c in inspect(database.engine).get_columns("displays")}
+
+        assert options <= columns()
+        migrate.downgrade(database.engine, "0013")
+        assert not options & columns()
+        migrate.upgrade(database.engine)
+        assert options <= columns()
