@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
@@ -345,6 +346,8 @@ def test_acknowledge_selected_without_scripts(tenant: Tenant, db: Database) -> N
         assert page.status_code == 200
         assert 'id="kpi-open">3<' in page.text and "Showing 3 of 3 open alerts" in page.text
         assert f'value="{first}"' in page.text and f'value="{moment}"' not in page.text
+        # Times read as the account's local clock, not as raw timestamps.
+        assert re.search(r'<time class="when" datetime="[^"]+">\d\d:\d\d</time>', page.text)
         token = tab.cookies[CSRF_COOKIE]
         form: dict[str, str | list[str]] = {"csrf_token": token, "team_id": str(floor.team_id), "kind": "negative_rating"}
         # Without the CSRF token: refused, nothing written.

@@ -10,6 +10,7 @@ acknowledgements, notes, shout-outs), showing only live alerts the filter covers
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,7 @@ from streamsrv.errors import ApiError
 from streamsrv.ids import MAX_ID
 from streamsrv.models import utcnow
 from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.periods import zone
 from streamsrv.security import csrf
 from streamsrv.templating import error_page, render
 
@@ -62,6 +64,18 @@ def requested_limit(request: Request) -> int:
     if raw.isdigit() and len(raw) <= 4:
         return max(1, min(int(raw), panel.MAX_OPEN_ALERTS))
     return panel.OPEN_ALERTS
+
+
+def local_times(alerts: list[dict[str, Any]], time_zone: str | None) -> dict[int, str]:
+    """When each alert was raised, as the floor reads it without scripts: the account's local
+    "14:05" today, else "23 Nov" (the script re-renders it in the same zone)."""
+    tz = zone(time_zone)
+    today = utcnow().astimezone(tz).date()
+    out: dict[int, str] = {}
+    for alert in alerts:
+        local = datetime.fromisoformat(str(alert["created_at"]).replace("Z", "+00:00")).astimezone(tz)
+        out[int(alert["id"])] = local.strftime("%H:%M") if local.date() == today else local.strftime("%d %b")
+    return out
 
 
 def page_url(team_id: int | None, where: panel.AlertFilter, **extra: Any) -> str:
@@ -121,6 +135,7 @@ async def coach(request: Request) -> Response:
             "attention": attention,
             "moments": moments,
             "shoutouts": snap["shoutouts"] if snap else [],
+            "times": local_times(alerts["open"], snap["time_zone"] if snap else None),
             "open_count": alerts["open_count"],
             "open_limit": limit,
             "shown": shown,
