@@ -449,6 +449,12 @@ class Display(SQLModel, table=True):
     # "team" or "account": which board the screen shows.
     scope: str = Field(max_length=20)
     target_id: int
+    # What the screen shows: everyone by name (``top_n`` null), or the top ``top_n`` ranks by
+    # name and below them nobody ("hidden") or rank and score without a name ("anonymous").
+    top_n: int | None = Field(default=None)
+    below_top: str = Field(default="hidden", max_length=20)
+    # How long a new shout-out stays pinned at the front of the ticker.
+    shoutout_pin_minutes: int = Field(default=10)
     # Bumped to revoke: tokens carry the version they were issued for.
     version: int = Field(default=1)
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

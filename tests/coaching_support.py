@@ -78,3 +78,24 @@ def events_of(db: Database, org_id: int, type: str) -> list[OutboxEvent]:
             .order_by(col(OutboxEvent.id))
         )
         return list(s.exec(stmt).all())
+
+
+def seed_alerts(db: Database, floor: Floor, rule: str, count: int, agent: int = 0) -> list[int]:
+    """``count`` open alerts of ``rule`` about one of the floor's agents, written directly (as
+    a busy day would have raised them), newest last. Returns their ids."""
+    with db.session() as s:
+        rows = [
+            Alert(
+                org_id=floor.org_id,
+                account_id=floor.account_id,
+                team_id=floor.team_id,
+                agent_id=floor.agent_ids[agent],
+                rule=rule,
+                message=f"{rule} #{n}",
+                details={},
+            )
+            for n in range(count)
+        ]
+        s.add_all(rows)
+        s.flush()
+        return [r.id for r in rows if r.id is not None]

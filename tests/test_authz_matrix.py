@@ -137,6 +137,7 @@ GET    /api/v1/boards/team/{target_id}                    200/200/404 200/403/40
 GET    /api/v1/boards/account/{target_id}                 200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 403         401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
 POST   /api/v1/displays                                   201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
 GET    /api/v1/displays                                   200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
+PATCH  /api/v1/displays/{display_id}                      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 DELETE /api/v1/displays/{display_id}                      204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 GET    /api/v1/coach                                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/alerts/{alert_id}/ack                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          403/403/404 403         403         403         403         401  404/404/200
@@ -208,6 +209,7 @@ GET    /wallboard/team/{target_id}                        200/200/404 200/403/40
 GET    /wallboard/account/{target_id}                     200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 303         303          303         303         303         303         303         303  404/404/200
 GET    /wallboard/display/{display_id}                    401         401         401         401         401         401         401         200/401/401 401          401         401         401         401         401         401  401
 GET    /coach                                             200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+POST   /coach/acknowledge                                 303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /recovery                                          200         200         200         403         403         200         403         303         303          303         303         303         303         303         303  200
 GET    /dashboard                                         200         200         200         200         403         403         403         303         303          303         303         303         303         303         303  200
 GET    /u/{token}                                         200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
@@ -648,6 +650,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         )
     ),
     ("GET", "/api/v1/displays"): get("/api/v1/displays", False),
+    ("PATCH", "/api/v1/displays/{display_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/displays/{t.world.display(t.org, t.corner)}", json={"top_n": 3})
+    ),
     ("DELETE", "/api/v1/displays/{display_id:int}"): Spec(
         lambda t: Ask(f"/api/v1/displays/{t.world.display(t.org, t.corner)}")
     ),
@@ -839,6 +844,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/wallboard/account/{target_id:int}"): get("/wallboard/account/{t.corner.account}"),
     ("GET", "/wallboard/display/{display_id:int}"): Spec(display_page),
     ("GET", "/coach"): get("/coach", False),
+    ("POST", "/coach/acknowledge"): Spec(
+        lambda t: Ask("/coach/acknowledge", form=t.form(team_id=str(t.corner.team), alert_id=str(t.corner.alert)))
+    ),
     ("GET", "/recovery"): get("/recovery", False),
     ("GET", "/dashboard"): get("/dashboard", False),
     ("GET", "/u/{token}"): get("/u/{t.corner.unsubscribe_token}", public=True),

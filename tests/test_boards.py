@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from sqlalchemy import inspect
+from sqlmodel import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from streamsrv import migrate
 from streamsrv.auth import make_session_cookie
 from streamsrv.db import Database
-from streamsrv.models import CoachingNote, Response, Role, Shoutout, User
-from tests.conftest import Tenant
+from streamsrv.models import Account, AuditLog, CoachingNote, Response, Role, Shoutout, User
+from tests.conftest import Tenant, fresh_database
 from tests.streaming import Floor, emit_events, make_floor, make_key, make_user
 from tests.support import TIMEOUT
 from tests.survey_support import outbox
@@ -309,3 +313,75 @@ def test_board_pages_follow_scope(tenant: Tenant, db: Database, floor: Floor) ->
         r = anonymous.get(f"/wallboard/team/{floor.team_id}", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
         assert anonymous.get("/wallboard/display/1?token=d.forged").status_code == 401
+
+
+def test_display_options_keep_names_below_the_top_off_the_screen(
+    tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    with db.session() as s:
+        account = s.get(Account, floor.account_id)
+        assert account is not None
+        account.leaderboard_min_responses = 1
+        s.add(account)
+    bad = tenant.api.post(
+        "/api/v1/displays",
+        json={"name": "TV", "scope": "team", "target_id": floor.team_id, "top_n": 0, "below_top": "blur"},
+    )
+    assert bad.status_code == 422 and {"top_n", "below_top"} <= set(bad.json()["error"]["fields"])
+    created = tenant.api.post(
+        "/api/v1/displays",
+        json={"name": "Top two", "scope": "team", "target_id": floor.team_id, "top_n": 2, "below_top": "anonymous"},
+    )
+    assert created.status_code == 201, created.text
+    display = created.json()
+    assert (display["top_n"], display["below_top"], display["shoutout_pin_minutes"]) == (2, "anonymous", 10)
+    with tenant.client(make_key(db, tenant.org_id, ["ingest"])) as api:
+        feedback(api, floor, 0, 5)
+        feedback(api, floor, 1, 4)
+        feedback(api, floor, 2, 2)
+    token = display["url"].split("token=")[1]
+    with httpx.Client(base_url=tenant.server.url, timeout=TIMEOUT) as tv:
+        board = tv.get(f"/api/v1/boards/team/{floor.team_id}", params={"token": token})
+        assert board.status_code == 200, board.text
+        body = board.json()
+        assert body["options"] == {"top_n": 2, "below_top": "anonymous", "shoutout_pin_minutes": 10}
+        assert [(s["rank"], s["name"]) for s in body["standings"]] == [(1, "Agent 0"), (2, "Agent 1"), (3, "")]
+        assert body["standings"][2]["score"] is not None and body["standings"][2]["photo"] is None
+        assert "Agent 2" not in board.text
+    # A member's own board page is not a display: everyone by name.
+    member = tenant.api.get(f"/api/v1/boards/team/{floor.team_id}").json()
+    assert [s["name"] for s in member["standings"]] == ["Agent 0", "Agent 1", "Agent 2"]
+    # Changing the options keeps the display (the screen's token still works); bad values change nothing.
+    path = f"/api/v1/displays/{display['id']}"
+    refused = tenant.api.patch(path, json={"top_n": 1, "shoutout_pin_minutes": -1})
+    assert refused.status_code == 422 and "shoutout_pin_minutes" in refused.json()["error"]["fields"]
+    changed = tenant.api.patch(path, json={"top_n": 1, "below_top": "hidden", "shoutout_pin_minutes": 30})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["id"] == display["id"] and changed.json()["top_n"] == 1
+    with httpx.Client(base_url=tenant.server.url, timeout=TIMEOUT) as tv:
+        body = tv.get(f"/api/v1/boards/team/{floor.team_id}", params={"token": token}).json()
+    assert [s["name"] for s in body["standings"]] == ["Agent 0", "", ""]
+    assert body["options"]["shoutout_pin_minutes"] == 30
+    with db.session() as s:
+        actions = s.exec(
+            select(AuditLog.action, AuditLog.details).where(
+                AuditLog.org_id == tenant.org_id, AuditLog.target == f"display:{display['id']}"
+            )
+        ).all()
+    assert [a for a, _ in actions] == ["display.created", "display.updated"]
+    assert actions[1][1]["top_n"] == 1 and actions[1][1]["below_top"] == "hidden"
+    assert tenant.api.patch("/api/v1/displays/2147483647", json={}).status_code == 404
+
+
+def test_display_options_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    options = {"top_n", "below_top", "shoutout_pin_minutes"}
+    with fresh_database(backend, tmp_path) as database:
+
+        def columns() -> set[str]:
+            return {c["name"] for c in inspect(database.engine).get_columns("displays")}
+
+        assert options <= columns()
+        migrate.downgrade(database.engine, "0013")
+        assert not options & columns()
+        migrate.upgrade(database.engine)
+        assert options <= columns()

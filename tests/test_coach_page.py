@@ -7,8 +7,9 @@ from playwright.sync_api import Browser, Page, expect
 from streamsrv.db import Database
 from streamsrv.models import Role
 from tests.browser import new_context
-from tests.coaching_support import Ingest, alerts_of, events_of
+from tests.coaching_support import Ingest, alerts_of, events_of, seed_alerts
 from tests.conftest import Tenant
+from tests.matrix_support import tiny_png
 from tests.streaming import make_floor, make_user
 from tests.support import TIMEOUT, wait_until
 
@@ -116,6 +117,10 @@ def test_note_and_shoutout_from_a_feedback_card(tenant: Tenant, db: Database, pa
     page.fill("#dialog-text", "Thank you for going the extra mile!")
     page.click("#dialog-submit")
     expect(page.locator("#toast")).to_contain_text("Shout-out")
+    # Shout-outs are great moments: listed under them, live.
+    expect(page.locator("#shoutout-list .so-text")).to_have_text(
+        ["Thank you for going the extra mile!"], timeout=TIMEOUT * 1000
+    )
     wait_until(lambda: len(events_of(db, tenant.org_id, "shoutout.posted")) == 1)
     [note] = events_of(db, tenant.org_id, "coaching.note")
     assert note.payload["text"] == "Great empathy <i>here</i>" and note.payload["shared"] is True
@@ -147,3 +152,89 @@ def test_team_picker_switches_teams(tenant: Tenant, db: Database, page: Page) ->
     expect(page.locator("#team-sub")).to_contain_text("Team B")
     expect(page.locator(".agent-row .agent-name")).to_have_text(["Other agent"])
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def test_open_alerts_tile_counts_every_open_alert_and_the_list_loads_more(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    seed_alerts(db, floor, "negative_rating", 74)
+    log_in(page, tenant.server.url, leader.email)
+    expect(page.locator("#kpi-open")).to_have_text("74")
+    expect(page.locator("#alerts .alert-card")).to_have_count(50)
+    expect(page.locator("#alerts-showing-text")).to_have_text("Showing 50 of 74 open alerts")
+    page.click("#alerts-more")
+    expect(page.locator("#alerts .alert-card")).to_have_count(74)
+    expect(page.locator("#alerts-showing-text")).to_have_text("Showing 74 of 74 open alerts")
+    expect(page.locator("#alerts-more")).to_be_hidden()
+    expect(page.locator("#kpi-open")).to_have_text("74")
+
+
+def test_attention_and_great_moments_are_two_lists_filtered_live(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    [moment] = seed_alerts(db, floor, "great_moment", 1, agent=1)
+    [streak] = seed_alerts(db, floor, "low_streak", 1, agent=1)
+    log_in(page, tenant.server.url, leader.email)
+    expect(page.locator("#alerts-title")).to_have_text("Needs attention")
+    expect(page.locator("#moments-title")).to_have_text("Great moments")
+    expect(page.locator(f'#moments .alert-card[data-alert-id="{moment}"]')).to_be_visible()
+    expect(page.locator(f'#alerts .alert-card[data-alert-id="{streak}"]')).to_be_visible()
+    expect(page.locator("#alerts .rule-great_moment, #moments .rule-low_streak")).to_have_count(0)
+    # Filter: negative ratings about Agent 0 only (a plain GET form).
+    page.select_option("#filter-kind", "negative_rating")
+    page.select_option("#filter-agent", str(floor.agent_ids[0]))
+    page.click("#alert-filter button[type=submit]")
+    page.wait_for_url("**/coach?*kind=negative_rating*")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    expect(page.locator(".alert-card")).to_have_count(0)
+    expect(page.locator("#kpi-open")).to_have_text("0")
+    with Ingest(tenant, db, floor) as ingest:
+        ingest.send(1, agent=1, comment="not for this filter")
+        ingest.send(1, agent=0, comment="in the filter")
+    expect(page.locator("#alerts .alert-card .quote-text")).to_have_text(["in the filter"], timeout=TIMEOUT * 1000)
+    # Agent 1's alert was published before Agent 0's: had the page kept it, it would show by now.
+    expect(page.locator(".alert-card")).to_have_count(1)
+    expect(page.locator("#kpi-open")).to_have_text("1")
+    assert "not for this filter" not in page.locator(".alerts-panel").inner_text()
+
+
+def test_acknowledge_selected_in_one_request(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    first, second, third = seed_alerts(db, floor, "negative_rating", 3)
+    log_in(page, tenant.server.url, leader.email)
+    expect(page.locator("#kpi-open")).to_have_text("3")
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    page.check(f'.alert-card[data-alert-id="{first}"] .pick-box')
+    page.check(f'.alert-card[data-alert-id="{third}"] .pick-box')
+    page.click("#ack-selected")
+    page.wait_for_url("**/coach?*acknowledged=2*")
+    expect(page.locator("#ack-done")).to_have_text("2 acknowledged")
+    expect(page.locator("#kpi-open")).to_have_text("1")
+    expect(page.locator("#alerts .alert-card")).to_have_count(1)
+    assert posts == [f"{tenant.server.url}/coach/acknowledge"]
+    acked = {a.id: a.acknowledged_by for a in alerts_of(db, tenant.org_id)}
+    assert acked == {first: leader.id, second: None, third: leader.id}
+    assert len(events_of(db, tenant.org_id, "alert.acknowledged")) == 2
+
+
+def test_roster_shows_photos_with_the_name_as_alt_text(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    uploaded = tenant.api.post(
+        f"/api/v1/agents/{floor.agent_ids[0]}/photo", content=tiny_png(), headers={"Content-Type": "image/png"}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    log_in(page, tenant.server.url, leader.email)
+    photo = page.locator('.agent-row .avatar img[alt="Agent 0"]')
+    expect(photo).to_be_visible()
+    wait_until(lambda: photo.evaluate("img => img.complete && img.naturalWidth > 0"))
+    # Without a photo: the initials, hidden from screen readers (the name follows them).
+    other = page.locator(f'.agent-row[data-agent-id="{floor.agent_ids[1]}"] .avatar')
+    expect(other).to_have_text("A1")
+    expect(other).to_have_attribute("aria-hidden", "true")

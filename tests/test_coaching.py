@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 from streamsrv.db import Database
 from streamsrv.models import Role
+from streamsrv.security.csrf import COOKIE as CSRF_COOKIE
 from streamsrv.tenancy import create_org
-from tests.coaching_support import Ingest, alerts_of, events_of, user_client
+from tests.coaching_support import Ingest, alerts_of, events_of, seed_alerts, user_client
 from tests.conftest import Tenant
+from tests.login_support import Browser
 from tests.streaming import make_floor, make_key, make_user
 
 
@@ -304,3 +307,77 @@ def test_snapshot_for_leader(tenant: Tenant, db: Database) -> None:
     viewer = make_user(db, tenant.org_id, Role.client_viewer, account_ids=[floor.account_id])
     with user_client(tenant, viewer) as c:
         assert c.get("/api/v1/coach").status_code == 403
+
+
+def test_snapshot_counts_every_open_alert_and_filters_by_kind_and_agent(tenant: Tenant, db: Database) -> None:
+    floor = make_floor(db, tenant.org_id)
+    seed_alerts(db, floor, "negative_rating", 60, agent=0)
+    seed_alerts(db, floor, "great_moment", 3, agent=1)
+    seed_alerts(db, floor, "low_streak", 2, agent=0)
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    with user_client(tenant, leader) as client:
+        snap = client.get("/api/v1/coach", params={"team_id": floor.team_id})
+        assert snap.status_code == 200, snap.text
+        alerts = snap.json()["alerts"]
+        assert alerts["open_count"] == 65 and len(alerts["open"]) == 50 and alerts["open_limit"] == 50
+        more = client.get("/api/v1/coach", params={"team_id": floor.team_id, "open_limit": 100}).json()
+        assert len(more["alerts"]["open"]) == 65
+        moments = client.get("/api/v1/coach", params={"team_id": floor.team_id, "kind": "great_moment"}).json()
+        assert moments["alerts"]["open_count"] == 3
+        assert {a["rule"] for a in moments["alerts"]["open"]} == {"great_moment"}
+        agent0 = client.get(
+            "/api/v1/coach", params={"team_id": floor.team_id, "agent_id": floor.agent_ids[0], "kind": "low_streak"}
+        ).json()
+        assert agent0["alerts"]["open_count"] == 2
+        assert {a["agent"]["id"] for a in agent0["alerts"]["open"]} == {floor.agent_ids[0]}
+        bad = client.get("/api/v1/coach", params={"team_id": floor.team_id, "kind": "nonsense"})
+        assert bad.status_code == 422 and "kind" in bad.text
+
+
+def test_acknowledge_selected_without_scripts(tenant: Tenant, db: Database) -> None:
+    floor = make_floor(db, tenant.org_id)
+    first, second, third = seed_alerts(db, floor, "negative_rating", 3)
+    [moment] = seed_alerts(db, floor, "great_moment", 1, agent=1)
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    with Browser(tenant.server.url) as tab:
+        assert tab.login(leader.email, "correct horse battery").status_code == 303
+        # The page itself lists the alerts, split and filtered, with the true count.
+        page = tab.get(f"/coach?team_id={floor.team_id}&kind=negative_rating")
+        assert page.status_code == 200
+        assert 'id="kpi-open">3<' in page.text and "Showing 3 of 3 open alerts" in page.text
+        assert f'value="{first}"' in page.text and f'value="{moment}"' not in page.text
+        # Times read as the account's local clock, not as raw timestamps.
+        assert re.search(r'<time class="when" datetime="[^"]+">\d\d:\d\d</time>', page.text)
+        token = tab.cookies[CSRF_COOKIE]
+        form: dict[str, str | list[str]] = {"csrf_token": token, "team_id": str(floor.team_id), "kind": "negative_rating"}
+        # Without the CSRF token: refused, nothing written.
+        refused = tab.post("/coach/acknowledge", data={**form, "csrf_token": "", "alert_id": str(first)})
+        assert refused.status_code == 403
+        # An alert of another team (here: one that does not exist) fails the whole request.
+        with tenant.client(make_key(db, tenant.org_id, ["ingest"])) as api:
+            other = api.post(
+                "/api/v1/feedback",
+                json={
+                    "account_id": floor.other_account_id,
+                    "agent_id": floor.other_agent_id,
+                    "channel": "chat",
+                    "external_id": "other-team",
+                    "rating": 1,
+                },
+            )
+            assert other.status_code == 201, other.text
+        [foreign] = [a.id for a in alerts_of(db, tenant.org_id) if a.team_id == floor.other_team_id]
+        mixed = tab.post("/coach/acknowledge", data={**form, "alert_id": [str(first), str(foreign)]})
+        assert mixed.status_code == 404
+        assert all(a.acknowledged_at is None for a in alerts_of(db, tenant.org_id))
+        done = tab.post("/coach/acknowledge", data={**form, "alert_id": [str(first), str(third)]})
+        assert done.status_code == 303
+        assert done.headers["location"] == f"/coach?team_id={floor.team_id}&kind=negative_rating&acknowledged=2"
+        # Again: already acknowledged, the first acknowledgement stays and no event repeats.
+        again = tab.post("/coach/acknowledge", data={**form, "alert_id": str(first)})
+        assert again.headers["location"].endswith("acknowledged=0")
+    state = {a.id: a.acknowledged_by for a in alerts_of(db, tenant.org_id) if a.team_id == floor.team_id}
+    assert state == {first: leader.id, second: None, third: leader.id, moment: None}
+    events = events_of(db, tenant.org_id, "alert.acknowledged")
+    assert sorted(e.payload["id"] for e in events) == sorted([first, third])
+    assert all(e.streams == [f"coach:{floor.team_id}"] for e in events)

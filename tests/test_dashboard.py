@@ -12,9 +12,11 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from streamsrv.db import Database
-from streamsrv.models import FeedbackRequest, Interaction, RequestStatus, Response, Role
+from streamsrv.models import FOLLOWUP_SOURCE, FeedbackRequest, Interaction, RequestStatus, Response, Role
 from tests.conftest import Tenant
 from tests.dashboard_support import Site, ingest_key, logged_in, make_site, post_feedback
+from tests.reaching_support import followup_link
+from tests.support import TIMEOUT
 
 
 def seed_known(tenant: Tenant, db: Database, site: Site) -> None:
@@ -295,3 +297,27 @@ def test_dashboard_endpoints_are_in_openapi(tenant: Tenant) -> None:
     spec = tenant.api.get("/api/v1/openapi.json").json()
     for path in ("/api/v1/dashboard/summary", "/api/v1/dashboard/breakdown", "/api/v1/dashboard/trend", "/api/v1/feedback.csv"):
         assert "get" in spec["paths"][path]
+
+
+def test_tiles_list_and_csv_agree_about_recovery_followups(tenant: Tenant, db: Database) -> None:
+    """A normal response and the answer to its recovery follow-up: the follow-up rates the
+    recovery, so the tile, the list and the CSV all count the one normal response."""
+    setup, path, _ = followup_link(tenant, db)
+    token = path.rsplit("/", 1)[1]
+    answer = httpx.post(f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 5}, timeout=TIMEOUT)
+    assert answer.status_code == 201, answer.text
+    with db.session() as s:
+        sources = sorted(s.exec(select(Response.source).where(Response.account_id == setup.account_id)).all())
+    assert len(sources) == 2 and FOLLOWUP_SOURCE in sources
+    params = {"account_id": setup.account_id}
+    tile = tenant.api.get("/api/v1/dashboard/summary", params=params)
+    assert tile.status_code == 200, tile.text
+    listed = tenant.api.get("/api/v1/feedback", params=params)
+    assert listed.status_code == 200, listed.text
+    exported = tenant.api.get("/api/v1/feedback.csv", params=params)
+    assert exported.status_code == 200, exported.text
+    csv_rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert tile.json()["responses"] == 1
+    assert [item["rating"] for item in listed.json()["items"]] == [1]
+    assert [row["rating"] for row in csv_rows] == ["1"]
+    assert all(row["source"] != FOLLOWUP_SOURCE for row in csv_rows)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from streamsrv.db import Database
 from streamsrv.models import Role
 from tests.conftest import Tenant
+from tests.reaching_support import followup_link
 from tests.streaming import make_floor, make_key, make_user
 from tests.support import TIMEOUT
 
@@ -85,3 +87,73 @@ def test_me_refuses_other_roles(tenant: Tenant, db: Database, page: Page) -> Non
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("This page is for agents")
+
+
+CATALOGUE = [
+    {"code": "coffee", "label": "Coffee", "emoji": "\u2615", "value": 4, "currency": "EUR"},
+    {"code": "lunch", "label": "Lunch", "emoji": "\U0001f957", "value": 15},
+]
+
+
+def test_me_shows_rank_rewards_with_value_and_scores_without_followups(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    setup, path, _ = followup_link(
+        tenant, db, ask_csat=True, ask_nps=True, leaderboard_min_responses=1, reward_catalogue=CATALOGUE
+    )
+    token = path.rsplit("/", 1)[1]
+    answer = httpx.post(
+        f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 5, "comment": "follow-up answer"}, timeout=TIMEOUT
+    )
+    assert answer.status_code == 201, answer.text
+    key = make_key(db, tenant.org_id, ["ingest"])
+    with tenant.client(key) as api:
+        for n, (agent, rating, extra) in enumerate(
+            [
+                (setup.agent_id, 5, {"reward": "coffee", "csat": 5, "nps": 10}),
+                (setup.agent_id, 5, {"reward": "coffee", "csat": 4, "nps": 6}),
+                (setup.agent_id, 5, {"reward": "lunch", "csat": 2}),
+                (setup.other_agent_id, 4, {}),
+            ]
+        ):
+            r = api.post(
+                "/api/v1/feedback",
+                json={
+                    "account_id": setup.account_id,
+                    "agent_id": agent,
+                    "channel": "chat",
+                    "external_id": f"me-month-{n}",
+                    "rating": rating,
+                    **extra,
+                },
+            )
+            assert r.status_code == 201, r.text
+    user = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=setup.agent_id)
+    log_in(page, tenant.server.url, user.email, "/me")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    # The follow-up answer rates the recovery: not in the feed (1 star + three 5 stars are).
+    expect(page.locator(".me-card")).to_have_count(4)
+    assert "follow-up answer" not in page.locator("#feed").inner_text()
+    # Ratings 1, 5, 5, 5 (average 4) against a colleague's 4: equal fair scores share rank 1.
+    month = page.locator('.stat[data-period="month"]')
+    expect(month.locator(".stat-rank")).to_have_text("Rank 1 of 2 in your team")
+    rewards = page.locator("#month-rewards-list .month-reward")
+    expect(rewards).to_have_count(2)
+    expect(rewards.nth(0).locator(".reward-label")).to_have_text("\u2615 Coffee \u00d7 2")
+    expect(rewards.nth(0).locator(".reward-value")).to_have_text("4 EUR each \u00b7 8 EUR")
+    expect(rewards.nth(1).locator(".reward-label")).to_have_text("\U0001f957 Lunch \u00d7 1")
+    expect(rewards.nth(1).locator(".reward-value")).to_have_text("15 each \u00b7 15")
+    expect(page.locator("#scores")).to_be_visible()
+    # CSAT 5, 4, 2: two of three satisfied; NPS 10 and 6: one promoter, one detractor.
+    expect(page.locator("#score-csat .score-value")).to_have_text("66.7% (3 answers)")
+    expect(page.locator("#score-nps .score-value")).to_have_text("0 (2 answers)")
+
+
+def test_me_hides_scores_the_account_does_not_ask(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
+    log_in(page, tenant.server.url, agent.email, "/me")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    expect(page.locator('.stat[data-period="today"] .stat-rank')).to_have_text("Not ranked yet today")
+    expect(page.locator("#month-rewards-empty")).to_be_visible()
+    expect(page.locator("#scores")).to_be_hidden()

@@ -10,8 +10,10 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from streamsrv.db import Database
+from streamsrv.models import Account, Role
+from tests.coaching_support import user_client
 from tests.conftest import Tenant
-from tests.streaming import Floor, make_floor, make_key
+from tests.streaming import Floor, make_floor, make_key, make_user
 from tests.support import TIMEOUT
 
 _ids = itertools.count(1)
@@ -127,3 +129,67 @@ def test_a_long_board_fits_the_tv_screen(tenant: Tenant, db: Database, page: Pag
     assert last is not None and ticker is not None
     # Every agent is on screen, above the ticker: the TV cannot scroll.
     assert last["y"] + last["height"] <= ticker["y"] + 1
+    # Both columns keep their headings: the right-hand ones start over the right-hand rows.
+    headings = page.locator("#board-cols .board-cols")
+    expect(headings).to_have_count(2)
+    expect(headings.nth(0)).to_be_visible()
+    expect(headings.nth(1)).to_be_visible()
+    expect(headings.nth(1).get_by_text("Score")).to_be_visible()
+    right = headings.nth(1).bounding_box()
+    right_row = rows.nth(21).bounding_box()
+    assert right is not None and right_row is not None
+    assert abs(right["x"] - right_row["x"]) < 2 and right["y"] + right["height"] <= right_row["y"]
+
+
+def test_a_display_shows_its_top_ranks_by_name_and_keeps_shoutouts_pinned(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    floor = make_floor(db, tenant.org_id, agents=3)
+    with db.session() as s:
+        account = s.get(Account, floor.account_id)
+        assert account is not None
+        account.leaderboard_min_responses = 1
+        s.add(account)
+    created = tenant.api.post(
+        "/api/v1/displays",
+        json={"name": "Top two", "scope": "team", "target_id": floor.team_id, "top_n": 2, "below_top": "anonymous"},
+    )
+    assert created.status_code == 201, created.text
+    key = make_key(db, tenant.org_id, ["ingest"])
+    with tenant.client(key) as api:
+        rate(api, floor, 0, 5)
+        rate(api, floor, 1, 4)
+        rate(api, floor, 2, 3)
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    url = created.json()["url"].replace(tenant.server.app.state.ctx.settings.public_url, tenant.server.url)
+    page.goto(url + "&rotate=off")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    rows = page.locator("#rows .row")
+    expect(rows).to_have_count(3)
+    expect(rows.locator(".name")).to_have_text(["Agent 0", "Agent 1", ""])
+    expect(rows.nth(2).locator(".rank")).to_have_text("3")
+    expect(rows.nth(2).locator(".score")).not_to_have_text("")
+    expect(rows.nth(2).locator(".avatar")).to_be_hidden()
+    # A live rating for the third agent carries their name: the screen still does not show it.
+    with tenant.client(key) as api:
+        rate(api, floor, 2, 3)
+    expect(rows.nth(2).locator(".count")).to_have_text("2", timeout=TIMEOUT * 1000)
+    assert "Agent 2" not in page.locator("main").inner_text()
+
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    with user_client(tenant, leader) as coach:
+        posted = coach.post(
+            "/api/v1/shoutouts", json={"agent_id": floor.agent_ids[1], "message": "Thank you for Tuesday!"}
+        )
+        assert posted.status_code == 201, posted.text
+    ticks = page.locator("#ticker .tick")
+    expect(ticks.first.locator(".tick-text")).to_have_text("Thank you for Tuesday!", timeout=TIMEOUT * 1000)
+    with tenant.client(key) as api:
+        for n in range(14):
+            rate(api, floor, 0, 5, f"praise {n}")
+    expect(ticks.filter(has_text="praise 13")).to_have_count(1, timeout=TIMEOUT * 1000)
+    # Fourteen newer comments did not push the shout-out out: it stays pinned at the front.
+    expect(ticks).to_have_count(12)
+    expect(ticks.first).to_have_class("tick tick-shoutout pinned")
+    expect(ticks.first.locator(".tick-text")).to_have_text("Thank you for Tuesday!")
+    expect(ticks.filter(has_text="praise 2")).to_have_count(0)

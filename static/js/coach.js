@@ -15,11 +15,24 @@ const RULE_LABELS = {
   great_moment: "Great moment",
 };
 
+const MORE_STEP = 50;
+const MOMENT_RULES = new Set(["great_moment"]);
+
 const root = document.querySelector(".coach");
 const teamId = Number(root.dataset.team);
+// The page's filter (?kind=&agent_id=): the snapshot and the live alerts shown follow it.
+const filter = { kind: root.dataset.kind || "", agentId: root.dataset.agent ? Number(root.dataset.agent) : null };
+let openLimit = Number(root.dataset.openLimit) || MORE_STEP;
+// Every open alert the filter covers (counted by the server, then kept current by events).
+let openCount = 0;
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const els = {
   alerts: document.getElementById("alerts"),
+  moments: document.getElementById("moments"),
+  momentsEmpty: document.getElementById("moments-empty"),
+  shoutouts: document.getElementById("shoutout-list"),
+  showing: document.getElementById("alerts-showing-text"),
+  more: document.getElementById("alerts-more"),
   acked: document.getElementById("acked"),
   alertsEmpty: document.getElementById("alerts-empty"),
   roster: document.getElementById("roster"),
@@ -34,7 +47,9 @@ const tpl = {
   alert: document.getElementById("alert-tpl"),
   agent: document.getElementById("agent-tpl"),
   card: document.getElementById("card-tpl"),
+  shoutout: document.getElementById("shoutout-tpl"),
 };
+const MAX_SHOUTOUTS = 10;
 
 const alerts = new Map(); // alert id -> { data, el }
 const agents = new Map(); // agent id -> { data, el }
@@ -113,20 +128,33 @@ async function api(path, options = {}) {
 
 // --- alerts -------------------------------------------------------------------------------------
 
-function sortAlerts() {
-  const items = [...els.alerts.children];
+function matchesFilter(alert) {
+  if (filter.kind && alert.rule !== filter.kind) return false;
+  if (filter.agentId !== null && alert.agent.id !== filter.agentId) return false;
+  return true;
+}
+
+function listFor(alert) {
+  return MOMENT_RULES.has(alert.rule) ? els.moments : els.alerts;
+}
+
+function sortAlerts(list) {
+  const items = [...list.children];
   items.sort((a, b) => {
     const ra = SEVERITY_RANK[a.dataset.severity] ?? 1;
     const rb = SEVERITY_RANK[b.dataset.severity] ?? 1;
     return ra - rb || b.dataset.created.localeCompare(a.dataset.created);
   });
-  for (const item of items) els.alerts.append(item);
+  for (const item of items) list.append(item);
 }
 
 function updateAlertCounts() {
-  const open = [...alerts.values()].filter((a) => !a.data.acknowledged_at).length;
-  els.alertsEmpty.hidden = open > 0;
-  document.getElementById("kpi-open").textContent = String(open);
+  const shown = [...alerts.values()].filter((a) => !a.data.acknowledged_at).length;
+  els.alertsEmpty.hidden = els.alerts.children.length > 0;
+  els.momentsEmpty.hidden = els.moments.children.length > 0 || els.shoutouts.children.length > 0;
+  document.getElementById("kpi-open").textContent = String(openCount);
+  els.showing.textContent = `Showing ${shown} of ${openCount} open alerts`;
+  els.more.hidden = shown >= openCount;
 }
 
 function fillAlert(el, alert) {
@@ -151,6 +179,11 @@ function fillAlert(el, alert) {
   } else {
     quote.hidden = true;
   }
+  const pick = el.querySelector(".pick-box");
+  pick.value = String(alert.id);
+  pick.disabled = Boolean(alert.acknowledged_at);
+  el.querySelector(".pick").hidden = Boolean(alert.acknowledged_at);
+  if (alert.acknowledged_at) pick.checked = false;
   const ackBtn = el.querySelector(".ack-btn");
   const state = el.querySelector(".ack-state");
   if (alert.acknowledged_at) {
@@ -168,7 +201,7 @@ function fillAlert(el, alert) {
 }
 
 function renderAlert(alert, fresh) {
-  if (alert.team_id !== teamId) return;
+  if (alert.team_id !== teamId || !matchesFilter(alert)) return;
   const known = alerts.get(alert.id);
   const el = known ? known.el : clone(tpl.alert);
   fillAlert(el, alert);
@@ -182,12 +215,31 @@ function renderAlert(alert, fresh) {
       last.remove();
     }
   } else {
-    if (el.parentElement !== els.alerts) els.alerts.append(el);
-    sortAlerts();
+    const list = listFor(alert);
+    if (el.parentElement !== list) list.append(el);
+    sortAlerts(list);
     if (fresh) {
       el.classList.add("arrived");
     }
   }
+  updateAlertCounts();
+}
+
+// Shout-outs are great moments too: listed under them, following the agent filter (none when
+// the kind filter names another kind of alert).
+function renderShoutout(s, fresh) {
+  if (s.team_id !== teamId) return;
+  if (filter.kind && !MOMENT_RULES.has(filter.kind)) return;
+  if (filter.agentId !== null && s.agent_id !== filter.agentId) return;
+  if (els.shoutouts.querySelector(`[data-shoutout-id="${s.id}"]`)) return;
+  const el = clone(tpl.shoutout);
+  el.dataset.shoutoutId = String(s.id);
+  el.querySelector(".so-agent").textContent = s.agent_name;
+  el.querySelector(".so-text").textContent = s.message;
+  el.querySelector(".so-author").textContent = s.author_name ? `\u2014 ${s.author_name}` : "";
+  if (fresh) els.shoutouts.prepend(el);
+  else els.shoutouts.append(el);
+  while (els.shoutouts.children.length > MAX_SHOUTOUTS) els.shoutouts.lastElementChild.remove();
   updateAlertCounts();
 }
 
@@ -277,7 +329,22 @@ function trendLabel(agent) {
 
 function fillAgent(el, agent) {
   el.dataset.agentId = String(agent.id);
-  el.querySelector(".avatar").textContent = initials(agent.name);
+  const avatar = el.querySelector(".avatar");
+  if (agent.photo_url) {
+    // The photo, named for screen readers; a broken photo falls back to the initials.
+    const img = document.createElement("img");
+    img.src = agent.photo_url;
+    img.alt = agent.name;
+    img.addEventListener("error", () => {
+      avatar.replaceChildren(initials(agent.name));
+      avatar.setAttribute("aria-hidden", "true");
+    });
+    avatar.removeAttribute("aria-hidden");
+    avatar.replaceChildren(img);
+  } else {
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = initials(agent.name);
+  }
   el.querySelector(".agent-name").textContent = agent.name;
   const t = agent.today;
   const parts = [`${t.count} today`];
@@ -460,7 +527,11 @@ form.addEventListener("submit", async (ev) => {
 // --- snapshot and live events -------------------------------------------------------------------
 
 async function loadSnapshot() {
-  const snap = await api(`/api/v1/coach?team_id=${teamId}`);
+  const params = new URLSearchParams({ team_id: String(teamId), open_limit: String(openLimit) });
+  if (filter.kind) params.set("kind", filter.kind);
+  if (filter.agentId !== null) params.set("agent_id", String(filter.agentId));
+  const snap = await api(`/api/v1/coach?${params}`);
+  openCount = snap.alerts.open_count;
   threshold = snap.negative_threshold ?? 2;
   zone = snap.time_zone || "UTC";
   today = snap.today;
@@ -469,6 +540,12 @@ async function loadSnapshot() {
   if (snap.team) els.sub.textContent = `${snap.team.name} \u00b7 ${snap.team.account_name}`;
   for (const entry of alerts.values()) entry.el.remove();
   alerts.clear();
+  // The server rendered the lists for browsers without scripts: from here on the script does.
+  els.alerts.replaceChildren();
+  els.moments.replaceChildren();
+  els.acked.replaceChildren();
+  els.shoutouts.replaceChildren();
+  for (const s of snap.shoutouts || []) renderShoutout(s, false);
   els.roster.replaceChildren();
   agents.clear();
   for (const agent of snap.agents) renderAgent(agent);
@@ -496,10 +573,17 @@ function onEvent(event) {
       countResponse(data);
       break;
     case "alert.raised":
+      if (data.team_id === teamId && matchesFilter(data) && !alerts.has(data.id)) openCount += 1;
+      renderAlert(data, true);
+      break;
     case "alert.acknowledged":
-      renderAlert(data, event.type === "alert.raised");
+      // Sent once per alert, by whoever acknowledged it first (here or elsewhere).
+      if (data.team_id === teamId && matchesFilter(data)) openCount = Math.max(0, openCount - 1);
+      renderAlert(data, false);
+      updateAlertCounts();
       break;
     case "shoutout.posted":
+      renderShoutout(data, true);
       toast(`Shout-out for ${data.agent.name} from ${data.author_name}`);
       break;
     case "coaching.note":
@@ -508,6 +592,16 @@ function onEvent(event) {
       break;
   }
 }
+
+els.more.addEventListener("click", async (ev) => {
+  ev.preventDefault();
+  openLimit = Math.min(openLimit + MORE_STEP, 500);
+  try {
+    await loadSnapshot();
+  } catch (err) {
+    toast(`Could not load more alerts: ${err.message}`);
+  }
+});
 
 const picker = document.getElementById("team-picker");
 if (picker) picker.addEventListener("change", () => document.getElementById("team-form").submit());

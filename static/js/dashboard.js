@@ -340,7 +340,12 @@ function clearDrill() {
 }
 
 // Would this response appear in the list as currently filtered?
+// Answers to recovery follow-ups rate the recovery, not the agent: the list, the CSV and the
+// tiles leave them out (streamsrv.survey.listing.counted_responses), so live cards do too.
+const FOLLOWUP_SOURCE = "recovery_followup";
+
 function matchesList(r) {
+  if (r.source === FOLLOWUP_SOURCE) return false;
   const params = filterParams({ drill: true });
   for (const key of ["account_id", "team_id", "agent_id", "rating"]) {
     if (params.has(key) && String(r[key]) !== params.get(key)) return false;

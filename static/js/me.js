@@ -54,6 +54,63 @@ function renderStats(periods) {
   }
 }
 
+const PERIOD_WORDS = { today: "today", week: "this week", month: "this month" };
+
+// The rank on the team's board, only sent when the board is open to this agent.
+function renderRank(ranks) {
+  for (const [period, word] of Object.entries(PERIOD_WORDS)) {
+    const el = document.querySelector(`.stat[data-period="${period}"] .stat-rank`);
+    if (!el) continue;
+    const r = ranks ? ranks[period] : null;
+    el.hidden = !r;
+    if (!r) continue;
+    el.textContent = r.rank == null ? `Not ranked yet ${word}` : `Rank ${r.rank} of ${r.of} in your team`;
+  }
+}
+
+function money(value, currency) {
+  if (value == null) return "";
+  const amount = Number.isInteger(value) ? String(value) : value.toFixed(2);
+  return currency ? `${amount} ${currency}` : amount;
+}
+
+function renderMonthRewards(month) {
+  const list = document.getElementById("month-rewards-list");
+  list.replaceChildren(
+    ...((month && month.items) || []).map((r) => {
+      const li = document.createElement("li");
+      li.className = "month-reward";
+      li.dataset.code = r.code;
+      const what = document.createElement("span");
+      what.className = "reward-label";
+      what.textContent = `${r.emoji ? `${r.emoji} ` : ""}${r.label} × ${r.count}`;
+      const worth = document.createElement("span");
+      worth.className = "reward-value";
+      worth.textContent = r.value == null ? "" : `${money(r.value, r.currency)} each · ${money(r.total, r.currency)}`;
+      li.append(what, worth);
+      return li;
+    }),
+  );
+  setEmpty("month-rewards-empty", list);
+}
+
+function renderScores(scores) {
+  const box = document.getElementById("scores");
+  const csat = scores && scores.csat;
+  const nps = scores && scores.nps;
+  box.hidden = !csat && !nps;
+  const show = (id, data, text) => {
+    const el = document.getElementById(id);
+    el.hidden = !data;
+    if (data) el.querySelector(".score-value").textContent = text;
+  };
+  show("score-csat", csat, csat && csat.percent != null ? `${csat.percent}% (${csat.answers} answers)` : "no answers yet");
+  show("score-nps", nps, nps && nps.score != null ? `${nps.score} (${nps.answers} answers)` : "no answers yet");
+}
+
+// Answers to recovery follow-ups rate the recovery, not the agent: /me leaves them out.
+const FOLLOWUP_SOURCE = "recovery_followup";
+
 function rewardText(response) {
   const item = response.reward_item || rewards.get(response.reward);
   if (!response.reward) return "";
@@ -178,6 +235,9 @@ async function loadSnapshot() {
   rewards = new Map((body.rewards || []).filter(Boolean).map((r) => [r.code, r]));
   showZone(body.time_zone);
   renderStats(body.stats);
+  renderRank(body.rank);
+  renderMonthRewards(body.rewards_this_month);
+  renderScores(body.scores);
   scheduleRollover(body.period_bounds);
   for (const item of body.feedback) renderCard(item, false);
   for (const s of body.shoutouts) renderShoutout(s, false);
@@ -192,7 +252,7 @@ function onEvent(event) {
   switch (event.type) {
     case "feedback.received":
     case "feedback.updated":
-      renderCard(data, true);
+      if (data.source !== FOLLOWUP_SOURCE) renderCard(data, true);
       break;
     case "stats.updated":
       renderStats(data.periods);

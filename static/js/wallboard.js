@@ -8,6 +8,7 @@ import { StreamConnection, connectionIndicator } from "./stream.js";
 const PERIODS = ["today", "week", "month"];
 const ROTATE_MS = 20000;
 const TICKER_MAX = 12;
+const DEFAULT_OPTIONS = { top_n: null, below_top: "hidden", shoutout_pin_minutes: 10 };
 const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
 // --- the board ------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ function initBoard(root) {
   const rowTemplate = document.getElementById("row");
   const ticker = document.getElementById("ticker");
   const bar = document.getElementById("rotation-bar");
-  const state = { period: "today", min: 5, agents: new Map(), elements: new Map(), tickerSeen: new Set() };
+  const state = { period: "today", min: 5, agents: new Map(), elements: new Map(), tickerItems: new Map(), options: { ...DEFAULT_OPTIONS } };
   // The shown period's bounds and the account's zone, as the server computed them.
   const shown = { start: null, end: null, zone: undefined };
   let revoked = false;
@@ -70,6 +71,13 @@ function initBoard(root) {
     return n == null ? "\u2013" : n.toFixed(digits);
   }
 
+  // A display may show only its top N ranks by name: below them nobody ("hidden") or rank and
+  // score only ("anonymous"); the server already sends those agents without names.
+  function belowTop(agent) {
+    const topN = state.options.top_n;
+    return Boolean(topN) && (agent.rank == null || agent.rank > topN);
+  }
+
   function rowFor(agent) {
     let el = state.elements.get(agent.agent_id);
     if (!el) {
@@ -82,9 +90,12 @@ function initBoard(root) {
       img.src = agent.photo;
       img.hidden = false;
     }
-    el.querySelector(".initials").textContent = initials(agent.name || "?");
+    const anonymous = belowTop(agent);
+    el.classList.toggle("anonymous", anonymous);
+    el.querySelector(".avatar").hidden = anonymous;
+    el.querySelector(".initials").textContent = anonymous ? "" : initials(agent.name || "?");
     el.querySelector(".initials").hidden = Boolean(agent.photo);
-    el.querySelector(".name").textContent = agent.name;
+    el.querySelector(".name").textContent = anonymous ? "" : agent.name;
     el.querySelector(".rank").textContent = agent.rank == null ? "" : String(agent.rank);
     el.querySelector(".score").textContent = fmt(agent.score, 2);
     el.querySelector(".avg").textContent = agent.count ? (agent.rating_sum / agent.count).toFixed(2) : "\u2013";
@@ -122,15 +133,22 @@ function initBoard(root) {
     const before = new Map();
     for (const [id, el] of state.elements) if (el.isConnected) before.set(id, el.getBoundingClientRect().top);
     const oldRanks = new Map([...state.elements].map(([id, el]) => [id, el.dataset.rank]));
-    const wanted = ranked.map(rowFor);
+    const hideBelow = Boolean(state.options.top_n) && state.options.below_top === "hidden";
+    const wanted = ranked.filter((a) => !(hideBelow && belowTop(a))).map(rowFor);
     rows.replaceChildren(...wanted);
     rows.classList.toggle("dense", wanted.length > 7);
     fitToScreen();
     document.getElementById("board-empty").hidden = ranked.length > 0;
     const waitingBox = document.getElementById("waiting-box");
     const waitingList = document.getElementById("waiting");
-    waitingBox.hidden = waiting.length === 0;
-    waitingList.replaceChildren(
+    // Below a display's top N, nobody waiting is named either.
+    const privateWaiting = Boolean(state.options.top_n);
+    waitingBox.hidden = waiting.length === 0 || (hideBelow && privateWaiting);
+    if (privateWaiting) {
+      const li = document.createElement("li");
+      li.textContent = `${waiting.length} ${waiting.length === 1 ? "other" : "others"}`;
+      waitingList.replaceChildren(li);
+    } else waitingList.replaceChildren(
       ...waiting.map((a) => {
         const li = document.createElement("li");
         const name = document.createElement("span");
@@ -165,22 +183,51 @@ function initBoard(root) {
     }
   }
 
-  function addTicker(item, fresh) {
-    const key = item.response_id ? `r${item.response_id}` : `s${item.shoutout_id}`;
-    if (state.tickerSeen.has(key)) return;
-    state.tickerSeen.add(key);
-    const li = document.createElement("li");
-    li.className = `tick tick-${item.kind || "comment"}`;
-    const who = document.createElement("strong");
-    who.textContent = item.agent_name || "";
-    const text = document.createElement("span");
-    text.className = "tick-text";
-    text.textContent = item.kind === "shoutout" ? item.message : `\u201c${item.comment}\u201d`;
-    li.append(who, text);
-    if (fresh) ticker.prepend(li);
-    else ticker.append(li);
-    while (ticker.children.length > TICKER_MAX) ticker.lastElementChild.remove();
+  // A shout-out stays pinned at the front for the display's pin time; newer praise fills the
+  // rest of the ticker (at most TICKER_MAX items, pinned ones never pushed out).
+  function isPinned(item, now) {
+    const minutes = state.options.shoutout_pin_minutes;
+    if (item.kind !== "shoutout" || !minutes) return false;
+    return now - new Date(item.at).getTime() < minutes * 60000;
   }
+
+  function tickerKey(item) {
+    return item.response_id ? `r${item.response_id}` : `s${item.shoutout_id}`;
+  }
+
+  function renderTicker() {
+    const now = Date.now();
+    const newest = (a, b) => String(b.at).localeCompare(String(a.at));
+    const items = [...state.tickerItems.values()];
+    const pinned = items.filter((i) => isPinned(i, now)).sort(newest);
+    const rest = items.filter((i) => !isPinned(i, now)).sort(newest);
+    const shown = [...pinned, ...rest.slice(0, Math.max(0, TICKER_MAX - pinned.length))];
+    // Forget what can no longer come back on screen.
+    const keep = new Set(shown.map(tickerKey));
+    for (const key of [...state.tickerItems.keys()]) if (!keep.has(key)) state.tickerItems.delete(key);
+    ticker.replaceChildren(
+      ...shown.map((item) => {
+        const li = document.createElement("li");
+        li.className = `tick tick-${item.kind || "comment"}${isPinned(item, now) ? " pinned" : ""}`;
+        li.dataset.key = tickerKey(item);
+        const who = document.createElement("strong");
+        who.textContent = item.agent_name || "";
+        const text = document.createElement("span");
+        text.className = "tick-text";
+        text.textContent = item.kind === "shoutout" ? item.message : `\u201c${item.comment}\u201d`;
+        li.append(who, text);
+        return li;
+      }),
+    );
+  }
+
+  function addTicker(item) {
+    const key = tickerKey(item);
+    if (state.tickerItems.has(key)) return;
+    state.tickerItems.set(key, { ...item, at: item.at || new Date().toISOString() });
+    renderTicker();
+  }
+  setInterval(renderTicker, 15000);
 
   // Returns whether the board now shows state.period's numbers.
   async function loadSnapshot() {
@@ -203,9 +250,11 @@ function initBoard(root) {
     scheduleRollover();
     tickClock();
     state.min = body.min_responses;
+    state.options = { ...DEFAULT_OPTIONS, ...(body.options || {}) };
     state.agents = new Map();
     for (const a of [...body.standings, ...body.not_ranked]) state.agents.set(a.agent_id, { ...a });
-    for (const item of [...body.ticker].reverse()) addTicker(item, true);
+    for (const item of body.ticker) if (!state.tickerItems.has(tickerKey(item))) state.tickerItems.set(tickerKey(item), item);
+    renderTicker();
     render();
     return true;
   }
@@ -237,10 +286,10 @@ function initBoard(root) {
         state.agents.set(d.agent.id, { ...prev, name: d.agent.name || prev.name, count: sums.count, rating_sum: sums.rating_sum, rewards: sums.rewards });
         render(d.agent.id);
       }
-      if (d.highlight) addTicker({ kind: "comment", ...d.highlight }, true);
+      if (d.highlight) addTicker({ kind: "comment", ...d.highlight });
     } else if (event.type === "shoutout.posted") {
       const s = event.data.shoutout || event.data;
-      addTicker({ kind: "shoutout", shoutout_id: s.id, agent_name: (s.agent_name || "").split(" ")[0], message: s.message }, true);
+      addTicker({ kind: "shoutout", shoutout_id: s.id, agent_name: (s.agent_name || "").split(" ")[0], message: s.message, at: s.created_at || event.at });
     }
   }
 
@@ -315,6 +364,16 @@ function initDisplays(section) {
       body: body ? JSON.stringify(body) : undefined,
     });
 
+  function optionsOf(form, topSel, belowSel, pinSel) {
+    const top = form.querySelector(topSel).value.trim();
+    const pin = form.querySelector(pinSel).value.trim();
+    return {
+      top_n: top === "" ? null : Number(top),
+      below_top: form.querySelector(belowSel).value,
+      shoutout_pin_minutes: pin === "" ? 10 : Number(pin),
+    };
+  }
+
   function row(d) {
     const li = template.content.firstElementChild.cloneNode(true);
     li.dataset.displayId = String(d.id);
@@ -322,6 +381,17 @@ function initDisplays(section) {
     li.querySelector(".d-target").textContent = `${d.scope === "team" ? "Team" : "Account"} \u00b7 ${d.target_name}`;
     li.querySelector(".d-url").value = d.url;
     li.querySelector(".d-open").href = d.url;
+    const options = li.querySelector(".d-options");
+    options.querySelector(".d-top-n").value = d.top_n == null ? "" : String(d.top_n);
+    options.querySelector(".d-below-top").value = d.below_top || "hidden";
+    options.querySelector(".d-pin").value = String(d.shoutout_pin_minutes ?? 10);
+    options.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const saved = options.querySelector(".d-saved");
+      const res = await send("PATCH", `/api/v1/displays/${d.id}`, optionsOf(options, ".d-top-n", ".d-below-top", ".d-pin"));
+      const body = await res.json();
+      saved.textContent = res.ok ? "Saved: the screen shows it from its next reload" : (body.error ? body.error.message : "Could not save.");
+    });
     li.querySelector(".d-revoke").addEventListener("click", async () => {
       if (!window.confirm(`Revoke \u201c${d.name}\u201d? The screen goes dark at once.`)) return;
       const res = await send("DELETE", `/api/v1/displays/${d.id}`);
@@ -347,6 +417,7 @@ function initDisplays(section) {
       name: document.getElementById("display-name").value,
       scope,
       target_id: Number(id),
+      ...optionsOf(e.target, "#display-top-n", "#display-below-top", "#display-pin"),
     });
     const body = await res.json();
     if (!res.ok) {

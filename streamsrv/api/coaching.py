@@ -43,7 +43,9 @@ TAG = "coaching"
     guard=require_coach,
 )
 def coach_snapshot(call: Call[None, CoachQuery], session: Session) -> dict[str, Any]:
-    return panel.snapshot(session, call.identity, call.query.team_id, call.now)
+    query = call.query
+    where = panel.AlertFilter(query.kind, query.agent_id)
+    return panel.snapshot(session, call.identity, query.team_id, call.now, where, query.open_limit)
 
 
 @route(

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute
 from streamsrv.kernel import Call, route
 from streamsrv.org import displays
 from streamsrv.org.common import Page, require_writer
-from streamsrv.org.schemas import DisplayCreate, DisplayOut
+from streamsrv.org.schemas import DisplayCreate, DisplayOptions, DisplayOut
 from streamsrv.revocation import drop_credential
 
 TAG = "displays"
@@ -44,6 +44,21 @@ def list_displays(call: Call[None, None], session: Session) -> Page[DisplayOut]:
 
 
 @route(
+    "PATCH",
+    "/api/v1/displays/{display_id:int}",
+    summary="Change what a display shows (top N, names below it, shout-out pin time); same URL",
+    tag=TAG,
+    body=DisplayOptions,
+    response=DisplayOut,
+    errors=(404,),
+    scope="admin",
+    guard=require_writer,
+)
+def update_display(call: Call[DisplayOptions, None], session: Session) -> DisplayOut:
+    return displays.update_options(call.ctx, session, call.identity, call.id("display_id"), call.body)
+
+
+@route(
     "DELETE",
     "/api/v1/displays/{display_id:int}",
     summary="Revoke a display: its token stops working and its screen disconnects at once",
@@ -60,4 +75,4 @@ async def revoke_display(call: Call[None, None]) -> None:
     await drop_credential(call.ctx, f"display:{display_id}")
 
 
-routes: list[BaseRoute] = [create_display, list_displays, revoke_display]
+routes: list[BaseRoute] = [create_display, list_displays, update_display, revoke_display]

@@ -20,7 +20,7 @@ from streamsrv.boards.scoring import board_mean, rank
 from streamsrv.boards.standings import HIGHLIGHT_RATING, first_name
 from streamsrv.boards.stats import BoardScope, board_totals
 from streamsrv.errors import ApiError, not_found
-from streamsrv.models import Account, Agent, Response, Shoutout, Team, User
+from streamsrv.models import Account, Agent, Display, Response, Shoutout, Team, User
 from streamsrv.periods import Period, period_bounds, zone
 from streamsrv.stream_auth import may_subscribe, resolve_owner, resolve_reach
 from streamsrv.stream_names import StreamRef
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 TICKER_SIZE = 12
 # The ticker looks back a week at most: praise from last month is not news on the floor.
 TICKER_WINDOW = timedelta(days=7)
+# A new shout-out stays pinned at the front of the ticker this long, unless a display says
+# otherwise (``Display.shoutout_pin_minutes``): newer comments no longer push it out.
+DEFAULT_PIN_MINUTES = 10
 
 
 def authorize_board(session: Session, identity: Identity, scope: BoardScope, target_id: int) -> None:
@@ -59,9 +62,16 @@ def board_title(session: Session, org_id: int, scope: BoardScope, target_id: int
 
 
 def ticker(
-    session: Session, org_id: int, scope: BoardScope, target_id: int, now: datetime
+    session: Session,
+    org_id: int,
+    scope: BoardScope,
+    target_id: int,
+    now: datetime,
+    pin_minutes: int = DEFAULT_PIN_MINUTES,
 ) -> list[dict[str, Any]]:
-    """Recent 5-star comments and shout-outs, newest first. Nothing negative ever lands here."""
+    """Recent 5-star comments and shout-outs, newest first, plus every shout-out still pinned
+    (posted less than ``pin_minutes`` ago) even when a dozen newer items came after it.
+    Nothing negative ever lands here."""
     since = now - TICKER_WINDOW
     response_col = col(Response.team_id) if scope == "team" else col(Response.account_id)
     praise = session.exec(
@@ -111,18 +121,30 @@ def ticker(
         for s, agent_name, author in shouts
     )
     items.sort(key=lambda i: str(i["at"]), reverse=True)
-    return items[:TICKER_SIZE]
+    pinned_since = iso(now - timedelta(minutes=pin_minutes))
+    latest = items[:TICKER_SIZE]
+    pinned = [
+        i for i in items[TICKER_SIZE:] if i["kind"] == "shoutout" and pin_minutes and str(i["at"]) >= pinned_since
+    ]
+    return latest + pinned
 
 
 def snapshot(
-    session: Session, org_id: int, scope: BoardScope, target_id: int, period: Period, now: datetime
+    session: Session,
+    org_id: int,
+    scope: BoardScope,
+    target_id: int,
+    period: Period,
+    now: datetime,
+    display: Display | None = None,
 ) -> dict[str, Any]:
     title, account = board_title(session, org_id, scope, target_id)
     tz = zone(account.time_zone)
     start, end = period_bounds(period, now, tz)
     totals = board_totals(session, org_id, scope, target_id, start)
     standings = rank(totals, account.leaderboard_min_responses)
-    return {
+    pin = display.shoutout_pin_minutes if display is not None else DEFAULT_PIN_MINUTES
+    body = {
         "scope": scope,
         "target_id": target_id,
         "name": title,
@@ -136,8 +158,35 @@ def snapshot(
         "stream": stream_names.board(scope, target_id),
         "standings": [asdict(s) for s in standings if s.rank is not None],
         "not_ranked": [asdict(s) for s in standings if s.rank is None],
-        "ticker": ticker(session, org_id, scope, target_id, now),
+        "ticker": ticker(session, org_id, scope, target_id, now, pin),
+        "options": {"top_n": None, "below_top": "hidden", "shoutout_pin_minutes": pin},
     }
+    if display is not None:
+        body = with_display_options(body, display)
+    return body
+
+
+def with_display_options(body: dict[str, Any], display: Display) -> dict[str, Any]:
+    """A display's privacy options applied before anything leaves the server: below the top
+    ``top_n`` ranks (and in the not-ranked-yet list) agents are sent without name and photo, so
+    the screen can show rank and score only ("anonymous") or leave them out ("hidden"). Their
+    numbers stay, so that the screen still ranks live events exactly as the server does."""
+    options = {
+        "top_n": display.top_n,
+        "below_top": display.below_top,
+        "shoutout_pin_minutes": display.shoutout_pin_minutes,
+    }
+    out = {**body, "options": options}
+    if display.top_n is None:
+        return out
+    top_n = display.top_n
+
+    def private(standing: dict[str, Any]) -> dict[str, Any]:
+        return {**standing, "name": "", "photo": None}
+
+    out["standings"] = [s if s["rank"] <= top_n else private(s) for s in body["standings"]]
+    out["not_ranked"] = [private(s) for s in body["not_ranked"]]
+    return out
 
 
 def member_snapshot(
@@ -163,4 +212,4 @@ def display_snapshot(
         raise ApiError(401, "this display token is invalid or has been revoked", code="unauthorized")
     if display.scope != scope or display.target_id != target_id:
         raise ApiError(403, "this display shows another board", code="forbidden")
-    return snapshot(session, display.org_id, scope, target_id, period, now)
+    return snapshot(session, display.org_id, scope, target_id, period, now, display)

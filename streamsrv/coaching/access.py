@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from streamsrv.access import Owner, in_scope, teams_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, not_found
-from streamsrv.models import Agent, Role, Team
+from streamsrv.models import Agent, Role, Team, User
 
 COACH_ROLES = frozenset({Role.admin, Role.manager, Role.team_leader})
 
@@ -64,3 +64,10 @@ def coachable_teams(session: Session, identity: Identity, limit: int = 500) -> l
         return []
     stmt = visible(select(Team).where(Team.org_id == identity.org_id), teams_clause(identity))
     return list(session.exec(stmt.order_by(col(Team.name), col(Team.id)).limit(limit)).all())
+
+
+def user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(User.id, User.name, User.email).where(col(User.id).in_(sorted(ids)))).all()
+    return {uid: (name or email) for uid, name, email in rows if uid is not None}

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
 from streamsrv.auth import Identity
-from streamsrv.coaching.access import load_agent, require_person
+from streamsrv.coaching.access import load_agent, require_person, user_names
 from streamsrv.errors import ApiError, field_error, not_found
 from streamsrv.models import Agent, CoachingNote, Response, Role
 from streamsrv.outbox import emit
@@ -82,8 +82,6 @@ def list_notes(
     session: Session, identity: Identity, agent_id: int, before_id: int | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first. Coaches see every note of their agents; an agent sees the shared notes about them."""
-    from streamsrv.coaching.panel import user_names
-
     own = identity.role == Role.agent and identity.agent_id == agent_id
     if own:
         agent = session.get(Agent, agent_id)

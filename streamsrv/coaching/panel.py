@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,19 +19,49 @@ from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
 from streamsrv.auth import Identity
-from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person
+from streamsrv.coaching import rules
+from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person, user_names
 from streamsrv.coaching.alerts import ACKNOWLEDGED, alert_json, response_summary
-from streamsrv.errors import not_found
-from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Team, User
+from streamsrv.coaching.shoutouts import shoutout_json
+from streamsrv.errors import ApiError, not_found
+from streamsrv.models import FOLLOWUP_SOURCE, Account, Agent, Alert, Response, Shoutout, Team, User
 from streamsrv.outbox import emit
 from streamsrv.periods import as_date, day_bounds, day_start, last_days, local_day, zone
-from streamsrv.survey.listing import FeedbackQuery, list_feedback
+from streamsrv.survey.cards import photo_url
+from streamsrv.survey.listing import FeedbackQuery, list_feedback, uploaded_photos
 from streamsrv.timefmt import iso
 
 SERIES_DAYS = 14
 RECENT_FEEDBACK = 30
 OPEN_ALERTS = 50
+MAX_OPEN_ALERTS = 500
 RECENT_ACKNOWLEDGED = 20
+# Shout-outs listed under "Great moments": the latest of the past week.
+RECENT_SHOUTOUTS = 10
+SHOUTOUT_WINDOW = timedelta(days=7)
+# At most this many alerts acknowledged in one request ("Acknowledge selected").
+MAX_ACKNOWLEDGE = 500
+
+# The panel's two lists: what needs a team leader's attention, and what deserves recognition.
+ATTENTION_RULES = (rules.NEGATIVE_RATING, rules.LOW_STREAK, rules.RECURRING_AREA)
+MOMENT_RULES = (rules.GREAT_MOMENT,)
+ALERT_KINDS = (*ATTENTION_RULES, *MOMENT_RULES)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The panel's filter: one kind of alert (a rule) and/or one agent; None means all."""
+
+    kind: str | None = None
+    agent_id: int | None = None
+
+    def clauses(self) -> list[Any]:
+        terms: list[Any] = []
+        if self.kind is not None:
+            terms.append(col(Alert.rule) == self.kind)
+        if self.agent_id is not None:
+            terms.append(col(Alert.agent_id) == self.agent_id)
+        return terms
 
 
 @dataclass
@@ -97,13 +127,6 @@ def team_totals(
     return out
 
 
-def user_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.exec(select(User.id, User.name, User.email).where(col(User.id).in_(sorted(ids)))).all()
-    return {uid: (name or email) for uid, name, email in rows if uid is not None}
-
-
 def alerts_json(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
     """Alerts with agent names, response summaries and acknowledgers, in three batched queries."""
     agent_ids = {a.agent_id for a in alerts}
@@ -136,19 +159,54 @@ def alerts_json(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any
     return out
 
 
-def team_alerts(session: Session, team_id: int) -> tuple[list[Alert], list[Alert]]:
-    base = select(Alert).where(Alert.team_id == team_id)
+@dataclass(frozen=True)
+class TeamAlerts:
+    open: list[Alert]
+    recent: list[Alert]
+    # Every open alert the filter covers, counted in SQL (``open`` holds at most the limit).
+    open_count: int
+
+
+def team_alerts(
+    session: Session, team_id: int, where: AlertFilter = AlertFilter(), limit: int = OPEN_ALERTS
+) -> TeamAlerts:
+    terms = [col(Alert.team_id) == team_id, *where.clauses()]
+    is_open = col(Alert.acknowledged_at).is_(None)
     open_ = session.exec(
-        base.where(col(Alert.acknowledged_at).is_(None))
+        select(Alert)
+        .where(*terms, is_open)
         .order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
-        .limit(OPEN_ALERTS)
+        .limit(limit)
     ).all()
+    count = session.exec(select(func.count()).select_from(Alert).where(*terms, is_open)).one()
     done = session.exec(
-        base.where(col(Alert.acknowledged_at).is_not(None))
+        select(Alert)
+        .where(*terms, col(Alert.acknowledged_at).is_not(None))
         .order_by(col(Alert.acknowledged_at).desc(), col(Alert.id).desc())
         .limit(RECENT_ACKNOWLEDGED)
     ).all()
-    return list(open_), list(done)
+    return TeamAlerts(list(open_), list(done), int(count))
+
+
+def team_shoutouts(
+    session: Session, team_id: int, where: AlertFilter, now: datetime
+) -> list[dict[str, Any]]:
+    """The team's latest shout-outs of the past week (for "Great moments"), following the
+    filter: an agent filter keeps theirs, a kind filter other than great moments keeps none."""
+    if where.kind is not None and where.kind not in MOMENT_RULES:
+        return []
+    stmt = (
+        select(Shoutout, Agent, User.name)
+        .join(Agent, col(Agent.id) == col(Shoutout.agent_id))
+        .join(User, col(User.id) == col(Shoutout.author_id))
+        .where(Shoutout.team_id == team_id, col(Shoutout.created_at) >= now - SHOUTOUT_WINDOW)
+    )
+    if where.agent_id is not None:
+        stmt = stmt.where(Shoutout.agent_id == where.agent_id)
+    rows = session.exec(
+        stmt.order_by(col(Shoutout.created_at).desc(), col(Shoutout.id).desc()).limit(RECENT_SHOUTOUTS)
+    ).all()
+    return [shoutout_json(s, agent, author or "") for s, agent, author in rows]
 
 
 def team_json(team: Team, accounts: dict[int, str]) -> dict[str, Any]:
@@ -160,7 +218,14 @@ def team_json(team: Team, accounts: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def snapshot(session: Session, identity: Identity, team_id: int | None, now: datetime) -> dict[str, Any]:
+def snapshot(
+    session: Session,
+    identity: Identity,
+    team_id: int | None,
+    now: datetime,
+    where: AlertFilter = AlertFilter(),
+    open_limit: int = OPEN_ALERTS,
+) -> dict[str, Any]:
     teams = coachable_teams(session, identity)
     account_ids = sorted({t.account_id for t in teams})
     accounts: dict[int, str] = {}
@@ -173,7 +238,8 @@ def snapshot(session: Session, identity: Identity, team_id: int | None, now: dat
         "negative_threshold": None,
         "agents": [],
         "feedback": [],
-        "alerts": {"open": [], "recent": []},
+        "alerts": {"open": [], "recent": [], "open_count": 0, "open_limit": open_limit},
+        "shoutouts": [],
         "generated_at": iso(now),
         "time_zone": None,
         "today": None,
@@ -197,13 +263,26 @@ def snapshot(session: Session, identity: Identity, team_id: int | None, now: dat
     body["negative_threshold"] = threshold
     body["time_zone"] = tz.key
     body["today"] = days[-1].isoformat()
+    uploaded = uploaded_photos(session, {a.id for a in agents if a.id is not None})
     body["agents"] = [
-        {"id": a.id, "name": a.name, **agent_stats(days, totals.get(a.id or 0, {}))} for a in agents
+        {
+            "id": a.id,
+            "name": a.name,
+            "photo_url": photo_url(a.id or 0, a.photo_url, a.id in uploaded),
+            **agent_stats(days, totals.get(a.id or 0, {})),
+        }
+        for a in agents
     ]
     page = list_feedback(session, identity, FeedbackQuery(team_id=team.id, limit=RECENT_FEEDBACK))
     body["feedback"] = page.items
-    open_, done = team_alerts(session, team.id)
-    body["alerts"] = {"open": alerts_json(session, open_), "recent": alerts_json(session, done)}
+    found = team_alerts(session, team.id, where, open_limit)
+    body["alerts"] = {
+        "open": alerts_json(session, found.open),
+        "recent": alerts_json(session, found.recent),
+        "open_count": found.open_count,
+        "open_limit": open_limit,
+    }
+    body["shoutouts"] = team_shoutouts(session, team.id, where, now)
     return body
 
 
@@ -228,3 +307,39 @@ def acknowledge(session: Session, identity: Identity, alert_id: int, now: dateti
     if won:
         emit(session, alert.org_id, ACKNOWLEDGED, [stream_names.coach(alert.team_id)], payload)
     return payload
+
+
+def acknowledge_many(
+    session: Session, identity: Identity, team_id: int, alert_ids: Sequence[int], now: datetime
+) -> int:
+    """Acknowledge several alerts of one team in one transaction ("Acknowledge selected").
+
+    Each is recorded exactly as a single acknowledgement is (``acknowledged_by``/``_at`` and an
+    ``alert.acknowledged`` event per alert); one already acknowledged keeps its first
+    acknowledger. An id that is not an alert of this team, in the caller's scope, fails the
+    whole request (404) before anything is written. Returns how many this call acknowledged.
+    """
+    user_id = require_person(identity)
+    team = load_team(session, identity, team_id)
+    wanted = sorted(set(alert_ids))
+    if not wanted:
+        return 0
+    if len(wanted) > MAX_ACKNOWLEDGE:
+        raise ApiError(422, f"acknowledge at most {MAX_ACKNOWLEDGE} alerts at once", fields={"alert_id": "too many"})
+    found = session.exec(select(Alert).where(col(Alert.id).in_(wanted))).all()
+    if len(found) != len(wanted) or any(a.team_id != team.id or a.org_id != identity.org_id for a in found):
+        raise not_found("alert")
+    won: list[Alert] = []
+    for alert in found:
+        result = session.execute(
+            update(Alert)
+            .where(col(Alert.id) == alert.id, col(Alert.acknowledged_by).is_(None))
+            .values(acknowledged_by=user_id, acknowledged_at=now)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            won.append(alert)
+    for alert in won:
+        session.refresh(alert)
+    for payload in alerts_json(session, won):
+        emit(session, team.org_id, ACKNOWLEDGED, [stream_names.coach(team.id or 0)], payload)
+    return len(won)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
@@ -24,8 +24,17 @@ def _clean_text(value: str) -> str:
     return value
 
 
+# The kinds of alert (the rule that raised it), as the panel's "kind" filter names them.
+AlertKind = Literal["negative_rating", "low_streak", "recurring_area", "great_moment"]
+
+
 class CoachQuery(BaseModel):
     team_id: Id | None = Field(default=None, description="a team you coach; default: your first team")
+    kind: AlertKind | None = Field(default=None, description="only alerts of this kind (rule)")
+    agent_id: Id | None = Field(default=None, description="only alerts about this agent")
+    open_limit: Annotated[int, Field(ge=1, le=500)] = Field(
+        default=50, description="at most this many open alerts (newest first); open_count counts them all"
+    )
 
 
 class NotesQuery(BaseModel):
@@ -174,6 +183,8 @@ class DayPoint(BaseModel):
 class AgentTrend(BaseModel):
     id: int
     name: str
+    # Uploaded photo (/media/agents/{id}/photo) or the agent's photo URL; null: show initials.
+    photo_url: str | None
     today: Totals
     period: Totals
     series: list[DayPoint]
@@ -182,6 +193,10 @@ class AgentTrend(BaseModel):
 class AlertLists(BaseModel):
     open: list[AlertOut]
     recent: list[AlertOut]
+    # Every open alert of the team the filter covers (counted in SQL); open holds the newest
+    # open_limit of them.
+    open_count: int
+    open_limit: int
 
 
 class CoachSnapshot(BaseModel):
@@ -191,6 +206,8 @@ class CoachSnapshot(BaseModel):
     agents: list[AgentTrend]
     feedback: list[ResponseOut]
     alerts: AlertLists
+    # The team's latest shout-outs of the past week, newest first (the filter applies).
+    shoutouts: list[ShoutoutOut]
     generated_at: datetime
     # The team's account's zone and its local date now: "today" and the series' days are its.
     time_zone: str | None = None

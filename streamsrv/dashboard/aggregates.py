@@ -27,7 +27,6 @@ from streamsrv.auth import Identity
 from streamsrv.dashboard.filters import DashboardQuery, Period
 from streamsrv.events import reward_item
 from streamsrv.models import (
-    FOLLOWUP_SOURCE,
     Account,
     Agent,
     FeedbackRequest,
@@ -38,6 +37,7 @@ from streamsrv.models import (
     Team,
 )
 from streamsrv.periods import as_date, local_day
+from streamsrv.survey.listing import counted_responses
 from streamsrv.timefmt import iso
 
 BreakdownBy = Literal["team", "agent", "channel"]
@@ -49,16 +49,12 @@ def response_conditions(
     identity: Identity, query: DashboardQuery, period: Period
 ) -> list[ColumnElement[bool]]:
     """WHERE terms for the responses a filter covers, always inside the caller's org and scope."""
+    # The same rows as the feedback list and the CSV export (follow-up answers left out).
     terms: list[ColumnElement[bool]] = [
-        col(Response.org_id) == identity.org_id,
+        *counted_responses(identity),
         col(Response.created_at) >= period.since,
         col(Response.created_at) < period.until,
-        # Follow-up answers measure a recovery, not the agent: counting them would count twice.
-        col(Response.source) != FOLLOWUP_SOURCE,
     ]
-    scope = rows_clause(identity, Response.account_id, Response.team_id, Response.agent_id)
-    if scope is not None:
-        terms.append(scope)
     if query.account_id is not None:
         terms.append(col(Response.account_id) == query.account_id)
     if query.team_id is not None:

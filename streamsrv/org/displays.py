@@ -14,7 +14,7 @@ from streamsrv.boards.displays import display_url
 from streamsrv.context import AppContext
 from streamsrv.errors import field_error, not_found
 from streamsrv.models import Account, Display, Team, utcnow
-from streamsrv.org.schemas import DisplayCreate, DisplayOut
+from streamsrv.org.schemas import DisplayCreate, DisplayOptions, DisplayOut
 from streamsrv.timefmt import iso
 
 
@@ -28,6 +28,9 @@ def display_out(ctx: AppContext, display: Display, target_name: str) -> DisplayO
         target_name=target_name,
         url=display_url(ctx, display),
         created_at=iso(display.created_at),
+        top_n=display.top_n,
+        below_top=display.below_top,
+        shoutout_pin_minutes=display.shoutout_pin_minutes,
     )
 
 
@@ -49,7 +52,14 @@ def audit(session: Session, identity: Identity, action: str, display: Display) -
         identity,
         action,
         f"display:{display.id}",
-        {"name": display.name, "scope": display.scope, "target_id": display.target_id},
+        {
+            "name": display.name,
+            "scope": display.scope,
+            "target_id": display.target_id,
+            "top_n": display.top_n,
+            "below_top": display.below_top,
+            "shoutout_pin_minutes": display.shoutout_pin_minutes,
+        },
     )
 
 
@@ -62,6 +72,9 @@ def create(ctx: AppContext, session: Session, identity: Identity, body: DisplayC
         name=body.name,
         scope=body.scope,
         target_id=body.target_id,
+        top_n=body.top_n,
+        below_top=body.below_top,
+        shoutout_pin_minutes=body.shoutout_pin_minutes,
         created_by=identity.user_id,
     )
     session.add(display)
@@ -96,3 +109,23 @@ def revoke(session: Session, identity: Identity, display_id: int) -> None:
     display.version += 1
     session.add(display)
     audit(session, identity, "display.revoked", display)
+
+
+def update_options(
+    ctx: AppContext, session: Session, identity: Identity, display_id: int, body: DisplayOptions
+) -> DisplayOut:
+    """Change what a live display shows; its URL and token stay the same (the screen picks the
+    options up with its next snapshot, at the latest at the next period rotation)."""
+    display = session.get(Display, display_id)
+    if display is None or display.org_id != identity.org_id or display.revoked_at is not None:
+        raise not_found("display")
+    target = target_account(session, identity.org_id, display.scope, display.target_id)
+    if target is None or not identity.sees_account(target[0]):
+        raise not_found("display")
+    display.top_n = body.top_n
+    display.below_top = body.below_top
+    display.shoutout_pin_minutes = body.shoutout_pin_minutes
+    session.add(display)
+    session.flush()
+    audit(session, identity, "display.updated", display)
+    return display_out(ctx, display, target[1])

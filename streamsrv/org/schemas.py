@@ -511,7 +511,29 @@ class PageQuery(BaseModel):
     cursor: IdCursor | None = None
 
 
-class DisplayCreate(BaseModel):
+BelowTop = Literal["hidden", "anonymous"]
+MAX_TOP_N = 100
+MAX_PIN_MINUTES = 24 * 60
+
+
+class DisplayOptions(BaseModel):
+    """What a wallboard screen shows (``PATCH /api/v1/displays/{id}``; also accepted on create)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_n: int | None = Field(
+        default=None, ge=1, le=MAX_TOP_N, description="show only the top N ranks; null: everyone"
+    )
+    below_top: BelowTop = Field(
+        default="hidden",
+        description="below the top N (when top_n is set): hidden (not shown), anonymous (rank and score only)",
+    )
+    shoutout_pin_minutes: int = Field(
+        default=10, ge=0, le=MAX_PIN_MINUTES, description="how long a new shout-out stays pinned in the ticker"
+    )
+
+
+class DisplayCreate(DisplayOptions):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -537,3 +559,6 @@ class DisplayOut(BaseModel):
     target_name: str
     url: str
     created_at: str
+    top_n: int | None = None
+    below_top: str = "hidden"
+    shoutout_pin_minutes: int = 10

@@ -22,7 +22,7 @@ from streamsrv.auth import Identity
 from streamsrv.events import public_payload
 from streamsrv.ids import MAX_ID, Id
 from streamsrv.inputs import Instant
-from streamsrv.models import Agent, AgentPhoto, Channel, Interaction, Response, Role, utcnow
+from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Channel, Interaction, Response, Role, utcnow
 from streamsrv.period_filters import CalendarFilters, pinned
 from streamsrv.survey.cards import AgentCard, photo_url, response_json
 
@@ -96,12 +96,27 @@ class FeedbackQuery(FeedbackFilters):
     cursor: KeysetCursor | None = Field(default=None, description="next_cursor of the previous page")
 
 
-def filter_clauses(identity: Identity, filters: FeedbackFilters) -> list[Any]:
-    """WHERE terms: the caller's organization and scope, then each filter that is set."""
-    terms: list[Any] = [col(Response.org_id) == identity.org_id]
+def counted_responses(identity: Identity) -> list[Any]:
+    """The one filter every view of "the responses" starts from: the feedback list, its CSV
+    export and the dashboard's tiles, breakdowns and trend (``streamsrv.dashboard.aggregates``).
+
+    WHERE terms for the caller's organization and scope, without recovery follow-up answers:
+    those (``Response.source == FOLLOWUP_SOURCE``) rate the recovery, not the agent, and are
+    shown on the recovery case instead, so a table, its export and its tiles count the same rows.
+    """
+    terms: list[Any] = [
+        col(Response.org_id) == identity.org_id,
+        col(Response.source) != FOLLOWUP_SOURCE,
+    ]
     scope = rows_clause(identity, Response.account_id, Response.team_id, Response.agent_id)
     if scope is not None:
         terms.append(scope)
+    return terms
+
+
+def filter_clauses(identity: Identity, filters: FeedbackFilters) -> list[Any]:
+    """WHERE terms: the counted responses in the caller's scope, then each filter that is set."""
+    terms = counted_responses(identity)
     equal = {
         "account_id": Response.account_id,
         "team_id": Response.team_id,
