@@ -1,7 +1,7 @@
 """wallboard display options: top N, names below it, shout-out pin time
 
-Revision ID: 0014_floor
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-26 19:15:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0014_floor'
-down_revision: str | None = '0013'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
