@@ -1,6 +1,7 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
-import { dateIn } from "./dates.js";
+import { dateIn, formatWhen } from "./dates.js";
+import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
@@ -70,10 +71,7 @@ function dayOf(iso) {
 }
 
 function timeOf(iso) {
-  const d = new Date(iso);
-  return dayOf(iso) === today
-    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: zone })
-    : d.toLocaleDateString([], { month: "short", day: "numeric", timeZone: zone });
+  return formatWhen(iso, zone);
 }
 
 function initials(name) {
@@ -363,7 +361,7 @@ function renderCard(response, fresh) {
   card.classList.toggle("negative", response.rating <= threshold);
   card.classList.toggle("positive", response.rating >= 4);
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
-  card.querySelector(".channel").textContent = response.channel;
+  card.querySelector(".channel").textContent = channelLabel(response);
   const when = card.querySelector(".when");
   when.dateTime = response.created_at;
   when.textContent = timeOf(response.created_at);
@@ -371,8 +369,8 @@ function renderCard(response, fresh) {
   comment.textContent = response.comment_hidden ? "" : response.comment || "";
   comment.hidden = !comment.textContent;
   const extras = [];
-  if (response.reward) extras.push(`Suggested reward: ${response.reward}`);
-  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
+  if (response.reward) extras.push(`Suggested reward: ${rewardLabel(response)}`);
+  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${areaLabels(response).join(", ")}`);
   card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
   showTicketLink(card.querySelector(".ticket-link"), response.ticket_url);
   card.dataset.responseId = String(response.id);

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
+    chrome,
     coach,
     dashboard,
     home,
@@ -32,4 +33,5 @@ routes: list[BaseRoute] = [
     *unsubscribe.routes,
     *outbox.routes,
     *integrations.routes,
+    *chrome.routes,
 ]
