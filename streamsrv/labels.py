@@ -150,7 +150,9 @@ class Vocabulary:
             reward = item.get("reward")
             out["reward_label"] = self.reward(str(reward)) if reward else None
         if "improvement_areas" in item:
-            out["improvement_area_labels"] = self.area_list(str(a) for a in item.get("improvement_areas") or ())
+            out["improvement_area_labels"] = self.area_list(
+                str(a) for a in item.get("improvement_areas") or ()
+            )
         return out
 
     def labelled(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +176,9 @@ def vocabularies(session: Session, account_ids: Iterable[int]) -> dict[int, Voca
     return {a.id: vocabulary(a) for a in found if a.id is not None}
 
 
-def format_datetime(value: datetime | str | None, time_zone: str = "UTC", translate: Translator | None = None) -> str:
+def format_datetime(
+    value: datetime | str | None, time_zone: str = "UTC", translate: Translator | None = None
+) -> str:
     """A moment in one language's medium format, in ``time_zone``, with the zone's offset: the one
     date format of every page (the ``when`` filter)."""
     if value is None or value == "":

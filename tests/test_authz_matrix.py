@@ -207,6 +207,8 @@ GET    /outbox                                            404         404       
 GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
 GET    /admin/integrations                                200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /favicon.ico                                       200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /nav/account                                       303/303/403 303/403/403 303/403/403 303/403/403 403         303/403/403 403         303         303          303         303         303         303         303         303  403/403/303
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -700,6 +702,10 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda t: Ask(
             f"/admin/integrations/unmapped/{unmapped(t)}/map", form=t.form(agent_id=str(t.corner.agent))
         )
+    ),
+    ("GET", "/favicon.ico"): get("/favicon.ico", False, True),
+    ("POST", "/nav/account"): Spec(
+        lambda t: Ask("/nav/account", form=t.form(account_id=str(t.corner.account), next="/live"))
     ),
     # mounts
     ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),

@@ -26,7 +26,8 @@ export function formatWhen(iso, zone = "UTC", lang = document.documentElement.la
   const offset = new Intl.DateTimeFormat(lang, { timeZone: tz, timeZoneName: "longOffset" })
     .formatToParts(moment)
     .find((p) => p.type === "timeZoneName");
-  return offset ? `${text} (${offset.value})` : text;
+  // Babel writes UTC's offset "GMT+00:00" where Intl writes "GMT".
+  return offset ? `${text} (${offset.value === "GMT" ? "GMT+00:00" : offset.value})` : text;
 }
 
 // A day as the language writes it (the date part of formatWhen), in `zone`.

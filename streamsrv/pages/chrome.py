@@ -22,7 +22,9 @@ FAVICON = STATIC_DIR / "favicon.svg"
 
 async def favicon(request: Request) -> Response:
     """Browsers ask for /favicon.ico whatever the page links; answer with the same icon."""
-    return FileResponse(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 def local_path(raw: str) -> str:
@@ -38,7 +40,9 @@ async def switch_account(request: Request) -> Response:
         return to_login("/")
     form = await request.form()
     if not csrf.verify(request, str(form.get(csrf.FIELD) or "")):
-        return error_page(request, 403, "Please try again", "The form expired; reload the page and switch again.")
+        return error_page(
+            request, 403, "Please try again", "The form expired; reload the page and switch again."
+        )
     raw = str(form.get("account_id") or "").strip()
     accounts: list[nav.AccountChoice] = getattr(request.state, "accounts", [])
     if raw == "":

@@ -60,7 +60,9 @@ SURFACES: tuple[Surface, ...] = (
     Surface("coach", "/coach", "Coaching", "Your teams' feedback and alerts, live.", _roles(COACH_ROLES)),
     # Every role has a live feed of its own scope (streamsrv.access.RULES ``live``).
     Surface("live", "/live", "Live", "Every response you may see, the moment it arrives.", lambda user: True),
-    Surface("recovery", "/recovery", "Recovery", "Negative responses to claim and resolve.", _roles(QUEUE_ROLES)),
+    Surface(
+        "recovery", "/recovery", "Recovery", "Negative responses to claim and resolve.", _roles(QUEUE_ROLES)
+    ),
     Surface(
         "dashboard",
         "/dashboard",
@@ -69,7 +71,13 @@ SURFACES: tuple[Surface, ...] = (
         _roles(DASHBOARD_ROLES),
     ),
     # Every role reaches the boards of its scope (the index lists them; displays for admins).
-    Surface("wallboard", "/wallboard", "Wallboards", "Live leaderboards for the floor's screens.", lambda user: True),
+    Surface(
+        "wallboard",
+        "/wallboard",
+        "Wallboards",
+        "Live leaderboards for the floor's screens.",
+        lambda user: True,
+    ),
     Surface(
         "admin",
         "/admin",
