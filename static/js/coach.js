@@ -1,7 +1,7 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
 import { dateIn, formatWhen } from "./dates.js";
-import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
+import { areaLabels, channelLabel, humanise, rewardLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
@@ -132,7 +132,7 @@ function fillAlert(el, alert) {
   el.dataset.severity = alert.severity;
   el.dataset.created = alert.created_at;
   el.className = `alert-card sev-${alert.severity} rule-${alert.rule}`;
-  el.querySelector(".rule-chip").textContent = RULE_LABELS[alert.rule] || alert.rule;
+  el.querySelector(".rule-chip").textContent = RULE_LABELS[alert.rule] || humanise(alert.rule);
   el.querySelector(".alert-agent").textContent = alert.agent.name;
   const when = el.querySelector(".when");
   when.dateTime = alert.created_at;
