@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -29,11 +31,41 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+class PortInUse(Exception):
+    """The address to listen on is taken (another streamsrv, or any other server)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host, self.port, self.reason = host, port, reason
+        super().__init__(
+            f"cannot listen on {host}:{port}: {reason}. Is streamsrv already running? "
+            f"Choose another port with --port (for example --port {port + 1 if port < 65535 else 8000})."
+        )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise ``PortInUse`` unless ``host:port`` can be bound now, as uvicorn will bind it (with
+    ``SO_REUSEADDR``, so a port in ``TIME_WAIT`` is free, a listening one is not)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise PortInUse(host, port, f"unknown host ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise PortInUse(host, port, str(reason or exc)) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from streamsrv.embedded_redis import EmbeddedRedis, embedded_for
     from streamsrv.shutdown import StopRequested, signals_deferred, stop_on_signals
 
     settings = Settings.from_env()
+    # Before anything starts (migrations, the embedded Redis): a taken port is a one-line error.
+    check_port(args.host, args.port)
     embedded: EmbeddedRedis | None = None
     # Whatever this starts, it stops: on SIGINT and SIGTERM too (streamsrv/shutdown.py), and
     # with --workers, where the workers are uvicorn's children and Redis is ours.
@@ -91,6 +123,8 @@ def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from streamsrv.demo.runner import run_demo
 
+    if not args.seed_only:
+        check_port(args.host, args.port)
     return run_demo(host=args.host, port=args.port, rate=args.rate, seed_only=args.seed_only)
 
 
@@ -172,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bad STREAMSRV_* value: one line naming it, not a traceback.
         print(f"streamsrv: {exc}", file=sys.stderr)
         return 2
+    except PortInUse as exc:
+        print(f"streamsrv: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamsrv import stream_names
+from streamsrv import labels, stream_names
 
 FEEDBACK_RECEIVED = "feedback.received"
 FEEDBACK_UPDATED = "feedback.updated"
@@ -34,10 +34,8 @@ def public_payload(response: dict[str, Any]) -> dict[str, Any]:
 def reward_item(catalogue: list[dict[str, Any]], code: str | None) -> dict[str, Any] | None:
     if code is None:
         return None
-    for item in catalogue:
-        if item.get("code") == code:
-            return {"code": code, "label": item.get("label", code), "emoji": item.get("emoji", "")}
-    return {"code": code, "label": code, "emoji": ""}
+    emoji = next((str(i.get("emoji") or "") for i in catalogue if i.get("code") == code), "")
+    return {"code": code, "label": labels.catalogue_label(code, catalogue), "emoji": emoji}
 
 
 def response_events(

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, negotiate_locale
@@ -110,17 +109,6 @@ class Translator:
             "npgettext": self.npgettext,
         }
 
-    def label(self, item: Mapping[str, Any]) -> str:
-        """A reward or improvement area's label in this language: the account's own translation,
-        else ours of a built-in label, else the label as the account wrote it."""
-        labels = item.get("labels")
-        if isinstance(labels, Mapping):
-            translated = labels.get(self.locale)
-            if isinstance(translated, str) and translated.strip():
-                return translated
-        label = str(item.get("label", ""))
-        return self.gettext(label) if label in BUILT_IN_LABELS else label
-
     def format_datetime(self, value: datetime, time_zone: str) -> str:
         """A moment as this language writes it, in the account's zone, with the zone's offset:
         customers read it on their own clock, so the offset says which clock it is."""
@@ -200,25 +188,3 @@ def install(env: Environment) -> None:
     """Enable ``{% trans %}`` and ``_()`` in templates, in English unless a render says otherwise."""
     env.add_extension("jinja2.ext.i18n")
     env.install_null_translations(newstyle=False)  # type: ignore[attr-defined]
-
-
-# Contact channels as staff read them in chat messages (English, like the rest of those messages;
-# codes like ``in_store`` never reach a page or message).
-CHANNEL_LABELS: dict[str, str] = {
-    "phone": "Phone",
-    "email": "Email",
-    "chat": "Chat",
-    "sms": "SMS",
-    "social": "Social media",
-    "in_store": "In store",
-    "delivery": "Delivery",
-    "other": "Other",
-}
-
-
-def channel_label(code: str, translate: Translator | None = None) -> str:
-    """A contact channel's label (the code itself only for one this list does not know)."""
-    label = CHANNEL_LABELS.get(code)
-    if label is None:
-        return code.replace("_", " ")
-    return translate.gettext(label) if translate is not None else label

@@ -20,6 +20,7 @@ from streamsrv.boards.scoring import rank
 from streamsrv.boards.stats import agent_period_sums, board_totals, bounds_json, sums_json
 from streamsrv.errors import ApiError, not_found
 from streamsrv.events import public_payload, reward_item
+from streamsrv.labels import vocabulary
 from streamsrv.models import (
     FOLLOWUP_SOURCE,
     Account,
@@ -50,6 +51,7 @@ def require_agent(identity: Identity) -> int:
 
 def recent_feedback(session: Session, agent: Agent, account: Account) -> list[dict[str, Any]]:
     card = agent_card(session, agent)
+    words = vocabulary(account)
     rows = session.exec(
         select(ResponseRow, Interaction.external_id, Interaction.ticket_url)
         .join(Interaction, col(Interaction.id) == col(ResponseRow.interaction_id))
@@ -65,7 +67,7 @@ def recent_feedback(session: Session, agent: Agent, account: Account) -> list[di
     ).all()
     out = []
     for row, external_id, ticket_url in rows:
-        item = public_payload(response_json(row, external_id, card, ticket_url))
+        item = public_payload(response_json(row, external_id, card, ticket_url, words))
         # The catalogue label and emoji, so a card reads "Coffee" rather than "coffee".
         item["reward_item"] = reward_item(account.reward_catalogue, row.reward)
         out.append(item)

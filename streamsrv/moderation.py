@@ -24,7 +24,8 @@ from streamsrv.errors import ApiError, not_found
 from streamsrv.events import FEEDBACK_UPDATED, public_payload
 from streamsrv.ids import MAX_ID
 from streamsrv.inputs import IdCursor
-from streamsrv.models import Agent, AuditLog, Display, Interaction, Response, Role, Team
+from streamsrv.labels import vocabulary
+from streamsrv.models import Account, Agent, AuditLog, Display, Interaction, Response, Role, Team
 from streamsrv.outbox import emit
 from streamsrv.survey.cards import agent_card, response_json
 from streamsrv.timefmt import iso
@@ -115,8 +116,11 @@ def set_comment_hidden(
 def _payload(session: Session, row: Response) -> dict[str, Any]:
     interaction = session.get(Interaction, row.interaction_id)
     agent = session.get(Agent, row.agent_id)
+    account = session.get(Account, row.account_id)
     assert interaction is not None and agent is not None
-    return response_json(row, interaction.external_id, agent_card(session, agent), interaction.ticket_url)
+    return response_json(
+        row, interaction.external_id, agent_card(session, agent), interaction.ticket_url, vocabulary(account)
+    )
 
 
 # --- The audit log -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from streamsrv import i18n
+from streamsrv import i18n, labels
 from streamsrv.paths import TEMPLATES_DIR
 from streamsrv.security import csrf
 
@@ -17,6 +17,7 @@ def make_templates() -> Jinja2Templates:
     # Starlette turns autoescaping on; customer text is always escaped unless marked safe.
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     i18n.install(templates.env)
+    labels.install_filters(templates.env)
     return templates
 
 
@@ -25,6 +26,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     values: dict[str, Any] = {
         "csrf_token": csrf.get_or_create(request),
         "user": getattr(request.state, "user", None),
+        # The staff header (streamsrv.pages.nav.Header), set by ``current_user``.
+        "nav": getattr(request.state, "nav", None),
     }
     values.update(context or {})
     response: Response = ctx.templates.TemplateResponse(request, name, values, status_code=status)

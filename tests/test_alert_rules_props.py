@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streamsrv import labels
 from streamsrv.coaching import rules
 from streamsrv.coaching.rules import RuleSettings
 from streamsrv.models import DEFAULT_ALERT_RULES
@@ -74,6 +75,7 @@ def test_settings_from_account_json() -> None:
 
 
 @given(st.text(max_size=20))
-def test_label_falls_back_to_code(code: str) -> None:
-    assert rules.label_of(code, []) == code
-    assert rules.label_of("coffee", [{"code": "coffee", "label": "Coffee"}]) == "Coffee"
+def test_label_falls_back_to_the_humanised_code(code: str) -> None:
+    assert labels.catalogue_label(code, []) == labels.humanise(code)
+    assert "_" not in labels.catalogue_label(code, [])
+    assert labels.catalogue_label("coffee", [{"code": "coffee", "label": "Coffee"}]) == "Coffee"

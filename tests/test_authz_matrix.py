@@ -248,6 +248,8 @@ GET    /admin/agents/import/sample.csv                    200         200       
 GET    /settings/profile                                  404         404         404         404         404         404         200         303         303          303         303         303         303         303         303  404
 POST   /settings/profile                                  404         404         404         404         404         404         303         303         303          303         303         303         303         303         303  404
 POST   /settings/profile/photo                            404         404         404         404         404         404         303         303         303          303         303         303         303         303         303  404
+GET    /favicon.ico                                       200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
+POST   /nav/account                                       303/303/403 303/403/403 303/403/403 303/403/403 403         303/403/403 403         303         303          303         303         303         303         303         303  403/403/303
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -957,6 +959,10 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/settings/profile/photo"): Spec(
         lambda t: multipart("/settings/profile/photo", {"csrf_token": t.who.csrf}, ("photo", "p.png", tiny_png())),
         False,
+    ),
+    ("GET", "/favicon.ico"): get("/favicon.ico", False, True),
+    ("POST", "/nav/account"): Spec(
+        lambda t: Ask("/nav/account", form=t.form(account_id=str(t.corner.account), next="/live"))
     ),
     # mounts
     ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,21 @@ def test_create_org_refuses_a_weak_admin_password(tmp_path: Path) -> None:
         assert error["code"] == "validation_error" and set(error["fields"]) == {"password"}, error
     # Nothing was created: the email is still free.
     assert create_org(url, tmp_path, "boss@example.com", "--admin-password", "a long enough password")
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    """A taken port: one line naming it and --port, a non-zero exit, no traceback, and nothing
+    started (no embedded Redis left behind, no schema written)."""
+    url = f"sqlite:///{tmp_path / 'busy.sqlite3'}"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli(["serve", "--host", "127.0.0.1", "--port", str(port)], url, tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "already in use" in lines[0] and "--port" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "var" / "redis").exists()
+    assert not (tmp_path / "busy.sqlite3").exists()

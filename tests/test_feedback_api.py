@@ -36,11 +36,14 @@ RESPONSE_KEYS = {
     "ticket_url",
     "request_id",
     "channel",
+    "channel_label",
     "rating",
     "comment",
     "comment_hidden",
     "reward",
+    "reward_label",
     "improvement_areas",
+    "improvement_area_labels",
     "csat",
     "nps",
     "fcr",
@@ -73,6 +76,7 @@ def test_submit_then_edit_by_token(tenant: Tenant, db: Database) -> None:
         assert set(resp) == RESPONSE_KEYS
         assert resp["agent"] == {"id": setup.agent_id, "name": "Maria Lopez", "photo": None}
         assert (resp["rating"], resp["reward"], resp["nps"], resp["edit_count"]) == (5, "lunch", 10, 0)
+        assert (resp["reward_label"], resp["channel_label"]) == ("Lunch", "Chat")
         assert resp["interaction_id"] == issued["interaction_id"]
         assert resp["request_id"] == issued["request"]["id"]
         assert resp["external_id"].startswith("T-") and resp["channel"] == "chat"

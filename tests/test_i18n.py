@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment
 from sqlmodel import select
 
-from streamsrv import i18n, locales
+from streamsrv import i18n, labels, locales
 from streamsrv.db import Database
 from streamsrv.models import DEFAULT_IMPROVEMENT_AREAS, DEFAULT_REWARDS, Interaction, Response, utcnow
 from streamsrv.survey.presentation import Look
@@ -140,15 +140,15 @@ def test_right_to_left_ready() -> None:
 
 def test_catalogue_labels() -> None:
     item = {"code": "tea", "label": "Tea break", "labels": {"es": "Un té", "fr": "  "}}
-    assert i18n.translator("es").label(item) == "Un té"
+    assert labels.item_label(item, i18n.translator("es")) == "Un té"
     # A blank or missing translation falls back to the label itself.
-    assert i18n.translator("fr").label(item) == "Tea break"
-    assert i18n.translator("de").label({"code": "x", "label": "X"}) == "X"
+    assert labels.item_label(item, i18n.translator("fr")) == "Tea break"
+    assert labels.item_label({"code": "x", "label": "X"}, i18n.translator("de")) == "X"
     # The labels every account starts with come translated, unless the account says otherwise.
-    assert i18n.translator("de").label({"code": "coffee", "label": "Coffee"}) == "Kaffee"
+    assert labels.item_label({"code": "coffee", "label": "Coffee"}, i18n.translator("de")) == "Kaffee"
     coffee = {"code": "coffee", "label": "Coffee", "labels": {"es": "Un cafecito"}}
-    assert i18n.translator("es").label(coffee) == "Un cafecito"
-    assert i18n.translator("en").label({"code": "coffee", "label": "Coffee"}) == "Coffee"
+    assert labels.item_label(coffee, i18n.translator("es")) == "Un cafecito"
+    assert labels.item_label({"code": "coffee", "label": "Coffee"}, i18n.translator("en")) == "Coffee"
 
 
 def test_built_in_labels_are_the_model_defaults() -> None:

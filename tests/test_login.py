@@ -63,7 +63,7 @@ def test_login_success_sets_session_and_home_greets(tenant: Tenant) -> None:
         home = browser.get("/")
         assert home.status_code == 200
         assert "&lt;script&gt;alert(" in home.text and "<script>alert(" not in home.text
-        assert "manager" in home.text and 'href="/dashboard"' in home.text
+        assert "Manager" in home.text and 'href="/dashboard"' in home.text
         assert 'href="/me"' not in home.text and 'href="/wallboard"' in home.text
         # Already logged in: the login page sends the user on.
         assert browser.get("/login").status_code == 303

@@ -1,6 +1,7 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
-import { dateIn } from "./dates.js";
+import { dateIn, formatWhen } from "./dates.js";
+import { areaLabels, channelLabel, humanise, rewardLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
@@ -8,12 +9,6 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const MAX_CARDS = 60;
 const MAX_ACKED = 20;
 const SEVERITY_RANK = { high: 0, medium: 1, positive: 2 };
-const RULE_LABELS = {
-  negative_rating: "Negative rating",
-  low_streak: "Low streak",
-  recurring_area: "Recurring issue",
-  great_moment: "Great moment",
-};
 
 const MORE_STEP = 50;
 const MOMENT_RULES = new Set(["great_moment"]);
@@ -23,6 +18,8 @@ const teamId = Number(root.dataset.team);
 // The page's filter (?kind=&agent_id=): the snapshot and the live alerts shown follow it.
 const filter = { kind: root.dataset.kind || "", agentId: root.dataset.agent ? Number(root.dataset.agent) : null };
 let openLimit = Number(root.dataset.openLimit) || MORE_STEP;
+// The kinds' labels come from the server's one label table (streamsrv/labels.py).
+const RULE_LABELS = JSON.parse(root.dataset.kindLabels || "{}");
 // Every open alert the filter covers (counted by the server, then kept current by events).
 let openCount = 0;
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -85,10 +82,7 @@ function dayOf(iso) {
 }
 
 function timeOf(iso) {
-  const d = new Date(iso);
-  return dayOf(iso) === today
-    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: zone })
-    : d.toLocaleDateString([], { month: "short", day: "numeric", timeZone: zone });
+  return formatWhen(iso, zone);
 }
 
 function initials(name) {
@@ -162,7 +156,7 @@ function fillAlert(el, alert) {
   el.dataset.severity = alert.severity;
   el.dataset.created = alert.created_at;
   el.className = `alert-card sev-${alert.severity} rule-${alert.rule}`;
-  el.querySelector(".rule-chip").textContent = RULE_LABELS[alert.rule] || alert.rule;
+  el.querySelector(".rule-chip").textContent = RULE_LABELS[alert.rule] || humanise(alert.rule);
   el.querySelector(".alert-agent").textContent = alert.agent.name;
   const when = el.querySelector(".when");
   when.dateTime = alert.created_at;
@@ -430,7 +424,7 @@ function renderCard(response, fresh) {
   card.classList.toggle("negative", response.rating <= threshold);
   card.classList.toggle("positive", response.rating >= 4);
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
-  card.querySelector(".channel").textContent = response.channel;
+  card.querySelector(".channel").textContent = channelLabel(response);
   const when = card.querySelector(".when");
   when.dateTime = response.created_at;
   when.textContent = timeOf(response.created_at);
@@ -438,8 +432,8 @@ function renderCard(response, fresh) {
   comment.textContent = response.comment_hidden ? "" : response.comment || "";
   comment.hidden = !comment.textContent;
   const extras = [];
-  if (response.reward) extras.push(`Suggested reward: ${response.reward}`);
-  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
+  if (response.reward) extras.push(`Suggested reward: ${rewardLabel(response)}`);
+  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${areaLabels(response).join(", ")}`);
   card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
   showTicketLink(card.querySelector(".ticket-link"), response.ticket_url);
   card.dataset.responseId = String(response.id);

@@ -3,7 +3,8 @@
 // Customer text (comments, names) is only ever set with textContent.
 import { StreamConnection, connectionIndicator } from "./stream.js";
 import { barList, columnChart, trendChart } from "./charts.js";
-import { dateIn } from "./dates.js";
+import { dateIn, formatDay, formatWhen } from "./dates.js";
+import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 
 const PAGE_SIZE = 25;
@@ -33,7 +34,6 @@ const state = { period: "30d", drill: null, cursor: null, listed: new Map(), res
 
 // Each account's time zone: a response's time is shown in its own account's zone.
 const zones = JSON.parse(root.dataset.zones || "{}");
-const mixedZones = new Set(Object.values(zones)).size > 1;
 
 // --- filters -------------------------------------------------------------------------------
 
@@ -53,7 +53,7 @@ function setPeriod(params) {
 function periodLabel(period) {
   const labels = { today: "Today", "7d": "Last 7 days", "30d": "Last 30 days" };
   const zone = period.time_zone;
-  const fmt = (d) => d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: zone });
+  const fmt = (d) => formatDay(d, zone);
   const first = fmt(new Date(period.since));
   const last = fmt(new Date(new Date(period.until) - 1));
   const range = first === last ? first : `${first} – ${last}`;
@@ -253,21 +253,12 @@ function renderCard(response, fresh = false) {
   card.classList.toggle("negative", response.rating <= 2);
   card.classList.toggle("positive", response.rating >= 4);
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
-  card.querySelector(".channel").textContent = response.channel.replace("_", " ");
+  card.querySelector(".channel").textContent = channelLabel(response);
   const when = card.querySelector(".when");
   const zone = zones[response.account_id] || "UTC";
   when.dateTime = response.created_at;
   when.title = zone;
-  when.textContent = new Date(response.created_at).toLocaleString(undefined, {
-    day: "numeric",
-    month: "short",
-    year: "numeric",
-    hour: "2-digit",
-    minute: "2-digit",
-    timeZone: zone,
-    // With accounts in several zones, a bare time would be ambiguous.
-    ...(mixedZones ? { timeZoneName: "short" } : {}),
-  });
+  when.textContent = formatWhen(response.created_at, zone);
   const hidden = Boolean(response.comment_hidden);
   card.classList.toggle("comment-hidden", hidden);
   card.querySelector(".hidden-badge").hidden = !hidden;
@@ -276,8 +267,8 @@ function renderCard(response, fresh = false) {
   comment.textContent = hidden && !canModerate ? "" : response.comment || "";
   comment.hidden = !comment.textContent;
   const extras = [];
-  if (response.reward) extras.push(`Suggested reward: ${response.reward.replace("_", " ")}`);
-  if (response.improvement_areas?.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
+  if (response.reward) extras.push(`Suggested reward: ${rewardLabel(response)}`);
+  if (response.improvement_areas?.length) extras.push(`To improve: ${areaLabels(response).join(", ")}`);
   if (response.csat != null) extras.push(`CSAT ${response.csat}/5`);
   if (response.nps != null) extras.push(`NPS ${response.nps}`);
   if (response.fcr != null) extras.push(response.fcr ? "Resolved first time" : "Not resolved first time");

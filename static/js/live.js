@@ -1,5 +1,7 @@
 // The live feed page: a snapshot over HTTP, then live events over the stream protocol.
 // Customer text is only ever set with textContent.
+import { formatWhen } from "./dates.js";
+import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const MAX_CARDS = 100;
@@ -10,7 +12,6 @@ const streams = (root.dataset.streams || "").split(" ").filter(Boolean);
 const shown = new Map(); // response id -> card element
 // Each account's time zone: a response's time is read in its own account's zone.
 const zones = JSON.parse(root.dataset.zones || "{}");
-const mixedZones = new Set(Object.values(zones)).size > 1;
 
 function stars(rating) {
   return "\u2605".repeat(rating) + "\u2606".repeat(5 - rating);
@@ -25,17 +26,14 @@ function render(response, fresh) {
   card.classList.toggle("negative", response.rating <= 2);
   card.classList.toggle("positive", response.rating >= 4);
   card.querySelector(".agent").textContent = response.agent ? response.agent.name : `Agent ${response.agent_id}`;
-  card.querySelector(".channel").textContent = response.channel;
+  card.querySelector(".channel").textContent = channelLabel(response);
   const when = card.querySelector(".when");
   when.dateTime = response.updated_at || response.created_at;
-  when.textContent = new Date(response.created_at).toLocaleTimeString([], {
-    timeZone: zones[response.account_id] || "UTC",
-    ...(mixedZones ? { timeZoneName: "short" } : {}),
-  });
+  when.textContent = formatWhen(response.created_at, zones[response.account_id]);
   card.querySelector(".comment").textContent = response.comment || "";
   const extras = [];
-  if (response.reward) extras.push(`Suggested reward: ${response.reward}`);
-  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${response.improvement_areas.join(", ")}`);
+  if (response.reward) extras.push(`Suggested reward: ${rewardLabel(response)}`);
+  if (response.improvement_areas && response.improvement_areas.length) extras.push(`To improve: ${areaLabels(response).join(", ")}`);
   card.querySelector(".extras").textContent = extras.join(" \u00b7 ");
   card.dataset.responseId = String(response.id);
   if (!existing) {
@@ -55,7 +53,10 @@ function render(response, fresh) {
 }
 
 async function loadSnapshot() {
-  const res = await fetch("/api/v1/feedback?limit=30", { credentials: "same-origin", headers: { Accept: "application/json" } });
+  const params = new URLSearchParams({ limit: "30" });
+  // The account chosen in the header, if any.
+  if (root.dataset.account) params.set("account_id", root.dataset.account);
+  const res = await fetch(`/api/v1/feedback?${params}`, { credentials: "same-origin", headers: { Accept: "application/json" } });
   if (!res.ok) return;
   const body = await res.json();
   for (const item of body.items) render(item, false);

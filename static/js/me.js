@@ -1,5 +1,7 @@
 // The agent's personal stream (/me): a snapshot from GET /api/v1/me, then live events on
 // agent:{id}. Customer text (comments) and coach text are only ever set with textContent.
+import { formatWhen } from "./dates.js";
+import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const MAX_CARDS = 60;
@@ -20,8 +22,7 @@ let zone = "UTC"; // the account's time zone: its days are the stats' days, its 
 let rollover = null;
 
 const stars = (n) => "\u2605".repeat(n) + "\u2606".repeat(5 - n);
-const fmtTime = (iso) =>
-  new Date(iso).toLocaleString([], { hour: "2-digit", minute: "2-digit", day: "numeric", month: "short", timeZone: zone });
+const fmtTime = (iso) => formatWhen(iso, zone);
 
 function showZone(name) {
   zone = name || "UTC";
@@ -114,7 +115,7 @@ const FOLLOWUP_SOURCE = "recovery_followup";
 function rewardText(response) {
   const item = response.reward_item || rewards.get(response.reward);
   if (!response.reward) return "";
-  return item ? `${item.emoji || "\uD83C\uDF81"} Suggested reward: ${item.label}` : `Suggested reward: ${response.reward}`;
+  return `${item?.emoji || "\uD83C\uDF81"} Suggested reward: ${rewardLabel(response)}`;
 }
 
 function renderCard(response, fresh) {
@@ -125,7 +126,7 @@ function renderCard(response, fresh) {
   starEl.setAttribute("aria-label", `${response.rating} out of 5 stars`);
   card.classList.toggle("negative", response.rating <= 2);
   card.classList.toggle("positive", response.rating >= 4);
-  card.querySelector(".channel").textContent = response.channel;
+  card.querySelector(".channel").textContent = channelLabel(response);
   const when = card.querySelector(".when");
   when.dateTime = response.created_at;
   when.textContent = fmtTime(response.created_at);
@@ -137,7 +138,7 @@ function renderCard(response, fresh) {
   reward.hidden = !response.reward;
   const areas = card.querySelector(".areas");
   const list = response.improvement_areas || [];
-  areas.textContent = list.length ? `Could be better: ${list.map((a) => a.replace(/_/g, " ")).join(", ")}` : "";
+  areas.textContent = list.length ? `Could be better: ${areaLabels(response).join(", ")}` : "";
   areas.hidden = !list.length;
   card.dataset.responseId = String(response.id);
   if (!existing) {

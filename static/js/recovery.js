@@ -1,5 +1,7 @@
 // The recovery queue: a snapshot of cases and metrics over HTTP, then live case events.
 // Customer text (names, comments, notes) is only ever set with textContent.
+import { formatWhen } from "./dates.js";
+import { areaLabels, channelLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
@@ -18,7 +20,6 @@ const detailTemplate = document.getElementById("case-detail");
 const DUE_SOON_MS = 30 * 60 * 1000;
 // Each account's time zone: a case's times are read in its own account's zone.
 const zones = JSON.parse(root.dataset.zones || "{}");
-const mixedZones = new Set(Object.values(zones)).size > 1;
 const cases = new Map(); // id -> case JSON
 const cards = new Map(); // id -> <li>
 let view = "active";
@@ -55,11 +56,7 @@ function seconds(value) {
 }
 
 function at(iso, item) {
-  return new Date(iso).toLocaleString([], {
-    timeZone: zones[item.account_id] || "UTC",
-    // With accounts in several zones a bare time would be ambiguous.
-    ...(mixedZones ? { timeZoneName: "short" } : {}),
-  });
+  return formatWhen(iso, zones[item.account_id]);
 }
 
 // The SLA chip: ok / due soon / breached, against the case's deadline, recomputed every second.
@@ -108,7 +105,7 @@ function renderCard(item) {
   commentEl.textContent = comment || (item.response.comment_hidden ? "Comment hidden by moderation" : "No comment");
   commentEl.classList.toggle("none", !comment);
   card.querySelector(".case-agent").textContent = item.agent.name;
-  card.querySelector(".case-channel").textContent = item.response.channel.replace("_", " ");
+  card.querySelector(".case-channel").textContent = channelLabel(item.response);
   card.querySelector(".case-account").textContent = accountName(item.account_id);
   const owner = card.querySelector(".case-owner");
   owner.textContent = ownerText(item);
@@ -169,7 +166,7 @@ function renderDetail() {
     detail.append(panel);
   }
   panel.dataset.status = item.status;
-  setText(panel, ".cd-kicker", `Case #${item.id} · ${item.response.channel.replace("_", " ")} · opened ${at(item.opened_at, item)}`);
+  setText(panel, ".cd-kicker", `Case #${item.id} · ${channelLabel(item.response)} · opened ${at(item.opened_at, item)}`);
   setText(panel, ".cd-customer", item.customer.name || "Unnamed customer");
   paintSla(panel.querySelector(".sla-chip"), item);
   const email = panel.querySelector(".cd-email");
@@ -190,7 +187,7 @@ function renderDetail() {
   setText(panel, ".cd-comment", comment || (item.response.comment_hidden ? "Comment hidden by moderation" : "The customer left no comment."));
   panel.querySelector(".cd-comment").classList.toggle("none", !comment);
   const areas = item.response.improvement_areas || [];
-  setText(panel, ".cd-areas", areas.length ? `To improve: ${areas.map((a) => a.replace("_", " ")).join(", ")}` : "");
+  setText(panel, ".cd-areas", areas.length ? `To improve: ${areaLabels(item.response).join(", ")}` : "");
   setText(panel, ".cd-agent", `Served by ${item.agent.name}`);
   setText(panel, ".cd-owner", ownerText(item));
   const mine = item.claimed_by !== null && item.claimed_by.id === me;

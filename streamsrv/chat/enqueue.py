@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from streamsrv import i18n
+from streamsrv import labels
 from streamsrv.chat import channels
 from streamsrv.chat.channels import ChannelRoute
 from streamsrv.chat.messages import Message
@@ -32,8 +32,6 @@ SHOUTOUT_POSTED = "shoutout.posted"
 ALERT_RAISED = "alert.raised"
 GREAT_MOMENT_RULE = "great_moment"
 HANDLED = frozenset({CASE_OPENED, SHOUTOUT_POSTED, ALERT_RAISED})
-# Staff read these messages; the labels come from the same catalogue as the pages.
-TRANSLATE = i18n.translator("en")
 
 
 def stars(rating: int) -> str:
@@ -41,8 +39,7 @@ def stars(rating: int) -> str:
 
 
 def label_list(codes: Sequence[str], catalogue: Sequence[dict[str, Any]]) -> str:
-    by_code = {str(item.get("code")): item for item in catalogue if isinstance(item, dict)}
-    return ", ".join(TRANSLATE.label(by_code[c]) if c in by_code else c.replace("_", " ") for c in codes)
+    return ", ".join(labels.catalogue_label(c, catalogue) for c in codes)
 
 
 def case_path(case_id: int) -> str:
@@ -84,7 +81,7 @@ def negative_message(case: dict[str, Any], account: Account) -> Message:
     rating = int(response.get("rating") or case.get("before_rating") or 0)
     facts = [("Agent", agent), ("Rating", stars(rating))]
     if response.get("channel"):
-        facts.append(("Channel", i18n.channel_label(str(response["channel"]), TRANSLATE)))
+        facts.append(("Channel", labels.channel_label(str(response["channel"]))))
     areas = list(response.get("improvement_areas") or [])
     if areas:
         facts.append(("To improve", label_list(areas, account.improvement_areas)))
@@ -116,7 +113,7 @@ def great_moment_message(alert: dict[str, Any], account: Account) -> Message:
     if reward:
         facts.append(("Reward suggested", label_list([str(reward)], account.reward_catalogue)))
     if response.get("channel"):
-        facts.append(("Channel", i18n.channel_label(str(response["channel"]), TRANSLATE)))
+        facts.append(("Channel", labels.channel_label(str(response["channel"]))))
     return Message(
         title=f"Great moment for {agent}",
         facts=facts,

@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from streamsrv import labels
 from streamsrv.auth import Identity
 from streamsrv.chat import channels
 from streamsrv.chat.channels import ChannelRoute
-from streamsrv.chat.enqueue import TRANSLATE, case_path, enqueue_message, stars
+from streamsrv.chat.enqueue import case_path, enqueue_message, stars
 from streamsrv.chat.messages import Message
 from streamsrv.dashboard import aggregates
 from streamsrv.dashboard.filters import DashboardQuery, Period
@@ -81,9 +82,9 @@ def breach_message(case: RecoveryCase, agent: str, account: Account) -> Message:
         facts=[
             ("Agent", agent),
             ("Rating", stars(case.before_rating)),
-            ("Status", TRANSLATE.gettext(case.status.capitalize())),
-            ("Opened", TRANSLATE.format_datetime(case.opened_at, account.time_zone)),
-            ("Deadline", TRANSLATE.format_datetime(due, account.time_zone)),
+            ("Status", labels.status_label(case.status)),
+            ("Opened", labels.format_datetime(case.opened_at, account.time_zone)),
+            ("Deadline", labels.format_datetime(due, account.time_zone)),
         ],
         link_path=case_path(case.id),
         link_label="Open the recovery case",

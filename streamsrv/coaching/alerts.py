@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from streamsrv import stream_names
+from streamsrv import labels, stream_names
 from streamsrv.coaching import rules
 from streamsrv.coaching.rules import RuleSettings
 from streamsrv.hooks import ResponseChange
@@ -43,16 +43,21 @@ class Candidate:
         return (self.rule, str(self.details.get("area", "")))
 
 
-def response_summary(response: Response) -> dict[str, Any]:
-    """What the panel shows of the response behind an alert; hidden comments stay hidden."""
+def response_summary(response: Response, vocab: labels.Vocabulary | None = None) -> dict[str, Any]:
+    """What the panel shows of the response behind an alert; hidden comments stay hidden.
+    Each code travels with its label."""
+    words = vocab or labels.Vocabulary()
     return {
         "id": response.id,
         "rating": response.rating,
         "comment": None if response.comment_hidden else (response.comment or None),
         "comment_hidden": response.comment_hidden,
         "channel": response.channel,
+        "channel_label": words.channel(response.channel),
         "reward": response.reward,
+        "reward_label": words.reward(response.reward) if response.reward else None,
         "improvement_areas": list(response.improvement_areas),
+        "improvement_area_labels": words.area_list(response.improvement_areas),
         "created_at": iso_or_none(response.created_at),
     }
 
@@ -154,7 +159,7 @@ def evaluate(session: Session, change: ResponseChange, settings: RuleSettings) -
         window = _window_areas(session, response, settings.area_days, tz)
         done = _alerted_areas(session, response, settings.area_days, change.now, tz)
         for area in rules.recurring_areas(response.improvement_areas, window, settings.area_count, done):
-            label = rules.label_of(area, account.improvement_areas)
+            label = labels.catalogue_label(area, account.improvement_areas)
             found.append(
                 Candidate(
                     rules.RECURRING_AREA,
@@ -170,7 +175,7 @@ def evaluate(session: Session, change: ResponseChange, settings: RuleSettings) -
             )
     if settings.great_moment and rules.is_great_moment(response.rating, response.reward):
         reward = response.reward or ""
-        label = rules.label_of(reward, account.reward_catalogue)
+        label = labels.catalogue_label(reward, account.reward_catalogue)
         found.append(
             Candidate(
                 rules.GREAT_MOMENT,
@@ -202,7 +207,7 @@ def on_response(session: Session, change: ResponseChange) -> None:
         raised = _already_raised(session, response)
         candidates = [c for c in candidates if c.key not in raised]
     agent_name = str(change.payload.get("agent", {}).get("name") or f"Agent {response.agent_id}")
-    summary = response_summary(response)
+    summary = response_summary(response, labels.vocabulary(change.account))
     for candidate in candidates:
         alert = Alert(
             org_id=response.org_id,

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, case, func, update
 from sqlmodel import Session, col, select
 
-from streamsrv import stream_names
+from streamsrv import labels, stream_names
 from streamsrv.auth import Identity
 from streamsrv.coaching import rules
 from streamsrv.coaching.access import coachable_teams, coaches, load_team, require_person, user_names
@@ -139,6 +139,7 @@ def alerts_json(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any
     if response_ids:
         found = session.exec(select(Response).where(col(Response.id).in_(sorted(response_ids)))).all()
         responses = {r.id: r for r in found if r.id is not None}
+    words = labels.vocabularies(session, {r.account_id for r in responses.values()})
     ackers = user_names(session, {a.acknowledged_by for a in alerts if a.acknowledged_by is not None})
     out = []
     for alert in alerts:
@@ -152,7 +153,7 @@ def alerts_json(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any
             alert_json(
                 alert,
                 names.get(alert.agent_id, f"Agent {alert.agent_id}"),
-                response_summary(response) if response is not None else None,
+                response_summary(response, words.get(response.account_id)) if response is not None else None,
                 acker,
             )
         )

@@ -110,13 +110,5 @@ def recurring_areas(
     return found
 
 
-def label_of(code: str, catalogue: Iterable[Mapping[str, Any]]) -> str:
-    """The account's label for a reward or improvement-area code (the code itself if unknown)."""
-    for item in catalogue:
-        if item.get("code") == code:
-            return str(item.get("label") or code)
-    return code
-
-
 def stars(rating: int) -> str:
     return f"{rating}\u2605"

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from streamsrv.auth import Identity
+from streamsrv.labels import Vocabulary, vocabulary
 from streamsrv.models import Account, Agent, Interaction, Response, Role, Team, utcnow
 from streamsrv.period_filters import pinned
 from streamsrv.periods import zone
@@ -58,6 +59,11 @@ HEADER = (
     # Added last so that readers by position keep working: the local time in the account's zone.
     "created_at_local",
     "time_zone",
+    # People read ``channel``, ``reward`` and ``improvement_areas`` as labels ("In store",
+    # "Gift card"); integrators match on these codes ("in_store", "gift_card").
+    "channel_code",
+    "reward_code",
+    "improvement_area_codes",
 )
 
 
@@ -117,8 +123,10 @@ def _flag(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
 
-def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
-    """One CSV line from a row of ``export_statement`` (columns in ``HEADER`` order)."""
+def csv_row(row: Sequence[Any], show_hidden: bool, vocab: Vocabulary | None = None) -> list[Any]:
+    """One CSV line from a row of ``export_statement`` (columns in ``HEADER`` order); ``vocab``
+    holds the labels of the row's account."""
+    words = vocab or Vocabulary()
     (
         rid,
         created,
@@ -154,13 +162,13 @@ def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
         team,
         agent_id,
         agent,
-        channel,
+        words.channel(channel),
         external_id,
         rating,
         comment if show_hidden or not hidden else "",
         _flag(hidden),
-        reward or "",
-        ";".join(areas or ()),
+        words.reward(reward) if reward else "",
+        ";".join(words.area_list(areas or ())),
         "" if csat is None else csat,
         "" if nps is None else nps,
         _flag(fcr),
@@ -168,6 +176,9 @@ def csv_row(row: Sequence[Any], show_hidden: bool) -> list[Any]:
         edits,
         created.astimezone(tz).isoformat(),
         tz.key,
+        channel,
+        reward or "",
+        ";".join(areas or ()),
     ]
     return [safe_cell(c) for c in cells]
 
@@ -181,8 +192,12 @@ def csv_chunks(engine: Engine, identity: Identity, query: ExportQuery) -> Iterat
     with Session(engine) as session:
         query = pinned(session, identity, query, utcnow())
         pending = 0
+        words: dict[int, Vocabulary] = {}
         for row in session.exec(export_statement(identity, query)):
-            writer.writerow(csv_row(row, show_hidden))
+            account_id = int(row[3])
+            if account_id not in words:
+                words[account_id] = vocabulary(session.get(Account, account_id))
+            writer.writerow(csv_row(row, show_hidden, words[account_id]))
             pending += 1
             if pending >= CHUNK_ROWS:
                 yield buffer.getvalue().encode("utf-8")

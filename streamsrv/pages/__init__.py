@@ -9,6 +9,7 @@ from streamsrv.pages import (
     admin_agents,
     admin_import,
     admin_users,
+    chrome,
     coach,
     dashboard,
     home,
@@ -44,4 +45,5 @@ routes: list[BaseRoute] = [
     *admin_agents.routes,
     *admin_import.routes,
     *profile.routes,
+    *chrome.routes,
 ]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import access
+from streamsrv import access, labels
 from streamsrv.auth import Identity, user_identity
 from streamsrv.errors import ApiError
 from streamsrv.ids import MAX_ID
@@ -32,14 +32,8 @@ from streamsrv.security import csrf
 from streamsrv.templating import error_page, render
 
 PAGE = "/admin/users"
-ROLE_LABELS = {
-    Role.admin: "Administrator",
-    Role.manager: "Manager",
-    Role.client_viewer: "Client viewer",
-    Role.team_leader: "Team leader",
-    Role.recovery: "Recovery",
-    Role.agent: "Agent",
-}
+# The roles a user can be given, as people read them.
+ROLE_LABELS = {role: labels.role_label(role) for role in Role}
 # Which scope field each role's form uses (the others are ignored, whatever the browser sent).
 SCOPE_HELP = {
     "account_ids": "Managers, client viewers and recovery staff need at least one account; "

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import labels
 from streamsrv.auth import user_identity
 from streamsrv.coaching import panel
 from streamsrv.coaching.access import COACH_ROLES, coachable_teams
@@ -31,13 +32,9 @@ from streamsrv.security import csrf
 from streamsrv.templating import error_page, render
 
 PAGE = "/coach"
-# What the kinds of alert are called on the page and in the filter.
-KIND_LABELS = {
-    "negative_rating": "Negative rating",
-    "low_streak": "Low streak",
-    "recurring_area": "Recurring issue",
-    "great_moment": "Great moment",
-}
+# What the kinds of alert are called on the page, in the filter and (via a data attribute) by
+# the script that adds live alerts.
+KIND_LABELS = {code: labels.alert_kind_label(code) for code in labels.ALERT_KIND_LABELS}
 MORE_STEP = panel.OPEN_ALERTS
 
 

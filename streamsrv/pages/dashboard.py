@@ -14,11 +14,10 @@ from starlette.routing import BaseRoute, Route
 from streamsrv.auth import user_identity
 from streamsrv.dashboard.choices import filter_choices
 from streamsrv.models import Channel, Role
-from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.pages.nav import DASHBOARD_ROLES
+from streamsrv.pages.session import chosen_account, current_user, load, to_login
 from streamsrv.period_filters import account_zones
 from streamsrv.templating import error_page, render
-
-DASHBOARD_ROLES = (Role.admin, Role.manager, Role.client_viewer)
 
 
 async def dashboard(request: Request) -> Response:
@@ -42,6 +41,8 @@ async def dashboard(request: Request) -> Response:
             "streams": " ".join(scope.streams),
             "channels": [c.value for c in Channel],
             "can_moderate": user.role in (Role.admin, Role.manager),
+            # The account chosen in the header opens preselected.
+            "chosen_account": chosen_account(request),
         },
     )
 

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from streamsrv import stream_names
 from streamsrv.auth import user_identity
-from streamsrv.pages.session import current_user, load, to_login
+from streamsrv.pages.session import chosen_account, current_user, load, to_login
 from streamsrv.period_filters import account_zones
 from streamsrv.recovery.service import QUEUE_ROLES, SUPERVISORS, queue_accounts
 from streamsrv.templating import error_page, render
@@ -39,6 +39,8 @@ async def recovery_page(request: Request) -> Response:
             "zones": zones,
             "streams": " ".join(stream_names.recovery(a.id) for a in accounts),
             "supervisor": user.role in SUPERVISORS,
+            # The account chosen in the header opens preselected.
+            "chosen_account": chosen_account(request),
         },
     )
 

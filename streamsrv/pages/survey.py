@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from streamsrv import labels
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError, field_error
 from streamsrv.i18n import N_, Translator
@@ -225,8 +226,8 @@ def survey_context(
         "stars": [(value, t.gettext(label)) for value, label in STARS],
         "rewards": []
         if survey.followup
-        else [dict(item, label=t.label(item)) for item in account.reward_catalogue],
-        "areas": [dict(area, label=t.label(area)) for area in account.improvement_areas],
+        else [dict(item, label=labels.item_label(item, t)) for item in account.reward_catalogue],
+        "areas": [dict(area, label=labels.item_label(area, t)) for area in account.improvement_areas],
         "ask_csat": account.ask_csat,
         "ask_nps": account.ask_nps,
         "ask_fcr": account.ask_fcr,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from streamsrv import stream_names
+from streamsrv.labels import Vocabulary, vocabulary
 from streamsrv.models import (
     Account,
     Agent,
@@ -56,6 +57,8 @@ class CaseContext:
     followups: dict[int, FeedbackRequest] = field(default_factory=dict)
     # Follow-up links by request id: only API answers carry them, events never do.
     followup_urls: dict[int, str] = field(default_factory=dict)
+    # Each account's labels for its codes.
+    vocabs: dict[int, Vocabulary] = field(default_factory=dict)
 
 
 def _person(users: dict[int, str], user_id: int | None) -> dict[str, Any] | None:
@@ -64,9 +67,12 @@ def _person(users: dict[int, str], user_id: int | None) -> dict[str, Any] | None
     return {"id": user_id, "name": users.get(user_id, f"User {user_id}")}
 
 
-def _response_part(response: Response | None, interaction: Interaction | None) -> dict[str, Any]:
+def _response_part(
+    response: Response | None, interaction: Interaction | None, vocab: Vocabulary | None = None
+) -> dict[str, Any]:
     if response is None:
         return {}
+    words = vocab or Vocabulary()
     return {
         "id": response.id,
         "rating": response.rating,
@@ -74,7 +80,9 @@ def _response_part(response: Response | None, interaction: Interaction | None) -
         "comment": None if response.comment_hidden else (response.comment or None),
         "comment_hidden": response.comment_hidden,
         "improvement_areas": list(response.improvement_areas),
+        "improvement_area_labels": words.area_list(response.improvement_areas),
         "channel": response.channel,
+        "channel_label": words.channel(response.channel),
         "external_id": interaction.external_id if interaction else None,
         "ticket_url": interaction.ticket_url if interaction else None,
         "created_at": iso_or_none(response.created_at),
@@ -117,7 +125,7 @@ def case_json(case: RecoveryCase, ctx: CaseContext) -> dict[str, Any]:
         "status": case.status,
         "version": case.version,
         "agent": {"id": case.agent_id, "name": ctx.agents.get(case.agent_id, f"Agent {case.agent_id}")},
-        "response": _response_part(response, interaction),
+        "response": _response_part(response, interaction, ctx.vocabs.get(case.account_id)),
         "customer": {
             "name": interaction.customer_name if interaction else None,
             "email": interaction.customer_email if interaction else None,
@@ -168,12 +176,9 @@ def load_context(session: Session, cases: Sequence[RecoveryCase]) -> CaseContext
     ctx.interactions = {i.id: i for i in interactions.all() if i.id is not None}
     agents = session.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(_ids(c.agent_id for c in cases))))
     ctx.agents = {a_id: name for a_id, name in agents.all() if a_id is not None}
-    accounts = session.exec(
-        select(Account.id, Account.recovery_sla_minutes).where(
-            col(Account.id).in_(_ids(c.account_id for c in cases))
-        )
-    )
-    ctx.sla_minutes = {a_id: sla for a_id, sla in accounts.all() if a_id is not None}
+    accounts = session.exec(select(Account).where(col(Account.id).in_(_ids(c.account_id for c in cases)))).all()
+    ctx.sla_minutes = {a.id: a.recovery_sla_minutes for a in accounts if a.id is not None}
+    ctx.vocabs = {a.id: vocabulary(a) for a in accounts if a.id is not None}
     notes = session.exec(
         select(CaseNote).where(col(CaseNote.case_id).in_(case_ids)).order_by(col(CaseNote.id))
     ).all()

@@ -1,7 +1,7 @@
 """The public shape of a response and of the agent it names.
 
 One function builds the JSON that API answers, listings and stream events carry, so the three
-cannot drift apart; it imports nothing but the models, so any module may use it.
+cannot drift apart; it imports nothing but the models and the labels, so any module may use it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from streamsrv.labels import Vocabulary
 from streamsrv.models import Agent, AgentPhoto, Response
 from streamsrv.timefmt import iso
 
@@ -46,12 +47,19 @@ def agent_card(session: Session, agent: Agent) -> AgentCard:
 
 
 def response_json(
-    response: Response, external_id: str, agent: AgentCard, ticket_url: str | None = None
+    response: Response,
+    external_id: str,
+    agent: AgentCard,
+    ticket_url: str | None = None,
+    vocab: Vocabulary | None = None,
 ) -> dict[str, Any]:
     """The public shape of a response (API answers, listings and event payloads).
 
     ``ticket_url``: the interaction's link to its helpdesk ticket, when it came from one.
+    ``vocab``: the labels of the response's account; every code travels with its label
+    (``channel_label``, ``reward_label``, ``improvement_area_labels``).
     """
+    words = vocab or Vocabulary()
     return {
         "id": response.id,
         "account_id": response.account_id,
@@ -63,11 +71,14 @@ def response_json(
         "ticket_url": ticket_url,
         "request_id": response.request_id,
         "channel": response.channel,
+        "channel_label": words.channel(response.channel),
         "rating": response.rating,
         "comment": response.comment or None,
         "comment_hidden": response.comment_hidden,
         "reward": response.reward,
+        "reward_label": words.reward(response.reward) if response.reward else None,
         "improvement_areas": list(response.improvement_areas),
+        "improvement_area_labels": words.area_list(response.improvement_areas),
         "csat": response.csat,
         "nps": response.nps,
         "fcr": response.fcr,

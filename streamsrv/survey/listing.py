@@ -22,6 +22,7 @@ from streamsrv.auth import Identity
 from streamsrv.events import public_payload
 from streamsrv.ids import MAX_ID, Id
 from streamsrv.inputs import Instant
+from streamsrv.labels import vocabularies
 from streamsrv.models import FOLLOWUP_SOURCE, Agent, AgentPhoto, Channel, Interaction, Response, Role, utcnow
 from streamsrv.period_filters import CalendarFilters, pinned
 from streamsrv.survey.cards import AgentCard, photo_url, response_json
@@ -174,6 +175,7 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
     rows = session.exec(stmt).all()
     page = rows[: query.limit]
     uploaded = uploaded_photos(session, {resp.agent_id for resp, _, _, _ in page})
+    words = vocabularies(session, {resp.account_id for resp, _, _, _ in page})
     items = [
         response_json(
             resp,
@@ -184,6 +186,7 @@ def list_feedback(session: Session, identity: Identity, query: FeedbackQuery) ->
                 photo_url(resp.agent_id, agent.photo_url, resp.agent_id in uploaded),
             ),
             ticket_url,
+            words.get(resp.account_id),
         )
         for resp, external_id, agent, ticket_url in page
     ]

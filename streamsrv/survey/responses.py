@@ -18,6 +18,7 @@ from streamsrv.config import Settings
 from streamsrv.errors import ApiError, field_error
 from streamsrv.events import response_events
 from streamsrv.hooks import RESPONSE_STORED, ResponseChange
+from streamsrv.labels import vocabulary
 from streamsrv.models import (
     FOLLOWUP_SOURCE,
     Account,
@@ -102,7 +103,7 @@ def store_response(
     else:
         row = existing
         if all(getattr(row, name) == value for name, value in fields.items()):
-            return Stored(response_json(row, interaction.external_id, agent, interaction.ticket_url), created=False)
+            return Stored(response_json(row, interaction.external_id, agent, interaction.ticket_url, vocabulary(account)), created=False)
         previous_reward = existing.reward
         previous_rating = existing.rating
         for name, value in fields.items():
@@ -114,7 +115,7 @@ def store_response(
     session.add(row)
     session.add(request)
     session.flush()
-    payload = response_json(row, interaction.external_id, agent, interaction.ticket_url)
+    payload = response_json(row, interaction.external_id, agent, interaction.ticket_url, vocabulary(account))
     for event in response_events(
         payload, created=existing is None, previous_reward=previous_reward, catalogue=account.reward_catalogue
     ):
