@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +28,10 @@ from streamsrv.demo.smtp_catcher import SmtpCatcher
 from streamsrv.embedded_redis import EmbeddedRedis, free_port
 from streamsrv.mail import unsubscribe
 from streamsrv.mail.outbox import outbox_dir, recent
-from streamsrv.models import FeedbackRequest, Role
+from streamsrv.models import AccountToken, FeedbackRequest, Role, TokenPurpose, User, utcnow
+from streamsrv.org.invitations import SALTS
+from streamsrv.org.users import UNUSABLE_PASSWORD
+from streamsrv.security.tokens import token_hash
 from streamsrv.tenancy import create_org
 from tests.conftest import fresh_database, make_settings
 from tests.email_support import live_server
@@ -63,6 +67,10 @@ class World:
     unsubscribe_path: str
     # Role -> the session cookie of a user of that role (logged in once, through the login form).
     sessions: dict[str, str] = field(default_factory=dict)
+    # A user an administrator can open, and working emailed links (invitation, password reset).
+    user_id: int = 0
+    invite_path: str = ""
+    reset_path: str = ""
     # Filled by the demo world only: the key of a caught email in the outbox.
     outbox_key: str = ""
 
@@ -145,9 +153,10 @@ def build_world(server: LiveServer, db: Database) -> World:
             ctx.signer, unsubscribe.address_sealer(ctx.settings.secret_key), row
         )
 
+    manager = make_user(db, org.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id])
     users = {
         Role.admin: org.admin_email,
-        Role.manager: make_user(db, org.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id]).email,
+        Role.manager: manager.email,
         Role.client_viewer: make_user(
             db, org.org_id, Role.client_viewer, PASSWORD, account_ids=[floor.account_id]
         ).email,
@@ -170,8 +179,41 @@ def build_world(server: LiveServer, db: Database) -> World:
         survey_path=path_of(unanswered["request"]["url"]),
         answered_path=path_of(answered["request"]["url"]),
         unsubscribe_path=f"/u/{unsubscribe_token}",
+        user_id=int(manager.id or 0),
+        invite_path=emailed_link(server, db, org.org_id, floor.account_id, TokenPurpose.invite),
+        reset_path=emailed_link(server, db, org.org_id, floor.account_id, TokenPurpose.reset),
         sessions={str(role): log_in(server.url, email) for role, email in users.items()},
     )
+
+
+def emailed_link(server: LiveServer, db: Database, org_id: int, account_id: int, purpose: TokenPurpose) -> str:
+    """The path of a working invitation or reset link for a new user (as its email would hold)."""
+    secret = secrets.token_urlsafe(32)
+    with db.session() as session:
+        user = User(
+            org_id=org_id,
+            email=f"link-{secrets.token_hex(4)}@example.com",
+            password_hash=UNUSABLE_PASSWORD,
+            role=Role.manager,
+            account_ids=[account_id],
+            active=purpose is TokenPurpose.reset,
+        )
+        session.add(user)
+        session.flush()
+        assert user.id is not None
+        now = utcnow()
+        session.add(
+            AccountToken(
+                org_id=org_id,
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=token_hash(secret),
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+            )
+        )
+    token = server.app.state.ctx.signer.dumps(SALTS[purpose], secret)
+    return f"/invite/{token}" if purpose is TokenPurpose.invite else f"/password/reset/{token}"
 
 
 @dataclass

@@ -135,6 +135,18 @@ PAGES: list[PageRow] = [
         viewport=TV,
     ),
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
+    PageRow("admin-users", Role.admin, "/admin/users", at("/admin/users")),
+    PageRow("admin-user", Role.admin, "/admin/users/{user_id:int}", lambda w: f"/admin/users/{w.user_id}"),
+    PageRow("admin-teams", Role.admin, "/admin/teams", at("/admin/teams")),
+    PageRow("admin-agents", Role.admin, "/admin/agents", at("/admin/agents")),
+    PageRow("admin-agent-new", Role.admin, "/admin/agents/new", at("/admin/agents/new")),
+    PageRow("admin-agent", Role.admin, "/admin/agents/{agent_id:int}", lambda w: f"/admin/agents/{w.agent_id}"),
+    PageRow("admin-agents-import", Role.admin, "/admin/agents/import", at("/admin/agents/import")),
+    PageRow("settings", Role.manager, "/settings", at("/settings")),
+    PageRow("settings-profile", Role.agent, "/settings/profile", at("/settings/profile")),
+    PageRow("invite", None, "/invite/{token}", lambda w: w.invite_path),
+    PageRow("password-forgot", None, "/password/forgot", at("/password/forgot")),
+    PageRow("password-reset", None, "/password/reset/{token}", lambda w: w.reset_path),
     PageRow("outbox", Role.admin, "/outbox", at("/outbox"), server="demo"),
     PageRow(
         "outbox-email",
@@ -158,6 +170,8 @@ NOT_PAGES: dict[str, str] = {
     "/healthz": "JSON health check for load balancers",
     "/readyz": "JSON readiness check for load balancers",
     "/metrics": "Prometheus metrics, plain text",
+    "/favicon.ico": "the icon (SVG)",
+    "/admin/agents/import/sample.csv": "a sample CSV file to download",
 }
 NOT_PAGE_PREFIXES: dict[str, str] = {
     "/api/": "the JSON API (errors are JSON too)",
