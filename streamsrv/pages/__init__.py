@@ -5,6 +5,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
+    admin,
+    admin_accounts,
+    admin_api_keys,
+    admin_displays,
     coach,
     dashboard,
     home,
@@ -32,4 +36,8 @@ routes: list[BaseRoute] = [
     *unsubscribe.routes,
     *outbox.routes,
     *integrations.routes,
+    *admin.routes,
+    *admin_accounts.routes,
+    *admin_displays.routes,
+    *admin_api_keys.routes,
 ]
