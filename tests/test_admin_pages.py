@@ -15,6 +15,7 @@ from sqlmodel import select
 from streamsrv.auth import make_session_cookie
 from streamsrv.db import Database
 from streamsrv.models import Account, AuditLog, Role, Team, User
+from streamsrv.pages.admin_accounts import slug, unique_code
 from tests.conftest import Tenant
 from tests.streaming import Floor, make_floor, make_user
 from tests.support import TIMEOUT, wait_until
@@ -346,3 +347,13 @@ def test_every_admin_form_needs_its_csrf_token(tenant: Tenant, db: Database) -> 
     assert [d["id"] for d in tenant.api.get("/api/v1/displays").json()["items"]] == [display.json()["id"]]
     assert tenant.api.get(f"/api/v1/api-keys/{key['id']}").json()["revoked_at"] is None
     assert not [k for k in tenant.api.get("/api/v1/api-keys").json()["items"] if k["name"] == "Forged"]
+
+
+def test_codes_are_made_from_labels() -> None:
+    assert slug("Free coffee!") == "free_coffee"
+    assert slug("Café crème") == "cafe_creme"
+    assert slug("¡¡!!") == "item"
+    assert len(slug("x" * 100)) == 40
+    taken = {"lunch"}
+    assert [unique_code("lunch", taken), unique_code("lunch", taken)] == ["lunch_2", "lunch_3"]
+    assert unique_code("y" * 40, {"y" * 40}) == "y" * 38 + "_2"
