@@ -17,6 +17,7 @@ from streamsrv.db import Database
 from streamsrv.models import Account, AuditLog, Role, Team, User
 from streamsrv.pages.admin_accounts import slug, unique_code
 from tests.conftest import Tenant
+from tests.matrix_support import tiny_png
 from tests.streaming import Floor, make_floor, make_user
 from tests.support import TIMEOUT, wait_until
 
@@ -178,6 +179,39 @@ def test_a_bad_value_shows_its_field_error_and_changes_nothing(
     assert tenant.api.get(f"/api/v1/accounts/{floor.account_id}").json() == before
 
 
+def test_the_logo_is_uploaded_checked_and_removed_on_the_account_page(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    floor = make_floor(db, tenant.org_id)
+    admin = make_user(db, tenant.org_id, Role.admin)
+    path = f"/admin/accounts/{floor.account_id}"
+    media = f"/media/accounts/{floor.account_id}/logo"
+    log_in(page, tenant.server.url, admin.email, path)
+    expect(page.locator("#no-logo")).to_be_visible()
+    page.get_by_label("Logo image").set_input_files(
+        {"name": "logo.png", "mimeType": "image/png", "buffer": b"<svg onload=alert(1)>"}
+    )
+    page.click("#save-logo")
+    expect(page.locator("#logo-error")).to_contain_text("Not a supported image")
+    expect(page.locator("#error-summary")).to_be_focused()
+    with tenant.client() as anonymous:
+        assert anonymous.get(media).status_code == 404
+        page.get_by_label("Logo image").set_input_files(
+            {"name": "logo.png", "mimeType": "image/png", "buffer": tiny_png()}
+        )
+        page.click("#save-logo")
+        page.wait_for_url(f"{tenant.server.url}{path}?saved=logo#logo-title")
+        expect(page.locator("#saved-notice")).to_have_text("Logo saved.")
+        shown = anonymous.get(media)
+        assert shown.status_code == 200 and shown.content == tiny_png()
+        expect(page.locator("#current-logo")).to_have_attribute("alt", re.compile("^Current logo of "))
+        assert page.evaluate("document.getElementById('current-logo').naturalWidth") > 0
+        page.get_by_role("button", name="Remove the logo").click()
+        page.wait_for_url(f"{tenant.server.url}{path}?saved=logo#logo-title")
+        expect(page.locator("#no-logo")).to_be_visible()
+        assert anonymous.get(media).status_code == 404
+
+
 def test_alert_rules_are_edited_on_the_account_page(tenant: Tenant, db: Database, page: Page) -> None:
     floor = make_floor(db, tenant.org_id)
     admin = make_user(db, tenant.org_id, Role.admin)
@@ -330,6 +364,7 @@ def test_every_admin_form_needs_its_csrf_token(tenant: Tenant, db: Database) -> 
         "/admin/accounts": {"name": "Forged account"},
         f"/admin/accounts/{floor.account_id}": {"name": "Forged name"},
         f"/admin/accounts/{floor.account_id}/alerts": {"alert_rules-low_streak-count": "9"},
+        f"/admin/accounts/{floor.account_id}/logo": {"remove": "1"},
         "/admin/displays": {"name": "Forged", "board": f"team:{floor.team_id}"},
         f"/admin/displays/{display.json()['id']}/revoke": {},
         "/admin/api-keys": {"name": "Forged", "scopes": "read"},

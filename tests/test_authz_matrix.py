@@ -214,6 +214,7 @@ GET    /admin/accounts/new                                200         403       
 GET    /admin/accounts/{account_id}                       200/200/404 200/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
 POST   /admin/accounts/{account_id}                       303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 POST   /admin/accounts/{account_id}/alerts                303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/accounts/{account_id}/logo                  303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /admin/displays                                    200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/displays                                    303/303/403 303/403/403 303/403/403 403         303/403/403 403         403         303         303          303         303         303         303         303         303  403/403/303
 POST   /admin/displays/{display_id}/revoke                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
@@ -399,6 +400,18 @@ def account_form(t: Target, name: str) -> dict[str, str]:
         time_zone="UTC",
         contact_retention_days="30",
     )
+
+
+def logo_upload(t: Target, path: str) -> Ask:
+    """The logo form as a browser posts it: multipart, with the CSRF field and a PNG."""
+    boundary = "matrix-logo-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{t.who.csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="logo"; filename="logo.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    )
+    body = head.encode() + tiny_png() + f"\r\n--{boundary}--\r\n".encode()
+    return Ask(path, content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 SPECS: dict[tuple[str, str], Spec] = {
@@ -756,6 +769,9 @@ SPECS: dict[tuple[str, str], Spec] = {
                 }
             ),
         )
+    ),
+    ("POST", "/admin/accounts/{account_id:int}/logo"): Spec(
+        lambda t: logo_upload(t, f"/admin/accounts/{t.corner.account}/logo")
     ),
     ("GET", "/admin/displays"): get("/admin/displays", False),
     ("POST", "/admin/displays"): Spec(

@@ -19,21 +19,22 @@ from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import locales
+from streamsrv import branding, locales
+from streamsrv.api.images import ALLOWED, sniff_image
 from streamsrv.auth import Identity, user_identity
 from streamsrv.coaching import settings as alert_settings
 from streamsrv.coaching.schemas import AlertRulesIn
 from streamsrv.errors import ApiError
 from streamsrv.http import patch_changes
 from streamsrv.ids import MAX_ID
-from streamsrv.models import DEFAULT_IMPROVEMENT_AREAS, DEFAULT_REWARDS, SendChannel
+from streamsrv.models import DEFAULT_IMPROVEMENT_AREAS, DEFAULT_REWARDS, Account, SendChannel, utcnow
 from streamsrv.org import accounts
-from streamsrv.org.common import require_org_admin, require_writer
+from streamsrv.org.common import get_in_org, require_org_admin, require_writer
 from streamsrv.org.schemas import (
     ACCOUNT_NULLABLE,
     DEFAULT_CURRENCY,
@@ -47,6 +48,7 @@ from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.templating import error_page, render
 
 PAGE = "/admin/accounts"
+LOGO_FIELD = "logo"
 MAX_ROWS = 40
 ROW_KINDS = ("reward_catalogue", "improvement_areas")
 ROW_FIELDS = {
@@ -194,7 +196,9 @@ def read_form(form: FormData) -> AccountForm:
     values["send_window-start"] = text(form, "send_window-start", 10)
     values["send_window-end"] = text(form, "send_window-end", 10)
     values["send_window-days"] = {
-        int(d) for d in form.getlist("send_window-days") if isinstance(d, str) and len(d) == 1 and d in "1234567"
+        int(d)
+        for d in form.getlist("send_window-days")
+        if isinstance(d, str) and len(d) == 1 and d in "1234567"
     }
     rows: dict[str, list[dict[str, Any]]] = {}
     for kind in ROW_KINDS:
@@ -352,8 +356,12 @@ def render_account(
     alerts: dict[str, Any] | None = None,
     alert_errors: dict[str, str] | None = None,
     status: int = 200,
+    logo: str | None = None,
+    logo_errors: dict[str, str] | None = None,
 ) -> Response:
     context = {
+        "logo": logo,
+        "logo_errors": logo_errors or {},
         "account": account,
         "form": data,
         "errors": data.errors,
@@ -364,7 +372,7 @@ def render_account(
         "languages": [(code, LANGUAGES.get(code, code)) for code in locales.SUPPORTED],
         "channels": list(CHANNELS.items()),
         "weekdays": WEEKDAYS,
-        "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created"),
+        "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo"),
         "saved_what": request.query_params.get("saved", ""),
         "org_wide": identity.org_wide,
     }
@@ -448,7 +456,8 @@ async def edit_page(request: Request) -> Response:
         return account
     stored = account.model_dump(mode="json")
     rules = await _rules(request, identity, account_id)
-    return render_account(request, identity, stored, form_of(stored), alert_form(rules))
+    logo = await load(request, lambda s: branding.logo_url(s, account_id))
+    return render_account(request, identity, stored, form_of(stored), alert_form(rules), logo=logo)
 
 
 async def update(request: Request) -> Response:
@@ -527,6 +536,76 @@ async def update_alerts(request: Request) -> Response:
     return RedirectResponse(f"{PAGE}/{account_id}?saved=alerts#alerts-title", status_code=303)
 
 
+async def _read_logo(request: Request, limit: int) -> tuple[bool, bool, bytes]:
+    """(CSRF token right, asked to remove, the file's bytes up to ``limit + 1``)."""
+    async with request.form(max_files=1, max_fields=10, max_part_size=limit) as form:
+        if not csrf_ok(request, form):
+            return False, False, b""
+        upload = form.get(LOGO_FIELD)
+        data = await upload.read(limit + 1) if isinstance(upload, UploadFile) else b""
+        return True, form.get("remove") == "1", data
+
+
+async def update_logo(request: Request) -> Response:
+    """Upload (multipart field ``logo``) or remove (``remove=1``) the account's logo, checked
+    like the API's ``PUT /api/v1/accounts/{id}/logo``: by its first bytes, within the size limit."""
+    account_id = _account_id(request)
+    user = await current_user(request)
+    if user is None:
+        return to_login(PAGE)
+    limit = request.app.state.ctx.settings.max_upload_bytes
+    token_ok, remove, data = await _read_logo(request, limit)
+    if not token_ok:
+        return expired(request)
+    identity = user_identity(user)
+    refusal = _identity_or_refusal(request, identity)
+    if refusal is not None:
+        return refusal
+    if account_id is None:
+        return error_page(request, 404, "Not found", "There is no such account.")
+    account = await _load_account(request, identity, account_id)
+    if isinstance(account, Response):
+        return account
+    media_type = sniff_image(data)
+    problem = None
+    if not remove:
+        if not data:
+            problem = "Choose an image file"
+        elif len(data) > limit:
+            problem = f"The image is larger than {limit // 1024} KB"
+        elif media_type is None:
+            problem = (
+                f"Not a supported image: send one of {', '.join(t.split('/')[1].upper() for t in ALLOWED)}"
+            )
+    if problem is not None:
+        stored = account.model_dump(mode="json")
+        rules = await _rules(request, identity, account_id)
+        logo = await load(request, lambda s: branding.logo_url(s, account_id))
+        errors = {LOGO_FIELD: problem}
+        return render_account(
+            request,
+            identity,
+            stored,
+            form_of(stored),
+            alert_form(rules),
+            status=422,
+            logo=logo,
+            logo_errors=errors,
+        )
+
+    def save(session: Any) -> None:
+        require_writer(identity, account_id)
+        row = get_in_org(session, Account, account_id, identity.org_id, "account")
+        if remove:
+            branding.delete_logo(session, row)
+        else:
+            assert media_type is not None
+            branding.store_logo(session, row, media_type, data, utcnow())
+
+    await load(request, save)
+    return RedirectResponse(f"{PAGE}/{account_id}?saved=logo#logo-title", status_code=303)
+
+
 __all__ = ["FORM_ERROR", "routes", "slug"]
 
 routes: list[BaseRoute] = [
@@ -536,4 +615,5 @@ routes: list[BaseRoute] = [
     Route(PAGE + "/{account_id:int}", edit_page, methods=["GET"], name="admin_account"),
     Route(PAGE + "/{account_id:int}", update, methods=["POST"], name="admin_account_update"),
     Route(PAGE + "/{account_id:int}/alerts", update_alerts, methods=["POST"], name="admin_account_alerts"),
+    Route(PAGE + "/{account_id:int}/logo", update_logo, methods=["POST"], name="admin_account_logo"),
 ]
