@@ -43,7 +43,7 @@ from streamsrv.org.schemas import (
     AccountUpdate,
     PageQuery,
 )
-from streamsrv.pages.admin_forms import FORM_ERROR, checked, csrf_ok, errors_of, expired, forbidden, text
+from streamsrv.pages.admin_forms import checked, csrf_ok, errors_of, expired, forbidden, text
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.templating import error_page, render
 
@@ -605,8 +605,6 @@ async def update_logo(request: Request) -> Response:
     await load(request, save)
     return RedirectResponse(f"{PAGE}/{account_id}?saved=logo#logo-title", status_code=303)
 
-
-__all__ = ["FORM_ERROR", "routes", "slug"]
 
 routes: list[BaseRoute] = [
     Route(PAGE, list_page, methods=["GET"], name="admin_accounts"),
