@@ -97,8 +97,9 @@ def test_account_crud_and_validation(tenant: Tenant) -> None:
     )
     assert created["org_id"] == tenant.org_id
     assert created["negative_threshold"] == 3 and created["ask_nps"] is True
+    # A reward sent without a currency is in USD (accounts have no currency of their own).
     assert created["reward_catalogue"] == [
-        {"code": "coffee", "label": "Coffee", "emoji": "\u2615", "value": 4.5}
+        {"code": "coffee", "label": "Coffee", "emoji": "\u2615", "value": 4.5, "currency": "USD"}
     ]
     # Omitted catalogues get the defaults.
     assert {a["code"] for a in created["improvement_areas"]} >= {"speed", "courtesy"}
@@ -133,6 +134,14 @@ def test_account_crud_and_validation(tenant: Tenant) -> None:
         ({"negativ_threshold": 3}, "negativ_threshold"),
         ({"name": "Acme\x00"}, "name"),
         ({"promo_code": "SAVE\n10"}, "promo_code"),
+        (
+            {"reward_catalogue": [{"code": "a", "label": "A", "currency": "ZZZ"}]},
+            "reward_catalogue.0.currency",
+        ),
+        (
+            {"reward_catalogue": [{"code": "a", "label": "A", "currency": "US"}]},
+            "reward_catalogue.0.currency",
+        ),
     ]
     for body, field in bad_values:
         err = error(api.patch(f"/api/v1/accounts/{account_id}", json=body), 422)
@@ -151,6 +160,15 @@ def test_account_crud_and_validation(tenant: Tenant) -> None:
     error(api.patch(f"/api/v1/accounts/{10**25}", json={"name": "x"}), 404)
     # None of the refused requests changed anything.
     assert ok(api.get(f"/api/v1/accounts/{account_id}")) == patched
+    # Each reward has its currency (ISO 4217, stored upper case).
+    priced = api.patch(
+        f"/api/v1/accounts/{account_id}",
+        json={"reward_catalogue": [{"code": "lunch", "label": "Lunch", "value": 12, "currency": "eur"}]},
+    )
+    assert priced.status_code == 200, priced.text
+    assert priced.json()["reward_catalogue"] == [
+        {"code": "lunch", "label": "Lunch", "emoji": "", "value": 12, "currency": "EUR"}
+    ]
 
 
 def test_account_listing_pages_with_cursor(tenant: Tenant) -> None:

@@ -135,10 +135,10 @@ POST   /api/v1/stream-tokens                              201/201/403 201/403/40
 GET    /api/v1/me                                         403         403         403         403         403         403         200         401         401          403         403         403         403         403         401  403
 GET    /api/v1/boards/team/{target_id}                    200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/403 401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
 GET    /api/v1/boards/account/{target_id}                 200/200/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 200/403/404 403         401          200/200/404 403         200/200/404 403         200/403/404 401  404/404/200
-POST   /api/v1/displays                                   201/201/422 201/422/422 403         403         403         403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
-GET    /api/v1/displays                                   200         200         403         403         403         403         403         401         401          200         403         403         403         403         401  200
-PATCH  /api/v1/displays/{display_id}                      200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
-DELETE /api/v1/displays/{display_id}                      204/204/404 204/404/404 403         403         403         403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
+POST   /api/v1/displays                                   201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          201/201/422 403         403         403         403         401  422/422/201
+GET    /api/v1/displays                                   200         200         200         403         200         403         403         401         401          200         403         403         403         403         401  200
+PATCH  /api/v1/displays/{display_id}                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+DELETE /api/v1/displays/{display_id}                      204/204/404 204/404/404 204/404/404 403         204/404/404 403         403         401         401          204/204/404 403         403         403         403         401  404/404/204
 GET    /api/v1/coach                                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/alerts/{alert_id}/ack                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          403/403/404 403         403         403         403         401  404/404/200
 POST   /api/v1/coaching-notes                             201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          403         403         403         403         403         401  422/422/201
@@ -250,6 +250,20 @@ POST   /settings/profile                                  404         404       
 POST   /settings/profile/photo                            404         404         404         404         404         404         303         303         303          303         303         303         303         303         303  404
 GET    /favicon.ico                                       200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 POST   /nav/account                                       303/303/403 303/403/403 303/403/403 303/403/403 403         303/403/403 403         303         303          303         303         303         303         303         303  403/403/303
+GET    /admin                                             200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+GET    /admin/accounts                                    200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/accounts                                    303         403         403         403         403         403         403         303         303          303         303         303         303         303         303  303
+GET    /admin/accounts/new                                200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+GET    /admin/accounts/{account_id}                       200/200/404 200/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
+POST   /admin/accounts/{account_id}                       303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/accounts/{account_id}/alerts                303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/accounts/{account_id}/logo                  303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/displays                                    200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/displays                                    303/303/403 303/403/403 303/403/403 403         303/403/403 403         403         303         303          303         303         303         303         303         303  403/403/303
+POST   /admin/displays/{display_id}/revoke                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /admin/api-keys                                    200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /admin/api-keys                                    201/201/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/201
+POST   /admin/api-keys/{key_id}/revoke                    303/303/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /static/img/avatars                                200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 GET    /static                                            200         200         200         200         200         200         200         200         200          200         200         200         200         200         200  200
 """
@@ -508,6 +522,36 @@ def chat_channel(t: Target) -> int:
         )
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
+
+
+def account_form(t: Target, name: str) -> dict[str, str]:
+    """The account settings form as the page sends it (every field, nothing else changed)."""
+    return t.form(
+        name=name,
+        negative_threshold="2",
+        suppression_days="7",
+        request_ttl_days="14",
+        edit_window_hours="24",
+        leaderboard_min_responses="5",
+        recovery_sla_minutes="240",
+        send_channel="email",
+        send_delay_minutes="0",
+        default_locale="en",
+        time_zone="UTC",
+        contact_retention_days="30",
+    )
+
+
+def logo_upload(t: Target, path: str) -> Ask:
+    """The logo form as a browser posts it: multipart, with the CSRF field and a PNG."""
+    boundary = "matrix-logo-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{t.who.csrf}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="logo"; filename="logo.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    )
+    body = head.encode() + tiny_png() + f"\r\n--{boundary}--\r\n".encode()
+    return Ask(path, content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 SPECS: dict[tuple[str, str], Spec] = {
@@ -963,6 +1007,51 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/favicon.ico"): get("/favicon.ico", False, True),
     ("POST", "/nav/account"): Spec(
         lambda t: Ask("/nav/account", form=t.form(account_id=str(t.corner.account), next="/live"))
+    ),
+    ("GET", "/admin"): get("/admin", False),
+    ("GET", "/admin/accounts"): get("/admin/accounts", False),
+    ("POST", "/admin/accounts"): Spec(
+        lambda t: Ask("/admin/accounts", form=account_form(t, unique(t.who.org.names(t.who.org.b)))), False
+    ),
+    ("GET", "/admin/accounts/new"): get("/admin/accounts/new", False),
+    ("GET", "/admin/accounts/{account_id:int}"): get("/admin/accounts/{t.corner.account}"),
+    ("POST", "/admin/accounts/{account_id:int}"): Spec(
+        lambda t: Ask(
+            f"/admin/accounts/{t.corner.account}", form=account_form(t, unique(t.org.names(t.corner)))
+        )
+    ),
+    ("POST", "/admin/accounts/{account_id:int}/alerts"): Spec(
+        lambda t: Ask(
+            f"/admin/accounts/{t.corner.account}/alerts",
+            form=t.form(
+                **{
+                    "alert_rules-negative_rating-enabled": "on",
+                    "alert_rules-low_streak-count": "4",
+                    "alert_rules-recurring_area-count": "3",
+                    "alert_rules-recurring_area-days": "7",
+                }
+            ),
+        )
+    ),
+    ("POST", "/admin/accounts/{account_id:int}/logo"): Spec(
+        lambda t: logo_upload(t, f"/admin/accounts/{t.corner.account}/logo")
+    ),
+    ("GET", "/admin/displays"): get("/admin/displays", False),
+    ("POST", "/admin/displays"): Spec(
+        lambda t: Ask("/admin/displays", form=t.form(name=unique("screen"), board=f"team:{t.corner.team}"))
+    ),
+    ("POST", "/admin/displays/{display_id:int}/revoke"): Spec(
+        lambda t: Ask(f"/admin/displays/{t.world.display(t.org, t.corner)}/revoke", form=t.form())
+    ),
+    ("GET", "/admin/api-keys"): get("/admin/api-keys", False),
+    ("POST", "/admin/api-keys"): Spec(
+        lambda t: Ask(
+            "/admin/api-keys",
+            form=t.form(name=unique("key"), scopes="read", account_ids=str(t.corner.account)),
+        )
+    ),
+    ("POST", "/admin/api-keys/{key_id:int}/revoke"): Spec(
+        lambda t: Ask(f"/admin/api-keys/{t.world.key(t.org, t.corner)}/revoke", form=t.form())
     ),
     # mounts
     ("GET", "/static/img/avatars"): get("/static/img/avatars/matrix.png", False, True),

@@ -211,10 +211,13 @@ def test_me_page_is_for_agents(tenant: Tenant, db: Database, floor: Floor) -> No
         assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
-def test_displays_crud_is_admin_only_and_validated(tenant: Tenant, db: Database, floor: Floor) -> None:
-    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id])
-    with session_client(tenant, manager) as c:
-        assert c.get("/api/v1/displays").status_code == 403
+def test_displays_crud_is_for_managing_roles_and_validated(
+    tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    for role in (Role.client_viewer, Role.recovery):
+        viewer = make_user(db, tenant.org_id, role, account_ids=[floor.account_id])
+        with session_client(tenant, viewer) as c:
+            assert c.get("/api/v1/displays").status_code == 403
     reader = make_key(db, tenant.org_id, ["read"])
     with tenant.client(reader) as c:
         assert (
@@ -256,6 +259,60 @@ def test_displays_crud_is_admin_only_and_validated(tenant: Tenant, db: Database,
         page = tv.get(f"/wallboard/display/{created['id']}", params={"token": token})
         assert page.status_code == 200 and 'class="board-body tv"' in page.text
     assert tenant.api.delete("/api/v1/displays/2147483647").status_code == 404
+
+
+def test_team_leaders_and_managers_manage_the_displays_of_their_own_boards(
+    tenant: Tenant, db: Database, floor: Floor
+) -> None:
+    leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
+    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id])
+    other = tenant.api.post(
+        "/api/v1/displays", json={"name": "Other", "scope": "team", "target_id": floor.other_team_id}
+    ).json()
+    with session_client(tenant, leader) as c:
+        c.get("/admin/displays")
+        csrf = {"X-CSRF-Token": c.cookies["streamsrv_csrf"]}
+        mine = c.post(
+            "/api/v1/displays",
+            json={"name": "Ours", "scope": "team", "target_id": floor.team_id},
+            headers=csrf,
+        )
+        assert mine.status_code == 201, mine.text
+        # Another team's board, or the account's board, is not the leader's to put on a screen.
+        theirs = c.post(
+            "/api/v1/displays",
+            json={"name": "X", "scope": "team", "target_id": floor.other_team_id},
+            headers=csrf,
+        )
+        assert theirs.status_code == 422 and "target_id" in theirs.json()["error"]["fields"]
+        account = c.post(
+            "/api/v1/displays",
+            json={"name": "X", "scope": "account", "target_id": floor.account_id},
+            headers=csrf,
+        )
+        assert account.status_code == 422 and "scope" in account.json()["error"]["fields"]
+        assert [d["id"] for d in c.get("/api/v1/displays").json()["items"]] == [mine.json()["id"]]
+        assert c.delete(f"/api/v1/displays/{other['id']}", headers=csrf).status_code == 404
+        assert c.delete(f"/api/v1/displays/{mine.json()['id']}", headers=csrf).status_code == 204
+    with session_client(tenant, manager) as c:
+        c.get("/admin/displays")
+        csrf = {"X-CSRF-Token": c.cookies["streamsrv_csrf"]}
+        board = c.post(
+            "/api/v1/displays",
+            json={"name": "Lobby", "scope": "account", "target_id": floor.account_id},
+            headers=csrf,
+        )
+        assert board.status_code == 201, board.text
+        assert [d["id"] for d in c.get("/api/v1/displays").json()["items"]] == [board.json()["id"]]
+        assert c.delete(f"/api/v1/displays/{other['id']}", headers=csrf).status_code == 404
+    listed = {d["id"] for d in tenant.api.get("/api/v1/displays").json()["items"]}
+    assert listed == {other["id"], board.json()["id"]}
+    with db.session() as s:
+        actions = s.exec(
+            select(AuditLog.action, AuditLog.actor_user_id).where(AuditLog.org_id == tenant.org_id)
+        ).all()
+    assert ("display.created", leader.id) in actions and ("display.revoked", leader.id) in actions
+    assert ("display.created", manager.id) in actions
 
 
 async def test_revoking_a_display_closes_its_socket_at_once(

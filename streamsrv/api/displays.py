@@ -1,4 +1,5 @@
-"""``/api/v1/displays``: administrators name wallboard screens, get their URLs, and revoke them."""
+"""``/api/v1/displays``: wallboard screens are named, get their URLs, and are revoked by
+administrators, by managers (their accounts' boards) and team leaders (their teams' boards)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from starlette.routing import BaseRoute
 
 from streamsrv.kernel import Call, route
 from streamsrv.org import displays
-from streamsrv.org.common import Page, require_writer
+from streamsrv.org.common import Page
 from streamsrv.org.schemas import DisplayCreate, DisplayOptions, DisplayOut
 from streamsrv.revocation import drop_credential
 
@@ -22,8 +23,8 @@ TAG = "displays"
     body=DisplayCreate,
     response=DisplayOut,
     status=201,
-    scope="admin",
-    guard=require_writer,
+    scope="read",
+    guard=displays.require_display_manager,
 )
 def create_display(call: Call[DisplayCreate, None], session: Session) -> DisplayOut:
     return displays.create(call.ctx, session, call.identity, call.body)
@@ -36,8 +37,8 @@ def create_display(call: Call[DisplayCreate, None], session: Session) -> Display
     tag=TAG,
     response=DisplayOut,
     response_list=True,
-    scope="admin",
-    guard=require_writer,
+    scope="read",
+    guard=displays.require_display_manager,
 )
 def list_displays(call: Call[None, None], session: Session) -> Page[DisplayOut]:
     return Page(displays.live_displays(call.ctx, session, call.identity), None)
@@ -51,8 +52,8 @@ def list_displays(call: Call[None, None], session: Session) -> Page[DisplayOut]:
     body=DisplayOptions,
     response=DisplayOut,
     errors=(404,),
-    scope="admin",
-    guard=require_writer,
+    scope="read",
+    guard=displays.require_display_manager,
 )
 def update_display(call: Call[DisplayOptions, None], session: Session) -> DisplayOut:
     return displays.update_options(call.ctx, session, call.identity, call.id("display_id"), call.body)
@@ -65,8 +66,8 @@ def update_display(call: Call[DisplayOptions, None], session: Session) -> Displa
     tag=TAG,
     status=204,
     errors=(404,),
-    scope="admin",
-    guard=require_writer,
+    scope="read",
+    guard=displays.require_display_manager,
 )
 async def revoke_display(call: Call[None, None]) -> None:
     identity, display_id = call.identity, call.id("display_id")

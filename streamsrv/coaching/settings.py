@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from streamsrv import audit as audit_log
 from streamsrv.auth import Identity
 from streamsrv.coaching.access import coachable_teams
 from streamsrv.coaching.schemas import AlertRulesIn, AlertRulesOut
@@ -41,4 +42,7 @@ def replace_rules(
     account.alert_rules = rules.model_dump(mode="json")
     session.add(account)
     session.flush()
+    audit_log.record(
+        session, identity, "account.alert_rules_updated", f"account:{account_id}", account.alert_rules
+    )
     return rules_out(account)

@@ -21,13 +21,18 @@ from streamsrv.org.common import (
     name_taken,
     paginate,
 )
-from streamsrv.org.schemas import AccountCreate, AccountOut, PageQuery
+from streamsrv.org.schemas import DEFAULT_CURRENCY, AccountCreate, AccountOut, PageQuery
 
 DUPLICATE = "an account with this name already exists"
 
 
 def account_out(account: Account) -> AccountOut:
-    return AccountOut.model_validate(account, from_attributes=True)
+    out = AccountOut.model_validate(account, from_attributes=True)
+    # Rewards stored before they had a currency are in the default one.
+    out.reward_catalogue = [
+        {**item, "currency": item.get("currency") or DEFAULT_CURRENCY} for item in out.reward_catalogue
+    ]
+    return out
 
 
 def _name_taken(session: Session, org_id: int, name: str, except_id: int | None = None) -> bool:

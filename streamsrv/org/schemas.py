@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import list_currencies
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -149,14 +150,30 @@ class Labelled(Input):
         return data
 
 
+DEFAULT_CURRENCY = "USD"
+CURRENCIES = frozenset(list_currencies())
+
+
+def _currency(value: str) -> str:
+    value = value.strip().upper()
+    if len(value) != 3 or value not in CURRENCIES:
+        raise ValueError("must be a 3-letter ISO 4217 currency code such as USD, EUR or GBP")
+    return value
+
+
+Currency = Annotated[str, StringConstraints(max_length=8), AfterValidator(_currency)]
+
+
 class RewardItem(Labelled):
     code: Code
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), Line]
     # The label in other languages, shown to customers who read them: {"es": "Un café"}.
     labels: Translations = Field(default_factory=dict)
     emoji: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16), Line] = ""
-    # What one vote is worth in the incentive programme's currency.
+    # What one vote is worth, in ``currency``.
     value: Annotated[int, Field(ge=0, le=100_000)] | Annotated[float, Field(ge=0, le=100_000)] = 0
+    # ISO 4217 code of ``value`` (accounts have no currency of their own: the default is USD).
+    currency: Currency = DEFAULT_CURRENCY
 
 
 class ImprovementArea(Labelled):

@@ -6,7 +6,11 @@ from starlette.routing import BaseRoute
 
 from streamsrv.pages import (
     account_links,
+    admin,
+    admin_accounts,
     admin_agents,
+    admin_api_keys,
+    admin_displays,
     admin_import,
     admin_users,
     chrome,
@@ -46,4 +50,8 @@ routes: list[BaseRoute] = [
     *admin_import.routes,
     *profile.routes,
     *chrome.routes,
+    *admin.routes,
+    *admin_accounts.routes,
+    *admin_displays.routes,
+    *admin_api_keys.routes,
 ]

@@ -22,12 +22,11 @@ from streamsrv.coaching.access import COACH_ROLES
 from streamsrv.ids import MAX_ID
 from streamsrv.labels import role_label
 from streamsrv.models import Account, Role, User
+from streamsrv.pages import admin_sections
 from streamsrv.recovery.service import QUEUE_ROLES
 
 # Who opens the dashboard (results, exports): streamsrv/pages/dashboard.py checks this set.
 DASHBOARD_ROLES = frozenset({Role.admin, Role.manager, Role.client_viewer})
-# Who opens the administration area (/admin): accounts, teams, agents, users, integrations.
-ADMIN_ROLES = frozenset({Role.admin, Role.manager, Role.team_leader})
 
 ACCOUNT_COOKIE = "streamsrv_account"
 ACCOUNT_COOKIE_MAX_AGE = 60 * 60 * 24 * 180
@@ -82,8 +81,9 @@ SURFACES: tuple[Surface, ...] = (
         "admin",
         "/admin",
         "Admin",
-        "Accounts, teams, agents, users and helpdesk integrations.",
-        _roles(ADMIN_ROLES),
+        "Accounts, teams, agents, users, displays and helpdesk integrations.",
+        # Offered when at least one admin section lets the user in (the /admin page's own rule).
+        lambda user: bool(admin_sections.sections_for(user)),
     ),
 )
 
