@@ -118,6 +118,7 @@ def test_an_admin_creates_an_account_with_a_priced_reward(tenant: Tenant, db: Da
     assert (
         out["name"] == "Acme <b>Care</b>" and out["ask_csat"] is True and out["time_zone"] == "Europe/Paris"
     )
+    assert out["agents_edit_profile"] is True
     lunch = [r for r in out["reward_catalogue"] if r["label"] == "Free lunch"]
     assert lunch == [
         {"code": "free_lunch", "label": "Free lunch", "emoji": "", "value": 12.5, "currency": "EUR"}
@@ -133,8 +134,10 @@ def test_an_admin_creates_an_account_with_a_priced_reward(tenant: Tenant, db: Da
     rows.nth(count - 1).get_by_label("Label").fill("Free lunch")
     rows.nth(count - 1).get_by_label("Value").fill("3")
     rows.nth(0).get_by_label("Remove this reward").check()
+    page.get_by_label("Agents may edit their own bio, hobbies and photo").uncheck()
     page.click("#save-account")
     page.wait_for_url(f"{base}/admin/accounts/{account_id}?saved=settings")
+    assert tenant.api.get(f"/api/v1/accounts/{account_id}").json()["agents_edit_profile"] is False
     after = tenant.api.get(f"/api/v1/accounts/{account_id}").json()["reward_catalogue"]
     assert [r["code"] for r in after] == [r["code"] for r in out["reward_catalogue"][1:]] + ["free_lunch_2"]
     assert after[-1]["value"] == 3 and after[-1]["currency"] == "USD"

@@ -91,7 +91,7 @@ SIMPLE = (
     "survey_intro",
     "contact_retention_days",
 )
-SWITCHES = ("ask_csat", "ask_nps", "ask_fcr")
+SWITCHES = ("ask_csat", "ask_nps", "ask_fcr", "agents_edit_profile")
 ALERT_FIELDS = (
     "alert_rules-negative_rating-enabled",
     "alert_rules-low_streak-enabled",
