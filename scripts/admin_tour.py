@@ -468,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"), help="where screenshots go")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds for each wait in the browser")
     args = parser.parse_args(argv)
+    # SIGTERM (a test's timeout, a CI job cancelled) unwinds like Ctrl-C: the `finally` blocks
+    # stop the server, its embedded Redis and the SMTP catcher.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     temp = None
     if args.data_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="streamsrv-tour-")
