@@ -4,8 +4,8 @@ by email, a TV display), with a screenshot per step (docs/admin.md, "Setting up 
 
     python scripts/admin_tour.py --out docs/screenshots
 
-Runs on a fresh clone after `pip install .` (plus Playwright and aiosmtpd, in the `test` extra)
-with Chromium installed. Everything is real and local: a fresh data directory (SQLite and the
+Runs on a fresh clone after `pip install '.[test]'` (`pip install .` plus Playwright, which the
+`test` extra brings) with Chromium installed (`chromium` on the PATH). Everything is real and local: a fresh data directory (SQLite and the
 embedded Redis), the `streamsrv` command line in subprocesses, an SMTP catcher (aiosmtpd) on a
 free loopback port that the server's invitation emails go to, and headless Chromium driven as
 a person would. No API call sets anything up: the API key printed by `create-org` is used only
@@ -40,7 +40,11 @@ from typing import Any, TypeVar
 
 import httpx
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+try:
+    from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+except ImportError:  # `pip install .` alone: Playwright comes with the `test` extra
+    sys.exit("admin_tour: Playwright is missing: pip install '.[test]' (or pip install playwright)")
 
 T = TypeVar("T")
 
