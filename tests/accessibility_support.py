@@ -193,7 +193,8 @@ def emailed_link(server: LiveServer, db: Database, org_id: int, account_id: int,
         user = User(
             org_id=org_id,
             email=f"link-{secrets.token_hex(4)}@example.com",
-            password_hash=UNUSABLE_PASSWORD,
+            # A reset link is only for a user who has a password (not a pending invitation).
+            password_hash=UNUSABLE_PASSWORD if purpose is TokenPurpose.invite else "set-elsewhere",
             role=Role.manager,
             account_ids=[account_id],
             active=purpose is TokenPurpose.reset,
