@@ -63,6 +63,8 @@ def test_a_dry_run_shows_the_bad_line_then_the_fixed_file_is_applied(
     bad = page.locator("#line-19")
     expect(bad.locator(".import-action")).to_have_text("Error")
     expect(bad.locator(".import-error")).to_contain_text("Email: must be an email address")
+    # What was typed stays visible next to the message, so the person can find it in the file.
+    expect(bad.locator("td").nth(3)).to_have_text("not-an-email")
     expect(page.locator("#plan-summary")).to_contain_text("39 to create, 0 to update, 0 unchanged, 1 with errors")
     expect(page.locator("#apply-import")).to_have_count(0)
     assert agents_of(tenant, account_id) == []

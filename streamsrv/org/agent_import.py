@@ -69,6 +69,8 @@ class Row:
     photo_url: str | None = None
     external_ids: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # The email cell as typed, so a dry run can show what was refused (``email`` is None then).
+    email_cell: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ def _row(line: int, header: list[str], cells: list[str], systems: Sequence[str])
         photo_url=photo_url,
         external_ids=external,
         errors=errors,
+        email_cell=email_cell,
     )
 
 
