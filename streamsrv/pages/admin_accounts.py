@@ -43,7 +43,7 @@ from streamsrv.org.schemas import (
     AccountUpdate,
     PageQuery,
 )
-from streamsrv.pages.admin_forms import checked, csrf_ok, errors_of, expired, forbidden, text
+from streamsrv.pages.admin_forms import checked, csrf_ok, errors_of, expired, forbidden, posted, text
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.templating import error_page, render
 
@@ -403,16 +403,10 @@ async def new_page(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE + "/new")
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refusal = _identity_or_refusal(request, identity, org_wide=True)
-    if refusal is not None:
-        return refusal
+    checked_form = await posted(request, PAGE + "/new", lambda r, i: _identity_or_refusal(r, i, org_wide=True))
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
     data = read_form(form)
     adding = text(form, "add", 40)
     if adding:
@@ -462,16 +456,10 @@ async def edit_page(request: Request) -> Response:
 
 async def update(request: Request) -> Response:
     account_id = _account_id(request)
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refusal = _identity_or_refusal(request, identity)
-    if refusal is not None:
-        return refusal
+    checked_form = await posted(request, PAGE, _identity_or_refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
     if account_id is None:
         return error_page(request, 404, "Not found", "There is no such account.")
     account = await _load_account(request, identity, account_id)
@@ -503,16 +491,10 @@ async def update(request: Request) -> Response:
 
 async def update_alerts(request: Request) -> Response:
     account_id = _account_id(request)
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refusal = _identity_or_refusal(request, identity)
-    if refusal is not None:
-        return refusal
+    checked_form = await posted(request, PAGE, _identity_or_refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
     if account_id is None:
         return error_page(request, 404, "Not found", "There is no such account.")
     account = await _load_account(request, identity, account_id)

@@ -20,7 +20,7 @@ from streamsrv.ids import MAX_ID
 from streamsrv.org import accounts, apikeys
 from streamsrv.org.common import require_org_admin
 from streamsrv.org.schemas import AccountOut, ApiKeyCreate, ApiKeyCreated, ApiKeyOut, PageQuery
-from streamsrv.pages.admin_forms import csrf_ok, errors_of, expired, forbidden, text
+from streamsrv.pages.admin_forms import errors_of, forbidden, posted, text
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.revocation import drop_credential
 from streamsrv.security.apikeys import SCOPES
@@ -84,16 +84,10 @@ async def page(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refused = refusal(request, identity)
-    if refused is not None:
-        return refused
+    checked_form = await posted(request, PAGE, refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
     values: dict[str, Any] = {
         "name": text(form, "name", 300),
         "scopes": [str(s) for s in form.getlist("scopes")][: len(SCOPES) + 1],
@@ -109,16 +103,10 @@ async def create(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     key_id: int = request.path_params["key_id"]
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refused = refusal(request, identity)
-    if refused is not None:
-        return refused
+    checked_form = await posted(request, PAGE, refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity = checked_form.identity
     if not 1 <= key_id <= MAX_ID:
         return error_page(request, 404, "Not found", "There is no such API key.")
     try:

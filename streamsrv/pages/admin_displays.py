@@ -17,7 +17,7 @@ from streamsrv.errors import ApiError
 from streamsrv.ids import MAX_ID
 from streamsrv.org import displays
 from streamsrv.org.schemas import DisplayCreate, DisplayOut
-from streamsrv.pages.admin_forms import csrf_ok, errors_of, expired, forbidden, text
+from streamsrv.pages.admin_forms import errors_of, forbidden, posted, text
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.revocation import drop_credential
 from streamsrv.templating import error_page, render
@@ -73,16 +73,10 @@ async def page(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refused = refusal(request, identity)
-    if refused is not None:
-        return refused
+    checked_form = await posted(request, PAGE, refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
     values = {"name": text(form, "name", 300), "board": text(form, "board", 40)}
     scope, _, target = values["board"].partition(":")
     ctx = request.app.state.ctx
@@ -116,16 +110,10 @@ async def create(request: Request) -> Response:
 
 async def revoke(request: Request) -> Response:
     display_id: int = request.path_params["display_id"]
-    user = await current_user(request)
-    if user is None:
-        return to_login(PAGE)
-    form = await request.form()
-    if not csrf_ok(request, form):
-        return expired(request)
-    identity = user_identity(user)
-    refused = refusal(request, identity)
-    if refused is not None:
-        return refused
+    checked_form = await posted(request, PAGE, refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity = checked_form.identity
     if not 1 <= display_id <= MAX_ID:
         return error_page(request, 404, "Not found", "There is no such display.")
     try:

@@ -9,7 +9,8 @@ is mapped back onto the longest such name the form has.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,7 +18,9 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from streamsrv.auth import Identity, user_identity
 from streamsrv.errors import ApiError
+from streamsrv.pages.session import current_user, to_login
 from streamsrv.security import csrf
 from streamsrv.templating import error_page
 
@@ -36,6 +39,31 @@ def expired(request: Request) -> Response:
 
 def csrf_ok(request: Request, form: FormData) -> bool:
     return csrf.verify(request, str(form.get(csrf.FIELD) or ""))
+
+
+# A page's own role rule: a readable refusal for ``identity``, or None to go on.
+Refusal = Callable[[Request, Identity], Response | None]
+
+
+@dataclass(frozen=True)
+class Posted:
+    identity: Identity
+    form: FormData
+
+
+async def posted(request: Request, back: str, refusal: Refusal) -> Posted | Response:
+    """What every admin form checks first, in this order: a logged-in user (else the login page,
+    then back to ``back``), the CSRF token (before the role, so a forged form learns nothing),
+    then the page's role rule. Returns the answer to send when one of them refuses."""
+    user = await current_user(request)
+    if user is None:
+        return to_login(back)
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return expired(request)
+    identity = user_identity(user)
+    refused = refusal(request, identity)
+    return refused if refused is not None else Posted(identity, form)
 
 
 def text(form: FormData, name: str, limit: int = 5000) -> str:
