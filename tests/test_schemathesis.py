@@ -24,7 +24,13 @@ MAX_EXAMPLES = 8
 POSITIVE_CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 NEGATIVE_CHECKS = [not_a_server_error]
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [
+    pytest.mark.slow,
+    # Schemathesis's own negative-case strategies call the `random` module; Hypothesis warns about
+    # that only on some draws, which made this test fail at random ("produces unreliable
+    # results"). The warning is about the library's strategies, not about this server.
+    pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies"),
+]
 
 
 def describe(exc: BaseException) -> str:
