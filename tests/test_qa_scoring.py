@@ -109,8 +109,10 @@ def test_score_matches_a_recount(case: tuple[list[dict[str, Any]], dict[str, Any
         / sum(c["weight"] for c in s["criteria"])
         for s in sections
     ]
-    expected = 100 * sum(s["weight"] * v for s, v in zip(sections, per_section, strict=True)) / sum(
-        s["weight"] for s in sections
+    expected = (
+        100
+        * sum(s["weight"] * v for s, v in zip(sections, per_section, strict=True))
+        / sum(s["weight"] for s in sections)
     )
     assert math.isclose(result.score, expected, abs_tol=0.006)
 
