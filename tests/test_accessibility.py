@@ -135,6 +135,7 @@ PAGES: list[PageRow] = [
         viewport=TV,
     ),
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
+    PageRow("qa-review", Role.team_leader, "/qa", at("/qa")),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),

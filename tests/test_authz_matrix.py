@@ -235,6 +235,8 @@ GET    /outbox                                            404         404       
 GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
 GET    /admin/integrations                                200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /qa                                                200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+POST   /qa                                                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
 GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
@@ -981,6 +983,15 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/u/{token}"): Spec(lambda t: Ask(f"/u/{t.corner.unsubscribe_token}"), public=True),
     ("GET", "/outbox"): get("/outbox", False),
     ("GET", "/outbox/{key}/html"): get("/outbox/matrix.eml/html", False),
+    ("GET", "/qa"): get("/qa", False),
+    ("POST", "/qa"): Spec(
+        lambda t: Ask(
+            "/qa",
+            form=t.form(
+                interaction_id=str(t.corner.interaction), template_id=str(qa_template(t)), answer_c1="yes"
+            ),
+        )
+    ),
     ("GET", "/admin/integrations"): get("/admin/integrations", False),
     ("POST", "/admin/integrations/unmapped/{unmapped_id:int}/map"): Spec(
         lambda t: Ask(
