@@ -11,7 +11,7 @@ from streamsrv.db import Database
 from streamsrv.models import QaEvaluation, Response, Role
 from tests.coaching_support import user_client
 from tests.conftest import Tenant
-from tests.streaming import make_floor, make_user
+from tests.streaming import Floor, make_floor, make_user
 from tests.test_qa_api import count, interaction_of, make_card
 
 PASSWORD = "correct horse battery"
@@ -83,3 +83,78 @@ def test_the_form_refuses_without_storing(tenant: Tenant, db: Database) -> None:
     with user_client(tenant, agent) as c:
         assert c.get("/qa").status_code == 403
     assert count(db, QaEvaluation) == before
+
+
+def evaluated(tenant: Tenant, db: Database, floor: Floor, agent: int = 0) -> tuple[int, int]:
+    """An evaluation (id, interaction) of the floor's agent by its team leader, through the API."""
+    card = make_card(tenant, floor)
+    ix = interaction_of(db, floor, agent=agent)
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    with user_client(tenant, leader) as c:
+        r = c.post(
+            "/api/v1/qa-evaluations",
+            json={
+                "interaction_id": ix,
+                "template_id": card["id"],
+                "answers": {"c1": "yes", "c2": "yes", "c3": 3},
+                "comment": HOSTILE,
+            },
+        )
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"]), ix
+
+
+def test_an_agent_disputes_a_review_on_the_page(tenant: Tenant, db: Database, page: Page) -> None:
+    floor = make_floor(db, tenant.org_id)
+    evaluation_id, ix = evaluated(tenant, db, floor)
+    agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
+    base = tenant.server.url
+    page.goto(f"{base}/login?next=/qa/mine")
+    page.fill("#email", agent.email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/qa/mine")
+    card = page.locator(f"#evaluation-{evaluation_id}")
+    expect(card.get_by_role("heading")).to_have_text("Chat quality: 62.5 of 100")
+    expect(card.locator(".qa-review-comment")).to_have_text(HOSTILE)
+    assert page.evaluate("window.__pwned") is None
+    expect(card.locator("tbody tr")).to_have_count(3)
+    card.get_by_role("button", name="Dispute").click()
+    expect(page.locator("#qa-error")).to_have_text("a dispute needs a comment saying why")
+    card = page.locator(f"#evaluation-{evaluation_id}")
+    card.get_by_label("Your comment (needed to dispute)").fill("The customer hung up")
+    card.get_by_role("button", name="Dispute").click()
+    page.wait_for_url(f"{base}/qa/mine?answered={evaluation_id}")
+    expect(page.locator("#qa-answered")).to_be_visible()
+    expect(page.locator(f"#evaluation-{evaluation_id} .qa-status")).to_have_text(
+        "You disputed this review: The customer hung up"
+    )
+    expect(page.locator(f"#evaluation-{evaluation_id} form")).to_have_count(0)
+    with db.session() as s:
+        row = s.get(QaEvaluation, evaluation_id)
+        assert row is not None and row.agent_status == "disputed" and row.interaction_id == ix
+
+
+def test_the_reply_form_is_the_agents_own_and_answered_once(tenant: Tenant, db: Database) -> None:
+    floor = make_floor(db, tenant.org_id)
+    evaluation_id, _ = evaluated(tenant, db, floor)
+    other_id, _ = evaluated(tenant, db, floor, agent=1)
+    agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
+    url = f"/qa/mine/{evaluation_id}/reply"
+    with user_client(tenant, agent) as c:
+        token = c.headers["X-CSRF-Token"]
+        assert c.post(url, data={"action": "acknowledge", "csrf_token": "forged"}).status_code == 403
+        r = c.post(f"/qa/mine/{other_id}/reply", data={"action": "acknowledge", "csrf_token": token})
+        assert r.status_code == 404
+        assert c.post(url, data={"action": "acknowledge", "csrf_token": token}).status_code == 303
+        r = c.post(url, data={"action": "dispute", "comment": "late", "csrf_token": token})
+        assert r.status_code == 409 and "already acknowledged" in r.text
+    leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
+    with user_client(tenant, leader) as c:
+        assert c.get("/qa/mine").status_code == 403
+        token = c.headers["X-CSRF-Token"]
+        r = c.post(f"/qa/mine/{other_id}/reply", data={"action": "acknowledge", "csrf_token": token})
+        assert r.status_code == 403
+    with db.session() as s:
+        row = s.get(QaEvaluation, other_id)
+        assert row is not None and row.agent_status == "pending"

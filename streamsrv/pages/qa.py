@@ -17,11 +17,11 @@ from starlette.routing import BaseRoute, Route
 from streamsrv.auth import Identity, user_identity
 from streamsrv.errors import ApiError
 from streamsrv.ids import MAX_ID
-from streamsrv.models import utcnow
+from streamsrv.models import Role, utcnow
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.qa import evaluations
-from streamsrv.qa.review import review_view
-from streamsrv.qa.schemas import EvaluationIn
+from streamsrv.qa.review import mine_view, review_view
+from streamsrv.qa.schemas import EvaluationIn, ReplyIn
 from streamsrv.qa.templates import REVIEWERS
 from streamsrv.security import csrf
 from streamsrv.templating import error_page, render
@@ -102,7 +102,57 @@ async def qa_evaluate(request: Request) -> Response:
     return RedirectResponse(f"{PAGE}?interaction_id={interaction_id}&saved={saved['id']}", status_code=303)
 
 
+MINE = "/qa/mine"
+
+
+async def _show_mine(request: Request, identity: Identity, status: int = 200, **extra: Any) -> Response:
+    items = await load(request, lambda session: mine_view(session, identity))
+    return render(request, "qa_mine.html", {"items": items, **extra}, status=status)
+
+
+async def mine_page(request: Request) -> Response:
+    user = await current_user(request)
+    if user is None:
+        return to_login(MINE)
+    if user.role != Role.agent:
+        return error_page(request, 403, "Not for your role", "This page shows an agent their own QA reviews.")
+    return await _show_mine(request, user_identity(user), answered=_id(request.query_params.get("answered")))
+
+
+async def mine_reply(request: Request) -> Response:
+    evaluation_id = int(request.path_params["evaluation_id"])
+    user = await current_user(request)
+    if user is None:
+        return to_login(MINE)
+    form = await request.form()
+    if not csrf.verify(request, str(form.get(csrf.FIELD) or "")):
+        return error_page(
+            request, 403, "Please try again", "The form expired; reload the page and answer again."
+        )
+    if user.role != Role.agent:
+        return error_page(request, 403, "Not for your role", "This page shows an agent their own QA reviews.")
+    if not 1 <= evaluation_id <= MAX_ID:
+        return error_page(request, 404, "Not found", "This evaluation does not exist.")
+    identity = user_identity(user)
+    try:
+        body = ReplyIn.model_validate(
+            {"action": str(form.get("action") or ""), "comment": str(form.get("comment") or "")}
+        )
+        now = utcnow()
+        await load(request, lambda session: evaluations.reply(session, identity, evaluation_id, body, now))
+    except ValidationError as exc:
+        message = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        return await _show_mine(request, identity, 422, error=message, error_id=evaluation_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            return error_page(request, 404, "Not found", "This evaluation does not exist.")
+        return await _show_mine(request, identity, exc.status, error=exc.message, error_id=evaluation_id)
+    return RedirectResponse(f"{MINE}?answered={evaluation_id}", status_code=303)
+
+
 routes: list[BaseRoute] = [
     Route(PAGE, qa_page, methods=["GET"], name="qa"),
     Route(PAGE, qa_evaluate, methods=["POST"], name="qa_evaluate"),
+    Route(MINE, mine_page, methods=["GET"], name="qa_mine"),
+    Route(MINE + "/{evaluation_id:int}/reply", mine_reply, methods=["POST"], name="qa_mine_reply"),
 ]

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from streamsrv.access import rows_clause
 from streamsrv.auth import Identity
 from streamsrv.labels import vocabulary
-from streamsrv.models import Account, Agent, Interaction, Response
+from streamsrv.models import Account, Agent, Interaction, QaTemplate, Response
 from streamsrv.qa import evaluations, templates
 
 
@@ -64,3 +64,23 @@ def review_view(session: Session, identity: Identity, interaction_id: int | None
     view["cards"] = templates.list_templates(session, identity, interaction.account_id, all_versions=False)
     view["calibration"] = evaluations.calibration(session, identity, interaction_id)
     return view
+
+
+def mine_view(session: Session, identity: Identity) -> list[dict[str, Any]]:
+    """The agent's own evaluations, newest first, each with its scorecard's questions and answers."""
+    items = evaluations.list_evaluations(session, identity, None, None, 100)
+    cards = {
+        t.id: t
+        for t in session.exec(
+            select(QaTemplate).where(col(QaTemplate.id).in_(sorted({e["template_id"] for e in items})))
+        ).all()
+    }
+    for item in items:
+        card = cards.get(item["template_id"])
+        item["card"] = card.name if card else ""
+        item["lines"] = [
+            {"section": s["name"], "criterion": c["name"], "answer": item["answers"].get(c["id"])}
+            for s in (card.sections if card else [])
+            for c in s["criteria"]
+        ]
+    return items
