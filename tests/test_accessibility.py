@@ -136,6 +136,7 @@ PAGES: list[PageRow] = [
     ),
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
     PageRow("qa-review", Role.team_leader, "/qa", at("/qa")),
+    PageRow("qa-mine", Role.agent, "/qa/mine", at("/qa/mine")),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),

@@ -237,6 +237,8 @@ GET    /admin/integrations                                200         200       
 POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /qa                                                200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
 POST   /qa                                                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /qa/mine                                           403         403         403         403         403         403         200         303         303          303         303         303         303         303         303  403
+POST   /qa/mine/{evaluation_id}/reply                     403         403         403         403         403         403         303/404/404 303         303          303         303         303         303         303         303  403
 GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
 GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
@@ -991,6 +993,10 @@ SPECS: dict[tuple[str, str], Spec] = {
                 interaction_id=str(t.corner.interaction), template_id=str(qa_template(t)), answer_c1="yes"
             ),
         )
+    ),
+    ("GET", "/qa/mine"): get("/qa/mine", False),
+    ("POST", "/qa/mine/{evaluation_id:int}/reply"): Spec(
+        lambda t: Ask(f"/qa/mine/{qa_evaluation(t)}/reply", form=t.form(action="acknowledge"))
     ),
     ("GET", "/admin/integrations"): get("/admin/integrations", False),
     ("POST", "/admin/integrations/unmapped/{unmapped_id:int}/map"): Spec(
