@@ -245,6 +245,11 @@ def test_agent_sees_and_acknowledges_or_disputes_once(tenant: Tenant, db: Databa
         assert r.status_code == 404
         seen = c.get("/api/v1/qa-evaluations", params={"agent_id": floor.agent_ids[0]}).json()["items"]
         assert [e["agent_status"] for e in seen] == ["disputed", "acknowledged"]
+    outsider = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.other_team_id])
+    with user_client(tenant, outsider) as c:
+        assert c.get("/api/v1/qa-evaluations").json()["items"] == []
+        r = c.get("/api/v1/qa-evaluations", params={"agent_id": floor.agent_ids[0]})
+        assert r.json()["items"] == []
     with db.session() as s:
         actions = list(
             s.exec(

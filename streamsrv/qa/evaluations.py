@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from streamsrv import audit, stream_names
-from streamsrv.access import Owner, in_scope
+from streamsrv.access import Owner, in_scope, rows_clause, visible
 from streamsrv.auth import Identity
 from streamsrv.coaching.access import require_person, user_names
 from streamsrv.errors import ApiError, field_error, not_found
@@ -119,18 +119,14 @@ def list_evaluations(
     """Newest first: reviewers see their scope's, an agent sees their own."""
     if identity.role != Role.agent and identity.role not in REVIEWERS:
         raise ApiError(403, "QA evaluations are for reviewers and the agent evaluated", code="forbidden")
-    stmt = select(QaEvaluation).where(QaEvaluation.org_id == identity.org_id)
-    if identity.role == Role.agent:
-        stmt = stmt.where(QaEvaluation.agent_id == (identity.agent_id or 0))
+    # The scope as SQL (an agent's scope is their own agent id), as the feedback listing does.
+    clause = rows_clause(identity, QaEvaluation.account_id, QaEvaluation.team_id, QaEvaluation.agent_id)
+    stmt = visible(select(QaEvaluation).where(QaEvaluation.org_id == identity.org_id), clause)
     if agent_id is not None:
         stmt = stmt.where(QaEvaluation.agent_id == agent_id)
     if interaction_id is not None:
         stmt = stmt.where(QaEvaluation.interaction_id == interaction_id)
-    rows = [
-        r
-        for r in session.exec(stmt.order_by(col(QaEvaluation.id).desc()).limit(2000)).all()
-        if _visible(identity, r)
-    ][:limit]
+    rows = list(session.exec(stmt.order_by(col(QaEvaluation.id).desc()).limit(limit)).all())
     names = user_names(session, {r.reviewer_id for r in rows})
     return [evaluation_json(r, names.get(r.reviewer_id, "")) for r in rows]
 
