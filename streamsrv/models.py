@@ -805,3 +805,46 @@ class WebhookEndpoint(SQLModel, table=True):
 
 # The delivery log of one endpoint reads the newest rows of its queue.
 Index("ix_deliveries_queue_id", Delivery.__table__.c.queue, Delivery.__table__.c.id)  # type: ignore[attr-defined]
+
+
+# --- Quality assurance: scorecard templates and evaluations (docs/qa.md) ----------------------
+
+
+class QaTemplate(SQLModel, table=True):
+    """One version of an account's scorecard; an update adds a version, evaluations keep theirs."""
+
+    __tablename__ = "qa_templates"
+    __table_args__ = (UniqueConstraint("family_id", "version", name="uq_qa_templates_family_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    # The id of the first version: every version of one scorecard shares it.
+    family_id: int | None = Field(default=None, index=True)
+    version: int = Field(default=1)
+    name: str = Field(max_length=200)
+    # [{"name", "weight", "criteria": [{"id", "name", "weight", "kind", "auto_fail"}]}]
+    sections: list[dict[str, Any]] = _json(list)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class QaEvaluation(SQLModel, table=True):
+    __tablename__ = "qa_evaluations"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    agent_id: int = Field(foreign_key="agents.id", index=True)
+    interaction_id: int = Field(foreign_key="interactions.id", index=True)
+    template_id: int = Field(foreign_key="qa_templates.id")
+    reviewer_id: int = Field(foreign_key="users.id")
+    # criterion id -> "yes" / "no" or 1..5
+    answers: dict[str, Any] = _json(dict)
+    comment: str = Field(default="", max_length=2000)
+    score: float
+    auto_failed: bool = Field(default=False)
+    # pending, acknowledged or disputed: the agent answers once.
+    agent_status: str = Field(default="pending", max_length=20)
+    agent_comment: str = Field(default="", max_length=2000)
+    agent_responded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlmodel import select
 from starlette.routing import BaseRoute, Mount, Route
 
 from streamsrv.app import create_app
@@ -23,9 +24,10 @@ from streamsrv.auth import SESSION_COOKIE
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.embedded_redis import EmbeddedRedis
-from streamsrv.models import Role
+from streamsrv.models import QaEvaluation, QaTemplate, Response, Role, User, utcnow
 from tests.accessibility_support import World, audit, build_world, demo_world, describe, failing
 from tests.browser import new_context
+from tests.streaming import store_response
 from tests.support import LiveServer
 
 # The sentinel the live pages set once their script has loaded its data and its socket is
@@ -55,6 +57,54 @@ class PageRow:
 
 def at(path: str) -> Callable[[World], str]:
     return lambda _: path
+
+
+def qa_reviewed(w: World) -> int:
+    """A scorecard and an evaluated interaction of the world's agent (with a comment to show)."""
+    db = w.server.app.state.ctx.db
+    response_id = store_response(
+        db, utcnow(), org_id=w.org_id, account_id=w.account_id, team_id=w.team_id, agent_id=w.agent_id
+    )
+    with db.session() as s:
+        response = s.get(Response, response_id)
+        assert response is not None
+        response.comment = "Quick and kind"
+        reviewer = s.exec(select(User).where(User.org_id == w.org_id, User.role == Role.team_leader)).first()
+        assert reviewer is not None and reviewer.id is not None
+        card = QaTemplate(
+            org_id=w.org_id,
+            account_id=w.account_id,
+            name="Chat quality",
+            sections=[
+                {
+                    "name": "Opening",
+                    "weight": 1,
+                    "criteria": [
+                        {"id": "c1", "name": "Greeting", "weight": 1, "kind": "yes_no", "auto_fail": False},
+                        {"id": "c2", "name": "Solved it", "weight": 1, "kind": "scale_1_5", "auto_fail": True},
+                    ],
+                }
+            ],
+        )
+        s.add(card)
+        s.flush()
+        card.family_id = card.id
+        assert card.id is not None
+        s.add(
+            QaEvaluation(
+                org_id=w.org_id,
+                account_id=w.account_id,
+                team_id=w.team_id,
+                agent_id=w.agent_id,
+                interaction_id=response.interaction_id,
+                template_id=card.id,
+                reviewer_id=reviewer.id,
+                answers={"c1": "yes", "c2": 4},
+                comment="Good call",
+                score=87.5,
+            )
+        )
+        return response.interaction_id
 
 
 def wrong_password(page: Page) -> None:
@@ -135,6 +185,8 @@ PAGES: list[PageRow] = [
         viewport=TV,
     ),
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
+    PageRow("qa-review", Role.team_leader, "/qa", lambda w: f"/qa?interaction_id={qa_reviewed(w)}"),
+    PageRow("qa-mine", Role.agent, "/qa/mine", lambda w: (qa_reviewed(w), "/qa/mine")[1]),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),

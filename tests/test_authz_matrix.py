@@ -42,7 +42,16 @@ from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.logins import open_session
-from streamsrv.models import AccountToken, LoginSession, Role, Team, TokenPurpose, User, utcnow
+from streamsrv.models import (
+    AccountToken,
+    LoginSession,
+    QaEvaluation,
+    Role,
+    Team,
+    TokenPurpose,
+    User,
+    utcnow,
+)
 from streamsrv.org import agent_import, agents
 from streamsrv.org.invitations import SALTS
 from streamsrv.org.users import UNUSABLE_PASSWORD
@@ -146,6 +155,14 @@ GET    /api/v1/coaching-notes                             200/200/404 200/404/40
 POST   /api/v1/shoutouts                                  201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          403         403         403         403         403         401  422/422/201
 GET    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 PUT    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/accounts/{account_id}/qa-templates         201/201/404 201/404/404 201/404/404 403         403         403         403         401         401          201/201/404 403         403         403         403         401  404/404/201
+GET    /api/v1/accounts/{account_id}/qa-templates         200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/qa-templates/{template_id}                 200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+PUT    /api/v1/qa-templates/{template_id}                 201/201/404 201/404/404 201/404/404 403         403         403         403         401         401          201/201/404 403         403         403         403         401  404/404/201
+POST   /api/v1/qa-evaluations                             201/201/404 201/404/404 201/404/404 403         201/404/404 403         403         401         401          403         403         403         403         403         401  404/404/201
+GET    /api/v1/qa-evaluations                             200         200         200         403         200         403         200         401         401          200         403         403         403         403         401  200
+POST   /api/v1/qa-evaluations/{evaluation_id}/reply       404         404         404         404         404         404         200/404/404 401         401          403         403         403         403         403         401  404
+GET    /api/v1/interactions/{interaction_id}/qa-calibration 200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
 GET    /api/v1/recovery/cases/{case_id}                   200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/recovery/cases/{case_id}/claim             200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
@@ -218,6 +235,10 @@ GET    /outbox                                            404         404       
 GET    /outbox/{key}/html                                 404         404         404         404         404         404         404         404         404          404         404         404         404         404         404  404
 GET    /admin/integrations                                200         200         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/integrations/unmapped/{unmapped_id}/map     303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /qa                                                200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
+POST   /qa                                                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /qa/mine                                           403         403         403         403         403         403         200         303         303          303         303         303         303         303         303  403
+POST   /qa/mine/{evaluation_id}/reply                     403         403         403         403         403         403         303/404/404 303         303          303         303         303         303         303         303  403
 GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
 GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
@@ -504,6 +525,41 @@ def import_apply(t: Target) -> Ask:
     return Ask("/admin/agents/import/apply", form=t.form(token=token))
 
 
+QA_CARD: dict[str, Any] = {
+    "name": "Matrix card",
+    "sections": [{"name": "Call", "criteria": [{"name": "Greeting", "kind": "yes_no"}]}],
+}
+
+
+def qa_template(t: Target) -> int:
+    """A scorecard of the target's account, made by that organization's admin."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(f"/api/v1/accounts/{t.corner.account}/qa-templates", json=QA_CARD)
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def qa_evaluation(t: Target) -> int:
+    """A fresh evaluation of the target's agent (the agent caller's own in account A), by its manager."""
+    template = qa_template(t)
+    with t.world.db.session() as s:
+        row = QaEvaluation(
+            org_id=t.org.org_id,
+            account_id=t.corner.account,
+            team_id=t.corner.team,
+            agent_id=t.corner.agent,
+            interaction_id=t.corner.interaction,
+            template_id=template,
+            reviewer_id=t.org.users["manager"].id or 0,
+            answers={"c1": "yes"},
+            score=100.0,
+        )
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        return row.id
+
+
 def pattern(path: str) -> str:
     """A route's path as the tables write it: ``{account_id}``, not ``{account_id:int}``."""
     return re.sub(r":[a-z]+}", "}", path)
@@ -720,6 +776,36 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("PUT", "/api/v1/accounts/{account_id:int}/alert-rules"): Spec(
         lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/alert-rules", json={})
     ),
+    # QA scorecards
+    ("POST", "/api/v1/accounts/{account_id:int}/qa-templates"): Spec(
+        lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/qa-templates", json=QA_CARD)
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/qa-templates"): get(
+        "/api/v1/accounts/{t.corner.account}/qa-templates"
+    ),
+    ("GET", "/api/v1/qa-templates/{template_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/qa-templates/{qa_template(t)}")
+    ),
+    ("PUT", "/api/v1/qa-templates/{template_id:int}"): Spec(
+        lambda t: Ask(f"/api/v1/qa-templates/{qa_template(t)}", json=QA_CARD)
+    ),
+    ("POST", "/api/v1/qa-evaluations"): Spec(
+        lambda t: Ask(
+            "/api/v1/qa-evaluations",
+            json={
+                "interaction_id": t.corner.interaction,
+                "template_id": qa_template(t),
+                "answers": {"c1": "yes"},
+            },
+        )
+    ),
+    ("GET", "/api/v1/qa-evaluations"): get("/api/v1/qa-evaluations", False),
+    ("POST", "/api/v1/qa-evaluations/{evaluation_id:int}/reply"): Spec(
+        lambda t: Ask(f"/api/v1/qa-evaluations/{qa_evaluation(t)}/reply", json={"action": "acknowledge"})
+    ),
+    ("GET", "/api/v1/interactions/{interaction_id:int}/qa-calibration"): get(
+        "/api/v1/interactions/{t.corner.interaction}/qa-calibration"
+    ),
     # recovery
     ("GET", "/api/v1/recovery/cases"): get("/api/v1/recovery/cases", False),
     ("GET", "/api/v1/recovery/cases/{case_id:int}"): get("/api/v1/recovery/cases/{t.corner.case}"),
@@ -899,6 +985,19 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/u/{token}"): Spec(lambda t: Ask(f"/u/{t.corner.unsubscribe_token}"), public=True),
     ("GET", "/outbox"): get("/outbox", False),
     ("GET", "/outbox/{key}/html"): get("/outbox/matrix.eml/html", False),
+    ("GET", "/qa"): get("/qa", False),
+    ("POST", "/qa"): Spec(
+        lambda t: Ask(
+            "/qa",
+            form=t.form(
+                interaction_id=str(t.corner.interaction), template_id=str(qa_template(t)), answer_c1="yes"
+            ),
+        )
+    ),
+    ("GET", "/qa/mine"): get("/qa/mine", False),
+    ("POST", "/qa/mine/{evaluation_id:int}/reply"): Spec(
+        lambda t: Ask(f"/qa/mine/{qa_evaluation(t)}/reply", form=t.form(action="acknowledge"))
+    ),
     ("GET", "/admin/integrations"): get("/admin/integrations", False),
     ("POST", "/admin/integrations/unmapped/{unmapped_id:int}/map"): Spec(
         lambda t: Ask(

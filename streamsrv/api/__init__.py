@@ -25,6 +25,7 @@ from streamsrv.api import (
     me,
     moderation,
     notification_channels,
+    qa,
     recovery,
     responses,
     sessions,
@@ -62,4 +63,5 @@ routes: list[BaseRoute] = [
     *integrations.routes,
     *notification_channels.routes,
     *webhooks.routes,
+    *qa.routes,
 ]

@@ -1,0 +1,1 @@
+"""QA scorecards: versioned templates per account, evaluations of interactions, calibration."""
