@@ -1,0 +1,189 @@
+"""The reward ledger and monthly statements: every figure equals a recount from the responses."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import col, select
+
+from streamsrv.db import Database
+from streamsrv.ledger import month_key, next_month
+from streamsrv.models import DEFAULT_REWARDS, LedgerEntry, Response, utcnow
+from tests.conftest import Tenant
+from tests.survey_support import Setup, interaction_body, make_setup, outbox
+
+TZ = "America/New_York"
+VALUES = {r["code"]: r["value"] for r in DEFAULT_REWARDS}
+REWARDS = [None, *VALUES]
+
+
+def ingest(tenant: Tenant, setup: Setup, external_id: str, agent_id: int, reward: str | None, at: datetime) -> int:
+    body = interaction_body(setup, agent_id=agent_id, channel="phone", external_id=external_id)
+    body.update({"rating": 4, "reward": reward, "source": "zendesk", "responded_at": at.isoformat()})
+    r = tenant.api.post("/api/v1/feedback", json=body)
+    assert r.status_code in (200, 201), r.text
+    return int(r.json()["response"]["id"])
+
+
+def recount(db: Database, account_id: int) -> dict[str, dict[str, Any]]:
+    """Statements as they should be, from the responses alone."""
+    months: dict[str, dict[str, Any]] = defaultdict(lambda: {"agents": defaultdict(dict), "total": 0})
+    with db.session() as s:
+        rows = s.exec(select(Response).where(Response.account_id == account_id)).all()
+    for row in rows:
+        if row.reward is None:
+            continue
+        month = months[month_key(row.created_at, TZ)]
+        reward = month["agents"][row.agent_id].setdefault(row.reward, {"count": 0, "value": 0})
+        reward["count"] += 1
+        reward["value"] += VALUES[row.reward]
+        month["total"] += VALUES[row.reward]
+    return months
+
+
+def statement(tenant: Tenant, account_id: int, month: str) -> dict[str, Any]:
+    r = tenant.api.get(f"/api/v1/accounts/{account_id}/statements/{month}")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def assert_matches_recount(tenant: Tenant, db: Database, setup: Setup, months: list[str]) -> None:
+    expected = recount(db, setup.account_id)
+    for month in months:
+        got = statement(tenant, setup.account_id, month)
+        want = expected.get(month, {"agents": {}, "total": 0})
+        assert got["status"] == "open"
+        assert got["total"] == want["total"]
+        by_agent = {a["agent_id"]: a for a in got["agents"]}
+        assert set(by_agent) == {agent for agent, rewards in want["agents"].items() if rewards}
+        for agent_id, rewards in want["agents"].items():
+            assert by_agent[agent_id]["rewards"] == rewards
+            assert by_agent[agent_id]["adjustments"] == 0
+            assert by_agent[agent_id]["total"] == sum(r["value"] for r in rewards.values())
+
+
+operation = st.tuples(
+    st.integers(min_value=0, max_value=5),  # which ticket (a new one or an edit of an earlier one)
+    st.integers(min_value=0, max_value=1),  # which agent a new ticket belongs to
+    st.sampled_from(REWARDS),
+    st.integers(min_value=0, max_value=70),  # days ago (new tickets only)
+)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(operation, min_size=1, max_size=10))
+def test_statements_equal_a_recount(tenant: Tenant, db: Database, ops: list[tuple[int, int, str | None, int]]) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=100))
+    tickets: list[tuple[str, int, datetime]] = []
+    for which, agent, reward, days_ago in ops:
+        if which < len(tickets):
+            external_id, agent_id, at = tickets[which]
+        else:
+            external_id = f"T-{secrets.token_hex(5)}"
+            agent_id = (setup.agent_id, setup.other_agent_id)[agent]
+            at = (now - timedelta(days=days_ago, minutes=1)).replace(microsecond=0)
+            tickets.append((external_id, agent_id, at))
+        ingest(tenant, setup, external_id, agent_id, reward, at)
+    months = sorted({month_key(now - timedelta(days=d), TZ) for d in range(0, 75)})
+    assert_matches_recount(tenant, db, setup, months)
+    with db.session() as s:
+        entries = s.exec(select(LedgerEntry).where(LedgerEntry.account_id == setup.account_id)).all()
+    # Only ever inserted: every reversal names an award of the same response and cancels it exactly.
+    by_id = {e.id: e for e in entries}
+    for entry in entries:
+        if entry.kind == "reversal":
+            original = by_id[entry.reverses_id]
+            assert (original.kind, original.response_id) == ("award", entry.response_id)
+            assert entry.amount_cents == -original.amount_cents
+
+
+def test_edit_reverses_and_removal_leaves_nothing(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    at = (now - timedelta(minutes=5)).replace(microsecond=0)
+    ingest(tenant, setup, "T-edit", setup.agent_id, "lunch", at)
+    ingest(tenant, setup, "T-edit", setup.agent_id, "coffee", at)
+    month = month_key(at, TZ)
+    got = statement(tenant, setup.account_id, month)
+    assert got["agents"] == [
+        {"agent_id": setup.agent_id, "rewards": {"coffee": {"count": 1, "value": 4}}, "adjustments": 0, "total": 4}
+    ]
+    response_id = ingest(tenant, setup, "T-edit", setup.agent_id, None, at)
+    assert statement(tenant, setup.account_id, month)["total"] == 0
+    with db.session() as s:
+        kinds = [
+            e.kind
+            for e in s.exec(
+                select(LedgerEntry).where(LedgerEntry.response_id == response_id).order_by(col(LedgerEntry.id))
+            )
+        ]
+    assert kinds == ["award", "reversal", "award", "reversal"]
+    assert len(outbox(db, tenant.org_id, "ledger.updated")) == 3
+
+
+def test_close_sends_late_rewards_to_the_next_month(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=80))
+    last_month_at = (now - timedelta(days=40)).replace(microsecond=0)
+    last = month_key(last_month_at, TZ)
+    ingest(tenant, setup, "T-before", setup.agent_id, "lunch", last_month_at)
+    r = tenant.api.post(f"/api/v1/accounts/{setup.account_id}/statements/{last}/close")
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["total"]) == ("closed", 15)
+    # A late answer about last month's ticket counts toward the next open month.
+    ingest(tenant, setup, "T-late", setup.other_agent_id, "gift_card", last_month_at)
+    closed = statement(tenant, setup.account_id, last)
+    assert (closed["status"], closed["total"]) == ("closed", 15)
+    following = statement(tenant, setup.account_id, next_month(last))
+    assert following["status"] == "open" and following["total"] == 25
+    assert following["agents"][0]["agent_id"] == setup.other_agent_id
+    again = tenant.api.post(f"/api/v1/accounts/{setup.account_id}/statements/{last}/close")
+    assert again.status_code == 409
+
+
+def test_adjustments_add_to_the_agent_total(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    month = month_key(now, TZ)
+    ingest(tenant, setup, "T-adj", setup.agent_id, "coffee", (now - timedelta(minutes=2)).replace(microsecond=0))
+    url = f"/api/v1/accounts/{setup.account_id}/statements/{month}/adjustments"
+    r = tenant.api.post(url, json={"agent_id": setup.agent_id, "amount": "-1.50", "reason": "Duplicate coffee"})
+    assert r.status_code == 200, r.text
+    (agent,) = r.json()["agents"]
+    assert (agent["adjustments"], agent["total"], r.json()["total"]) == (-1.5, 2.5, 2.5)
+
+
+def test_bad_input_is_refused_and_changes_nothing(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    other = make_setup(db, tenant.org_id)
+    month = month_key(now, TZ)
+    base = f"/api/v1/accounts/{setup.account_id}/statements"
+    future = next_month(month)
+    assert tenant.api.get(f"{base}/{future}").status_code == 422
+    assert tenant.api.get(f"{base}/{future}").json()["error"]["code"] == "month_not_started"
+    for bad in ("2026-13", "2026-1", "last-month", "202611"):
+        r = tenant.api.get(f"{base}/{bad}")
+        assert r.status_code == 400, (bad, r.text)
+        assert "month" in r.json()["error"]["fields"]
+    adjust = f"{base}/{month}/adjustments"
+    refused = [
+        tenant.api.post(adjust, json={"agent_id": setup.agent_id, "amount": "5", "reason": "  "}),
+        tenant.api.post(adjust, json={"agent_id": setup.agent_id, "amount": "5"}),
+        tenant.api.post(adjust, json={"agent_id": other.agent_id, "amount": "5", "reason": "Bonus"}),
+        tenant.api.post(f"{base}/{future}/adjustments", json={"agent_id": setup.agent_id, "amount": "5", "reason": "Bonus"}),
+        tenant.api.post(f"{base}/{future}/close"),
+        tenant.api.post(f"{base}/not-a-month/close"),
+    ]
+    for r in refused:
+        assert 400 <= r.status_code < 500, r.text
+        assert r.json()["error"]["message"]
+    with db.session() as s:
+        assert not s.exec(select(LedgerEntry).where(LedgerEntry.account_id == setup.account_id)).all()
+    assert statement(tenant, setup.account_id, month)["status"] == "open"
