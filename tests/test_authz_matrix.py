@@ -23,6 +23,7 @@ in ``POSTGRES_CALLERS``, whose row filters are computed by SQL at every level of
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -146,6 +147,9 @@ GET    /api/v1/coaching-notes                             200/200/404 200/404/40
 POST   /api/v1/shoutouts                                  201/201/422 201/422/422 201/422/422 403         201/422/422 403         403         401         401          403         403         403         403         403         401  422/422/201
 GET    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 PUT    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}   200/200/404 200/404/404 200/404/404 200/404/404 404         403         403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+POST   /api/v1/accounts/{account_id}/statements/{month}/adjustments 200/200/404 200/404/404 200/404/404 403 403       403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/accounts/{account_id}/statements/{month}/close 200/200/404 200/404/404 200/404/404 403     403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
 GET    /api/v1/recovery/cases/{case_id}                   200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/recovery/cases/{case_id}/claim             200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
@@ -365,6 +369,15 @@ class Spec:
 
 def png(path: str) -> Callable[[Target], Ask]:
     return lambda t: Ask(path.format(t=t), content=tiny_png(), headers={"Content-Type": "image/png"})
+
+
+_closed_months = itertools.count()
+
+
+def spare_month() -> str:
+    """A month no ask has closed yet (long past, so it has started)."""
+    n = next(_closed_months)
+    return f"{1990 + n // 12:04d}-{n % 12 + 1:02d}"
 
 
 def get(path: str, targeted: bool = True, public: bool = False, **params: Any) -> Spec:
@@ -716,6 +729,19 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/accounts/{account_id:int}/alert-rules"): get(
         "/api/v1/accounts/{t.corner.account}/alert-rules"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01"
+    ),
+    ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/adjustments"): Spec(
+        lambda t: Ask(
+            f"/api/v1/accounts/{t.corner.account}/statements/2026-01/adjustments",
+            json={"agent_id": t.corner.agent, "amount": "2.50", "reason": "Matrix bonus"},
+        )
+    ),
+    # Each allowed ask closes a month of its own (closing one twice answers 409).
+    ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/close"): Spec(
+        lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/statements/{spare_month()}/close")
     ),
     ("PUT", "/api/v1/accounts/{account_id:int}/alert-rules"): Spec(
         lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/alert-rules", json={})

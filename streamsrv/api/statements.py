@@ -50,7 +50,7 @@ def get_statement(call: Call[None, None], session: Session) -> dict[str, Any]:
     tag=TAG,
     body=AdjustmentIn,
     errors=(400, 404, 409, 422),
-    scope="admin",
+    scope="read",
 )
 def post_adjustment(call: Call[AdjustmentIn, None], session: Session) -> dict[str, Any]:
     body = call.body
@@ -65,7 +65,7 @@ def post_adjustment(call: Call[AdjustmentIn, None], session: Session) -> dict[st
     summary="Close a month's statement: later rewards of that month count toward the next open month",
     tag=TAG,
     errors=(400, 404, 409, 422),
-    scope="admin",
+    scope="read",
 )
 def post_close(call: Call[None, None], session: Session) -> dict[str, Any]:
     return ledger.close_statement(session, call.identity, call.id("account_id"), _month(call), call.now)
