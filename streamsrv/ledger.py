@@ -183,13 +183,20 @@ class StatementRef:
     month: str
 
 
-def _statement_account(session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime) -> StatementRef:
+def _statement_account(
+    session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime
+) -> StatementRef:
     account = session.get(Account, account_id)
     if account is None or account.org_id != identity.org_id or not identity.sees_account(account_id):
         raise not_found("account")
     month = parse_month(raw_month)
     if month > month_key(now, account.time_zone):
-        raise ApiError(422, f"the month {month} has not started yet", code="month_not_started", fields={"month": "has not started yet"})
+        raise ApiError(
+            422,
+            f"the month {month} has not started yet",
+            code="month_not_started",
+            fields={"month": "has not started yet"},
+        )
     return StatementRef(account, month)
 
 
@@ -198,7 +205,9 @@ def _require_writer(identity: Identity) -> None:
         raise ApiError(403, "only managers and administrators change statements", code="forbidden")
 
 
-def statement(session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime) -> dict[str, Any]:
+def statement(
+    session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime
+) -> dict[str, Any]:
     """``GET /api/v1/accounts/{id}/statements/{YYYY-MM}``."""
     ref = _statement_account(session, identity, account_id, raw_month, now)
     return statement_json(session, ref.account, ref.month)
@@ -301,15 +310,23 @@ def add_adjustment(
     return statement_json(session, ref.account, ref.month)
 
 
-def close_statement(session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime) -> dict[str, Any]:
+def close_statement(
+    session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime
+) -> dict[str, Any]:
     """``POST .../statements/{YYYY-MM}/close``: later lines of that month go to the next open one."""
     _require_writer(identity)
     ref = _statement_account(session, identity, account_id, raw_month, now)
     if ref.month in closed_months(session, account_id):
         raise ApiError(409, f"the statement for {ref.month} is already closed", code="statement_closed")
-    session.add(StatementClose(
-            org_id=ref.account.org_id, account_id=account_id, month=ref.month, actor=identity.name or None, closed_at=now
-        ))
+    session.add(
+        StatementClose(
+            org_id=ref.account.org_id,
+            account_id=account_id,
+            month=ref.month,
+            actor=identity.name or None,
+            closed_at=now,
+        )
+    )
     session.flush()
     audit.record(session, identity, "statement.close", f"account:{account_id}", {"month": ref.month}, now=now)
     return statement_json(session, ref.account, ref.month)

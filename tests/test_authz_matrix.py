@@ -43,7 +43,7 @@ from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.logins import open_session
-from streamsrv.models import AccountToken, LoginSession, Role, Team, TokenPurpose, User, utcnow
+from streamsrv.models import AccountToken, LoginSession, Response, Role, Team, TokenPurpose, User, utcnow
 from streamsrv.org import agent_import, agents
 from streamsrv.org.invitations import SALTS
 from streamsrv.org.users import UNUSABLE_PASSWORD
@@ -130,6 +130,7 @@ DELETE /api/v1/api-keys/{key_id}                          200/200/404 403       
 POST   /api/v1/interactions                               201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
 GET    /api/v1/interactions/{interaction_id}              200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 200/200/404 403         403         200/404/404 401  404/404/200
 POST   /api/v1/responses/{token}                          201         201         201         201         201         201         201         201         201          201         201         201         201         201         201  201
+POST   /api/v1/responses/{response_id}/reassign           200/200/404 200/404/404 200/404/404 403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/feedback                                   201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
 GET    /api/v1/feedback                                   200         200         200         200         200         403         200         401         401          200         403         200         403         200         401  200
 POST   /api/v1/stream-tokens                              201/201/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 401         401          201/201/403 403         403         201/201/403 201/403/403 401  403/403/201
@@ -369,6 +370,14 @@ class Spec:
 
 def png(path: str) -> Callable[[Target], Ask]:
     return lambda t: Ask(path.format(t=t), content=tiny_png(), headers={"Content-Type": "image/png"})
+
+
+def other_agent(t: Target) -> int:
+    """The agent of the corner that the corner's response does not belong to right now."""
+    with t.world.db.session() as s:
+        row = s.get(Response, t.corner.response)
+        current = row.agent_id if row is not None else t.corner.agent
+    return t.corner.teammate if current == t.corner.agent else t.corner.agent
 
 
 _closed_months = itertools.count()
@@ -682,6 +691,12 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/api/v1/interactions/{interaction_id:int}"): get("/api/v1/interactions/{t.corner.interaction}"),
     ("POST", "/api/v1/responses/{token}"): Spec(
         lambda t: Ask(f"/api/v1/responses/{t.fresh_token()}", json={"rating": 4}), public=True
+    ),
+    ("POST", "/api/v1/responses/{response_id:int}/reassign"): Spec(
+        lambda t: Ask(
+            f"/api/v1/responses/{t.corner.response}/reassign",
+            json={"agent_id": other_agent(t), "reason": "Matrix: wrong agent"},
+        )
     ),
     ("POST", "/api/v1/feedback"): Spec(
         lambda t: Ask(

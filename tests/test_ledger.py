@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from streamsrv.db import Database
 from streamsrv.ledger import month_key, next_month
-from streamsrv.models import DEFAULT_REWARDS, LedgerEntry, Response, utcnow
+from streamsrv.models import DEFAULT_REWARDS, AuditLog, LedgerEntry, Response, utcnow
 from tests.conftest import Tenant
 from tests.survey_support import Setup, interaction_body, make_setup, outbox
 
@@ -22,7 +22,9 @@ VALUES = {r["code"]: r["value"] for r in DEFAULT_REWARDS}
 REWARDS = [None, *VALUES]
 
 
-def ingest(tenant: Tenant, setup: Setup, external_id: str, agent_id: int, reward: str | None, at: datetime) -> int:
+def ingest(
+    tenant: Tenant, setup: Setup, external_id: str, agent_id: int, reward: str | None, at: datetime
+) -> int:
     body = interaction_body(setup, agent_id=agent_id, channel="phone", external_id=external_id)
     body.update({"rating": 4, "reward": reward, "source": "zendesk", "responded_at": at.isoformat()})
     r = tenant.api.post("/api/v1/feedback", json=body)
@@ -77,7 +79,9 @@ operation = st.tuples(
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=10))
-def test_statements_equal_a_recount(tenant: Tenant, db: Database, ops: list[tuple[int, int, str | None, int]]) -> None:
+def test_statements_equal_a_recount(
+    tenant: Tenant, db: Database, ops: list[tuple[int, int, str | None, int]]
+) -> None:
     now = utcnow()
     setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=100))
     tickets: list[tuple[str, int, datetime]] = []
@@ -112,7 +116,12 @@ def test_edit_reverses_and_removal_leaves_nothing(tenant: Tenant, db: Database) 
     month = month_key(at, TZ)
     got = statement(tenant, setup.account_id, month)
     assert got["agents"] == [
-        {"agent_id": setup.agent_id, "rewards": {"coffee": {"count": 1, "value": 4}}, "adjustments": 0, "total": 4}
+        {
+            "agent_id": setup.agent_id,
+            "rewards": {"coffee": {"count": 1, "value": 4}},
+            "adjustments": 0,
+            "total": 4,
+        }
     ]
     response_id = ingest(tenant, setup, "T-edit", setup.agent_id, None, at)
     assert statement(tenant, setup.account_id, month)["total"] == 0
@@ -120,7 +129,9 @@ def test_edit_reverses_and_removal_leaves_nothing(tenant: Tenant, db: Database) 
         kinds = [
             e.kind
             for e in s.exec(
-                select(LedgerEntry).where(LedgerEntry.response_id == response_id).order_by(col(LedgerEntry.id))
+                select(LedgerEntry)
+                .where(LedgerEntry.response_id == response_id)
+                .order_by(col(LedgerEntry.id))
             )
         ]
     assert kinds == ["award", "reversal", "award", "reversal"]
@@ -151,9 +162,13 @@ def test_adjustments_add_to_the_agent_total(tenant: Tenant, db: Database) -> Non
     now = utcnow()
     setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
     month = month_key(now, TZ)
-    ingest(tenant, setup, "T-adj", setup.agent_id, "coffee", (now - timedelta(minutes=2)).replace(microsecond=0))
+    ingest(
+        tenant, setup, "T-adj", setup.agent_id, "coffee", (now - timedelta(minutes=2)).replace(microsecond=0)
+    )
     url = f"/api/v1/accounts/{setup.account_id}/statements/{month}/adjustments"
-    r = tenant.api.post(url, json={"agent_id": setup.agent_id, "amount": "-1.50", "reason": "Duplicate coffee"})
+    r = tenant.api.post(
+        url, json={"agent_id": setup.agent_id, "amount": "-1.50", "reason": "Duplicate coffee"}
+    )
     assert r.status_code == 200, r.text
     (agent,) = r.json()["agents"]
     assert (agent["adjustments"], agent["total"], r.json()["total"]) == (-1.5, 2.5, 2.5)
@@ -177,7 +192,10 @@ def test_bad_input_is_refused_and_changes_nothing(tenant: Tenant, db: Database) 
         tenant.api.post(adjust, json={"agent_id": setup.agent_id, "amount": "5", "reason": "  "}),
         tenant.api.post(adjust, json={"agent_id": setup.agent_id, "amount": "5"}),
         tenant.api.post(adjust, json={"agent_id": other.agent_id, "amount": "5", "reason": "Bonus"}),
-        tenant.api.post(f"{base}/{future}/adjustments", json={"agent_id": setup.agent_id, "amount": "5", "reason": "Bonus"}),
+        tenant.api.post(
+            f"{base}/{future}/adjustments",
+            json={"agent_id": setup.agent_id, "amount": "5", "reason": "Bonus"},
+        ),
         tenant.api.post(f"{base}/{future}/close"),
         tenant.api.post(f"{base}/not-a-month/close"),
     ]
@@ -187,3 +205,57 @@ def test_bad_input_is_refused_and_changes_nothing(tenant: Tenant, db: Database) 
     with db.session() as s:
         assert not s.exec(select(LedgerEntry).where(LedgerEntry.account_id == setup.account_id)).all()
     assert statement(tenant, setup.account_id, month)["status"] == "open"
+
+
+def reassign(tenant: Tenant, response_id: int, body: dict[str, Any]) -> Any:
+    return tenant.api.post(f"/api/v1/responses/{response_id}/reassign", json=body)
+
+
+def test_reassign_moves_the_reward_and_announces_it(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    at = (now - timedelta(minutes=3)).replace(microsecond=0)
+    response_id = ingest(tenant, setup, "T-move", setup.agent_id, "gift_card", at)
+    before = len(outbox(db, tenant.org_id))
+    r = reassign(
+        tenant, response_id, {"agent_id": setup.other_agent_id, "reason": "Wrong agent on the ticket"}
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["agent_id"], r.json()["previous_agent_id"]) == (setup.other_agent_id, setup.agent_id)
+    got = statement(tenant, setup.account_id, month_key(at, TZ))
+    assert [(a["agent_id"], a["total"]) for a in got["agents"]] == [(setup.other_agent_id, 25)]
+    assert_matches_recount(tenant, db, setup, [month_key(at, TZ)])
+    types = [e.type for e in outbox(db, tenant.org_id)[before:]]
+    assert types.count("feedback.reassigned") == 1
+    assert types.count("ledger.updated") == 2 and types.count("stats.updated") == 2
+    moved = next(e for e in outbox(db, tenant.org_id)[before:] if e.type == "feedback.reassigned")
+    assert f"agent:{setup.agent_id}" in moved.streams and f"agent:{setup.other_agent_id}" in moved.streams
+    with db.session() as s:
+        entry = s.exec(select(AuditLog).where(AuditLog.action == "response.reassign")).all()
+    assert any(e.target == f"response:{response_id}" for e in entry)
+    # A later edit by the customer's system keeps the corrected attribution.
+    ingest(tenant, setup, "T-move", setup.agent_id, "lunch", at)
+    assert_matches_recount(tenant, db, setup, [month_key(at, TZ)])
+
+
+def test_reassign_refuses_bad_input_and_changes_nothing(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    other = make_setup(db, tenant.org_id)
+    response_id = ingest(
+        tenant, setup, "T-stay", setup.agent_id, "coffee", (now - timedelta(minutes=1)).replace(microsecond=0)
+    )
+    before = len(outbox(db, tenant.org_id))
+    for body, status in (
+        ({"agent_id": setup.other_agent_id, "reason": " "}, 422),
+        ({"agent_id": setup.other_agent_id}, 422),
+        ({"agent_id": other.agent_id, "reason": "Moved"}, 422),
+        ({"agent_id": setup.agent_id, "reason": "Same"}, 409),
+    ):
+        r = reassign(tenant, response_id, body)
+        assert r.status_code == status, r.text
+    assert reassign(tenant, 999_999_999, {"agent_id": setup.other_agent_id, "reason": "x"}).status_code == 404
+    assert len(outbox(db, tenant.org_id)) == before
+    with db.session() as s:
+        row = s.get(Response, response_id)
+        assert row is not None and row.agent_id == setup.agent_id

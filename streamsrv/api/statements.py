@@ -55,7 +55,14 @@ def get_statement(call: Call[None, None], session: Session) -> dict[str, Any]:
 def post_adjustment(call: Call[AdjustmentIn, None], session: Session) -> dict[str, Any]:
     body = call.body
     return ledger.add_adjustment(
-        session, call.identity, call.id("account_id"), _month(call), body.agent_id, body.amount, body.reason, call.now
+        session,
+        call.identity,
+        call.id("account_id"),
+        _month(call),
+        body.agent_id,
+        body.amount,
+        body.reason,
+        call.now,
     )
 
 
