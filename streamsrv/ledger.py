@@ -330,3 +330,11 @@ def close_statement(
     session.flush()
     audit.record(session, identity, "statement.close", f"account:{account_id}", {"month": ref.month}, now=now)
     return statement_json(session, ref.account, ref.month)
+
+
+def export_table(
+    session: Session, identity: Identity, account_id: int, raw_month: str, now: datetime
+) -> tuple[Account, str, dict[str, Any]]:
+    """What an export of ``GET .../statements/{YYYY-MM}/export.*`` holds (checked like the statement)."""
+    ref = _statement_account(session, identity, account_id, raw_month, now)
+    return ref.account, ref.month, statement_json(session, ref.account, ref.month)

@@ -149,6 +149,8 @@ POST   /api/v1/shoutouts                                  201/201/422 201/422/42
 GET    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 200/404/404 200/404/404 200/404/404 200/404/404 404         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 PUT    /api/v1/accounts/{account_id}/alert-rules          200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/accounts/{account_id}/statements/{month}   200/200/404 200/404/404 200/404/404 200/404/404 404         403         403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}/export.csv 200/200/404 200/404/404 200/404/404 200/404/404 404 403        403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}/export.xlsx 200/200/404 200/404/404 200/404/404 200/404/404 404 403       403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 POST   /api/v1/accounts/{account_id}/statements/{month}/adjustments 200/200/404 200/404/404 200/404/404 403 403       403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/accounts/{account_id}/statements/{month}/close 200/200/404 200/404/404 200/404/404 403     403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
@@ -747,6 +749,12 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}"): get(
         "/api/v1/accounts/{t.corner.account}/statements/2026-01"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}/export.csv"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01/export.csv"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}/export.xlsx"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01/export.xlsx"
     ),
     ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/adjustments"): Spec(
         lambda t: Ask(

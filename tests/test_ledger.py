@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -9,6 +11,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from streamsrv.db import Database
@@ -259,3 +262,37 @@ def test_reassign_refuses_bad_input_and_changes_nothing(tenant: Tenant, db: Data
     with db.session() as s:
         row = s.get(Response, response_id)
         assert row is not None and row.agent_id == setup.agent_id
+
+
+def test_exports_hold_the_statement_totals(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    at = (now - timedelta(minutes=4)).replace(microsecond=0)
+    month = month_key(at, TZ)
+    ingest(tenant, setup, "T-x1", setup.agent_id, "lunch", at)
+    ingest(tenant, setup, "T-x2", setup.agent_id, "coffee", at)
+    ingest(tenant, setup, "T-x3", setup.other_agent_id, "gift_card", at)
+    base = f"/api/v1/accounts/{setup.account_id}/statements/{month}"
+    adjust = {"agent_id": setup.other_agent_id, "amount": "-5", "reason": "Advance paid"}
+    assert tenant.api.post(f"{base}/adjustments", json=adjust).status_code == 200
+    data = statement(tenant, setup.account_id, month)
+    assert data["total"] == 39
+    r = tenant.api.get(f"{base}/export.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    header, body, totals = rows[0], rows[1:-1], rows[-1]
+    assert header[:2] == ["Agent", "External ids"] and "Lunch: count" in header and "lunch" not in header
+    by_name = {row[0]: row for row in body}
+    assert by_name["Maria Lopez"][1] == "zendesk: zd-1"
+    assert float(by_name["Maria Lopez"][-1]) == 19 and float(by_name["Sam Otieno"][-1]) == 20
+    assert float(by_name["Sam Otieno"][header.index("Adjustments (EUR)")]) == -5
+    assert totals[0] == "Total" and float(totals[-1]) == data["total"]
+    assert sum(float(row[-1]) for row in body) == data["total"]
+    x = tenant.api.get(f"{base}/export.xlsx")
+    assert x.status_code == 200
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    assert sheet is not None
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert [str(c) for c in cells[0]] == header
+    assert cells[-1][-1] == data["total"]
+    assert sum(row[-1] for row in cells[1:-1]) == data["total"]

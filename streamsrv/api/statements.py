@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv import ledger
+from streamsrv import ledger, statement_export
 from streamsrv.dashboard.filters import authorize_dashboard
 from streamsrv.ids import StrictId
 from streamsrv.kernel import Call, route
@@ -78,4 +79,45 @@ def post_close(call: Call[None, None], session: Session) -> dict[str, Any]:
     return ledger.close_statement(session, call.identity, call.id("account_id"), _month(call), call.now)
 
 
-routes: list[BaseRoute] = [get_statement, post_adjustment, post_close]
+def _export(call: Call[None, None], session: Session, ext: str) -> Response:
+    account, month, data = ledger.export_table(
+        session, call.identity, call.id("account_id"), _month(call), call.now
+    )
+    rows = statement_export.payroll_table(session, account, data)
+    if ext == "csv":
+        content, media = statement_export.to_csv(rows), statement_export.CSV_TYPE
+    else:
+        content, media = statement_export.to_xlsx(rows, month), statement_export.XLSX_TYPE
+    name = statement_export.filename(account, month, ext)
+    return Response(
+        content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@route(
+    "GET",
+    PATH + "/export.csv",
+    summary="The month's statement as a payroll CSV (agent, external ids, per reward count and value, total)",
+    tag=TAG,
+    errors=(400, 404, 422),
+    scope="read",
+    guard=authorize_dashboard,
+)
+def export_csv(call: Call[None, None], session: Session) -> Response:
+    return _export(call, session, "csv")
+
+
+@route(
+    "GET",
+    PATH + "/export.xlsx",
+    summary="The month's statement as a payroll spreadsheet (XLSX, same columns as the CSV)",
+    tag=TAG,
+    errors=(400, 404, 422),
+    scope="read",
+    guard=authorize_dashboard,
+)
+def export_xlsx(call: Call[None, None], session: Session) -> Response:
+    return _export(call, session, "xlsx")
+
+
+routes: list[BaseRoute] = [get_statement, post_adjustment, post_close, export_csv, export_xlsx]
