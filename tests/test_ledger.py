@@ -73,7 +73,8 @@ def assert_matches_recount(tenant: Tenant, db: Database, setup: Setup, months: l
 
 
 operation = st.tuples(
-    st.integers(min_value=0, max_value=5),  # which ticket (a new one or an edit of an earlier one)
+    st.sampled_from(["answer", "answer", "reassign"]),
+    st.integers(min_value=0, max_value=5),  # which ticket (a new one or an earlier one)
     st.integers(min_value=0, max_value=1),  # which agent a new ticket belongs to
     st.sampled_from(REWARDS),
     st.integers(min_value=0, max_value=70),  # days ago (new tickets only)
@@ -83,20 +84,35 @@ operation = st.tuples(
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(operation, min_size=1, max_size=10))
 def test_statements_equal_a_recount(
-    tenant: Tenant, db: Database, ops: list[tuple[int, int, str | None, int]]
+    tenant: Tenant, db: Database, ops: list[tuple[str, int, int, str | None, int]]
 ) -> None:
+    """Random answers, edits (reward changed, removed, added) and reassignments."""
     now = utcnow()
     setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=100))
     tickets: list[tuple[str, int, datetime]] = []
-    for which, agent, reward, days_ago in ops:
+    owners: dict[int, int] = {}
+    for action, which, agent, reward, days_ago in ops:
+        if action == "reassign":
+            if which >= len(tickets):
+                continue
+            response_id = tickets[which][1]
+            to = setup.other_agent_id if owners[response_id] == setup.agent_id else setup.agent_id
+            r = tenant.api.post(
+                f"/api/v1/responses/{response_id}/reassign", json={"agent_id": to, "reason": "Fix"}
+            )
+            assert r.status_code == 200, r.text
+            owners[response_id] = to
+            continue
         if which < len(tickets):
-            external_id, agent_id, at = tickets[which]
+            external_id, _, at = tickets[which]
+            ingest(tenant, setup, external_id, setup.agent_id, reward, at)
         else:
             external_id = f"T-{secrets.token_hex(5)}"
             agent_id = (setup.agent_id, setup.other_agent_id)[agent]
             at = (now - timedelta(days=days_ago, minutes=1)).replace(microsecond=0)
-            tickets.append((external_id, agent_id, at))
-        ingest(tenant, setup, external_id, agent_id, reward, at)
+            response_id = ingest(tenant, setup, external_id, agent_id, reward, at)
+            tickets.append((external_id, response_id, at))
+            owners[response_id] = agent_id
     months = sorted({month_key(now - timedelta(days=d), TZ) for d in range(0, 75)})
     assert_matches_recount(tenant, db, setup, months)
     with db.session() as s:
