@@ -24,11 +24,11 @@ from streamsrv.auth import Identity
 from streamsrv.errors import ApiError, field_error, not_found
 from streamsrv.hooks import ResponseChange
 from streamsrv.models import Account, Agent, LedgerEntry, LedgerKind, Response, Role, StatementClose
+from streamsrv.org.schemas import DEFAULT_CURRENCY
 from streamsrv.outbox import emit
 from streamsrv.periods import local_date, zone
 
 LEDGER_UPDATED = "ledger.updated"
-DEFAULT_CURRENCY = "EUR"
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 WRITERS = frozenset({Role.admin, Role.manager})
 
