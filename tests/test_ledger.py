@@ -312,3 +312,18 @@ def test_exports_hold_the_statement_totals(tenant: Tenant, db: Database) -> None
     assert [str(c) for c in cells[0]] == header
     assert cells[-1][-1] == data["total"]
     assert sum(row[-1] for row in cells[1:-1]) == data["total"]
+
+
+def test_a_hidden_comment_keeps_its_reward(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    at = (now - timedelta(minutes=2)).replace(microsecond=0)
+    response_id = ingest(tenant, setup, "T-hide", setup.agent_id, "lunch", at)
+    r = tenant.api.post(
+        f"/api/v1/responses/{response_id}/moderation", json={"hidden": True, "reason": "Names a colleague"}
+    )
+    assert r.status_code == 200, r.text
+    assert statement(tenant, setup.account_id, month_key(at, TZ))["total"] == 15
+    with db.session() as s:
+        entries = s.exec(select(LedgerEntry).where(LedgerEntry.response_id == response_id)).all()
+    assert [e.kind for e in entries] == ["award"]
