@@ -6,18 +6,30 @@ import csv
 import io
 import secrets
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from sqlalchemy import inspect
 from sqlmodel import col, select
 
+from streamsrv import migrate
 from streamsrv.db import Database
 from streamsrv.ledger import month_key, next_month
-from streamsrv.models import DEFAULT_REWARDS, AuditLog, LedgerEntry, Response, utcnow
-from tests.conftest import Tenant
+from streamsrv.models import (
+    DEFAULT_REWARDS,
+    FOLLOWUP_SOURCE,
+    AuditLog,
+    Interaction,
+    LedgerEntry,
+    Response,
+    utcnow,
+)
+from streamsrv.tenancy import create_org
+from tests.conftest import Tenant, fresh_database
 from tests.survey_support import Setup, interaction_body, make_setup, outbox
 
 TZ = "America/New_York"
@@ -327,3 +339,47 @@ def test_a_hidden_comment_keeps_its_reward(tenant: Tenant, db: Database) -> None
     with db.session() as s:
         entries = s.exec(select(LedgerEntry).where(LedgerEntry.response_id == response_id)).all()
     assert [e.kind for e in entries] == ["award"]
+
+
+def test_upgrade_writes_opening_awards_and_downgrades(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as database:
+        migrate.downgrade(database.engine, "0016")
+        assert "ledger_entries" not in inspect(database.engine).get_table_names()
+        with database.session() as s:
+            org = create_org(s, "Ledger org", "ledger-admin@example.com", "correct horse battery")
+        setup = make_setup(database, org.org_id, time_zone=TZ)
+        at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # still October in New York
+        with database.session() as s:
+            interaction = Interaction(
+                org_id=setup.org_id,
+                account_id=setup.account_id,
+                agent_id=setup.agent_id,
+                team_id=setup.team_id,
+                channel="chat",
+                external_id="T-old",
+            )
+            s.add(interaction)
+            s.flush()
+            assert interaction.id is not None
+            for reward, source in (("lunch", "api"), (None, "api"), ("coffee", FOLLOWUP_SOURCE)):
+                s.add(
+                    Response(
+                        org_id=setup.org_id,
+                        account_id=setup.account_id,
+                        team_id=setup.team_id,
+                        agent_id=setup.agent_id,
+                        interaction_id=interaction.id,
+                        channel="chat",
+                        rating=5,
+                        reward=reward,
+                        source=source,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+        migrate.upgrade(database.engine)
+        with database.session() as s:
+            entries = s.exec(select(LedgerEntry)).all()
+        assert [(e.reward, e.amount_cents, e.month, e.kind, e.agent_id) for e in entries] == [
+            ("lunch", 1500, "2026-10", "award", setup.agent_id)
+        ]
