@@ -171,6 +171,8 @@ def on_response(session: Session, change: ResponseChange) -> None:
     """``RESPONSE_STORED`` receiver: awards, reversals, in the response's transaction."""
     if change.is_followup:
         return  # a recovery follow-up is about the recovery, never the agent's pay
+    if change.created and change.response.reward is None:
+        return  # the common path of ingest: nothing to pay, no query
     sync_response(session, change.account, change.response, change.now)
 
 
