@@ -43,7 +43,7 @@ from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.logins import open_session
-from streamsrv.models import AccountToken, LoginSession, Response, Role, Team, TokenPurpose, User, utcnow
+from streamsrv.models import AccountToken, LoginSession, Role, Team, TokenPurpose, User, utcnow
 from streamsrv.org import agent_import, agents
 from streamsrv.org.invitations import SALTS
 from streamsrv.org.users import UNUSABLE_PASSWORD
@@ -374,12 +374,23 @@ def png(path: str) -> Callable[[Target], Ask]:
     return lambda t: Ask(path.format(t=t), content=tiny_png(), headers={"Content-Type": "image/png"})
 
 
-def other_agent(t: Target) -> int:
-    """The agent of the corner that the corner's response does not belong to right now."""
-    with t.world.db.session() as s:
-        row = s.get(Response, t.corner.response)
-        current = row.agent_id if row is not None else t.corner.agent
-    return t.corner.teammate if current == t.corner.agent else t.corner.agent
+def fresh_response(t: Target) -> int:
+    """A new answered interaction of the corner's agent (moving the shared corner response
+    would change what the other rows' callers own)."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": t.corner.account,
+                "agent_id": t.corner.agent,
+                "channel": "chat",
+                "external_id": unique("moved"),
+                "rating": 4,
+                "reward": "coffee",
+            },
+        )
+    assert r.status_code == 201, r.text
+    return int(r.json()["response"]["id"])
 
 
 _closed_months = itertools.count()
@@ -696,8 +707,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("POST", "/api/v1/responses/{response_id:int}/reassign"): Spec(
         lambda t: Ask(
-            f"/api/v1/responses/{t.corner.response}/reassign",
-            json={"agent_id": other_agent(t), "reason": "Matrix: wrong agent"},
+            f"/api/v1/responses/{fresh_response(t)}/reassign",
+            json={"agent_id": t.corner.teammate, "reason": "Matrix: wrong agent"},
         )
     ),
     ("POST", "/api/v1/feedback"): Spec(
