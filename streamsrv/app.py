@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from streamsrv import api, health, hooks, i18n, logs, metrics, openapi, pages, ws
+from streamsrv import api, health, hooks, i18n, ledger, logs, metrics, openapi, pages, ws
 from streamsrv.boards import standings
 from streamsrv.chat import enqueue as chat_enqueue
 from streamsrv.chat import jobs as chat_jobs
@@ -98,6 +98,7 @@ def wire_hooks() -> None:
     hooks.RESPONSE_STORED.connect("coaching.alerts", alerts.on_response)
     hooks.RESPONSE_STORED.connect("boards.standings", standings.on_response)
     hooks.RESPONSE_STORED.connect("mail.cancel_unsent", survey_email.on_response)
+    hooks.RESPONSE_STORED.connect("rewards.ledger", ledger.on_response)
     hooks.REQUEST_ISSUED.connect("mail.survey_email", survey_email.on_request_issued)
     hooks.CONTACTS_ERASED.connect("recovery.erasure", erasure.on_contacts_erased)
     hooks.CONTACTS_ERASED.connect("mail.deliveries", survey_email.on_contacts_erased)

@@ -848,3 +848,50 @@ class QaEvaluation(SQLModel, table=True):
     agent_comment: str = Field(default="", max_length=2000)
     agent_responded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+class LedgerKind(enum.StrEnum):
+    award = "award"
+    reversal = "reversal"
+    adjustment = "adjustment"
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One immutable line of the reward ledger: a reward earned, taken back, or adjusted.
+
+    Rows are only ever inserted: an edit that changes a response's reward adds a reversal of the
+    live award (``reverses_id``) and a new award. Amounts are in cents of ``currency`` as the
+    reward catalogue said at that moment; ``month`` is the statement month (``YYYY-MM``, in the
+    account's time zone) the line counts toward.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_account_month", "account_id", "month"),
+        Index("ix_ledger_response", "response_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    account_id: int = Field(foreign_key="accounts.id")
+    agent_id: int = Field(foreign_key="agents.id")
+    response_id: int | None = Field(default=None, foreign_key="responses.id")
+    reward: str | None = Field(default=None, max_length=40)
+    amount_cents: int
+    currency: str = Field(max_length=3)
+    month: str = Field(max_length=7)
+    kind: str = Field(max_length=20)
+    reverses_id: int | None = Field(default=None, foreign_key="ledger_entries.id")
+    reason: str = Field(default="", max_length=500)
+    actor: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StatementClose(SQLModel, table=True):
+    """A closed statement month of an account: later ledger lines go to the next open month."""
+
+    __tablename__ = "statement_closes"
+    __table_args__ = (UniqueConstraint("account_id", "month", name="uq_statement_close"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organizations.id")
+    account_id: int = Field(foreign_key="accounts.id")
+    month: str = Field(max_length=7)
+    actor: str | None = Field(default=None, max_length=200)
+    closed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -23,6 +23,7 @@ in ``POSTGRES_CALLERS``, whose row filters are computed by SQL at every level of
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import secrets
 from collections.abc import Callable, Iterator
@@ -138,6 +139,7 @@ DELETE /api/v1/api-keys/{key_id}                          200/200/404 403       
 POST   /api/v1/interactions                               201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
 GET    /api/v1/interactions/{interaction_id}              200/200/404 200/404/404 403         403         403         403         403         401         401          200/200/404 200/200/404 403         403         200/404/404 401  404/404/200
 POST   /api/v1/responses/{token}                          201         201         201         201         201         201         201         201         201          201         201         201         201         201         201  201
+POST   /api/v1/responses/{response_id}/reassign           200/200/404 200/404/404 200/404/404 403         403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/feedback                                   201/201/422 201/403/422 403         403         403         403         403         401         401          201/201/422 201/201/422 403         403         201/403/422 401  422/422/201
 GET    /api/v1/feedback                                   200         200         200         200         200         403         200         401         401          200         403         200         403         200         401  200
 POST   /api/v1/stream-tokens                              201/201/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 201/403/403 401         401          201/201/403 403         403         201/201/403 201/403/403 401  403/403/201
@@ -163,6 +165,11 @@ POST   /api/v1/qa-evaluations                             201/201/404 201/404/40
 GET    /api/v1/qa-evaluations                             200         200         200         403         200         403         200         401         401          200         403         403         403         403         401  200
 POST   /api/v1/qa-evaluations/{evaluation_id}/reply       404         404         404         404         404         404         200/404/404 401         401          403         403         403         403         403         401  404
 GET    /api/v1/interactions/{interaction_id}/qa-calibration 200/200/404 200/404/404 200/404/404 403         200/404/404 403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}   200/200/404 200/404/404 200/404/404 200/404/404 404         403         403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}/export.csv 200/200/404 200/404/404 200/404/404 200/404/404 404 403        403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+GET    /api/v1/accounts/{account_id}/statements/{month}/export.xlsx 200/200/404 200/404/404 200/404/404 200/404/404 404 403       403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
+POST   /api/v1/accounts/{account_id}/statements/{month}/adjustments 200/200/404 200/404/404 200/404/404 403 403       403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+POST   /api/v1/accounts/{account_id}/statements/{month}/close 200/200/404 200/404/404 200/404/404 403     403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
 GET    /api/v1/recovery/cases/{case_id}                   200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/recovery/cases/{case_id}/claim             200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
@@ -386,6 +393,34 @@ class Spec:
 
 def png(path: str) -> Callable[[Target], Ask]:
     return lambda t: Ask(path.format(t=t), content=tiny_png(), headers={"Content-Type": "image/png"})
+
+
+def fresh_response(t: Target) -> int:
+    """A new answered interaction of the corner's agent (moving the shared corner response
+    would change what the other rows' callers own)."""
+    with t.world.admin_api(t.org) as api:
+        r = api.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": t.corner.account,
+                "agent_id": t.corner.agent,
+                "channel": "chat",
+                "external_id": unique("moved"),
+                "rating": 4,
+                "reward": "coffee",
+            },
+        )
+    assert r.status_code == 201, r.text
+    return int(r.json()["response"]["id"])
+
+
+_closed_months = itertools.count()
+
+
+def spare_month() -> str:
+    """A month no ask has closed yet (long past, so it has started)."""
+    n = next(_closed_months)
+    return f"{1990 + n // 12:04d}-{n % 12 + 1:02d}"
 
 
 def get(path: str, targeted: bool = True, public: bool = False, **params: Any) -> Spec:
@@ -726,6 +761,12 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("POST", "/api/v1/responses/{token}"): Spec(
         lambda t: Ask(f"/api/v1/responses/{t.fresh_token()}", json={"rating": 4}), public=True
     ),
+    ("POST", "/api/v1/responses/{response_id:int}/reassign"): Spec(
+        lambda t: Ask(
+            f"/api/v1/responses/{fresh_response(t)}/reassign",
+            json={"agent_id": t.corner.teammate, "reason": "Matrix: wrong agent"},
+        )
+    ),
     ("POST", "/api/v1/feedback"): Spec(
         lambda t: Ask(
             "/api/v1/feedback",
@@ -772,6 +813,25 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("GET", "/api/v1/accounts/{account_id:int}/alert-rules"): get(
         "/api/v1/accounts/{t.corner.account}/alert-rules"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}/export.csv"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01/export.csv"
+    ),
+    ("GET", "/api/v1/accounts/{account_id:int}/statements/{month}/export.xlsx"): get(
+        "/api/v1/accounts/{t.corner.account}/statements/2026-01/export.xlsx"
+    ),
+    ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/adjustments"): Spec(
+        lambda t: Ask(
+            f"/api/v1/accounts/{t.corner.account}/statements/2026-01/adjustments",
+            json={"agent_id": t.corner.agent, "amount": "2.50", "reason": "Matrix bonus"},
+        )
+    ),
+    # Each allowed ask closes a month of its own (closing one twice answers 409).
+    ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/close"): Spec(
+        lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/statements/{spare_month()}/close")
     ),
     ("PUT", "/api/v1/accounts/{account_id:int}/alert-rules"): Spec(
         lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/alert-rules", json={})

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.routing import BaseRoute
 
+from streamsrv import attribution
+from streamsrv.ids import StrictId
 from streamsrv.kernel import Call, Reply, created_or_replayed, route
 from streamsrv.survey.edit_limit import edit_limit
 from streamsrv.survey.responses import check_by_token, submit_by_token
@@ -49,4 +53,25 @@ async def submit_response(call: Call[_AnyObject, None]) -> Reply:
     return await run_idempotent(call.ctx.db, store)
 
 
-routes: list[BaseRoute] = [submit_response]
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: StrictId
+    reason: Annotated[str, Field(max_length=500)]
+
+
+@route(
+    "POST",
+    "/api/v1/responses/{response_id:int}/reassign",
+    summary="Move a response to the agent who really handled it (managers and administrators)",
+    tag="feedback",
+    body=ReassignIn,
+    errors=(404, 409, 422),
+    scope="read",
+)
+def reassign_response(call: Call[ReassignIn, None], session: Session) -> dict[str, Any]:
+    body = call.body
+    return attribution.reassign(session, call.identity, call.id("response_id"), body.agent_id, body.reason, call.now)
+
+
+routes: list[BaseRoute] = [submit_response, reassign_response]

@@ -9,6 +9,7 @@ reaches a board only as the ``highlight`` of a 5-star answer whose comment is no
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -16,8 +17,10 @@ from sqlmodel import Session
 from streamsrv import stream_names
 from streamsrv.boards.stats import agent_period_sums, bounds_json, sums_json
 from streamsrv.hooks import ResponseChange
+from streamsrv.models import Account, Agent
 from streamsrv.outbox import emit
 from streamsrv.periods import zone
+from streamsrv.survey.cards import agent_card
 
 STATS_UPDATED = "stats.updated"
 LEADERBOARD_UPDATED = "leaderboard.updated"
@@ -85,3 +88,22 @@ def on_response(session: Session, change: ResponseChange) -> None:
     if highlight is not None:
         board["highlight"] = highlight
     emit(session, org_id, LEADERBOARD_UPDATED, stream_names.boards(response.team_id, response.account_id), board)
+
+
+def announce_agent(session: Session, account: Account, agent: Agent, now: datetime) -> None:
+    """Recomputed sums of one agent after a change that is not a new answer (a response moved
+    to or away from them): the agent's stats and their team and account boards re-rank."""
+    assert agent.id is not None
+    tz = zone(account.time_zone)
+    periods = sums_json(agent_period_sums(session, agent.id, now, tz))
+    when = {"period_bounds": bounds_json(now, tz), "time_zone": tz.key}
+    emit(session, account.org_id, STATS_UPDATED, [stream_names.agent(agent.id)], {"agent_id": agent.id, "periods": periods, **when})
+    card = agent_card(session, agent)
+    board: dict[str, Any] = {
+        "agent": {"id": agent.id, "name": card.name, "photo": card.photo},
+        "team_id": agent.team_id,
+        "account_id": agent.account_id,
+        "periods": periods,
+        **when,
+    }
+    emit(session, account.org_id, LEADERBOARD_UPDATED, stream_names.boards(agent.team_id, agent.account_id), board)
