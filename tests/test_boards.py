@@ -424,6 +424,8 @@ def test_display_options_keep_names_below_the_top_off_the_screen(
             select(AuditLog.action, AuditLog.details).where(
                 AuditLog.org_id == tenant.org_id, AuditLog.target == f"display:{display['id']}"
             )
+            # Without an order PostgreSQL may hand the rows back in any order.
+            .order_by(AuditLog.id)
         ).all()
     assert [a for a, _ in actions] == ["display.created", "display.updated"]
     assert actions[1][1]["top_n"] == 1 and actions[1][1]["below_top"] == "hidden"
