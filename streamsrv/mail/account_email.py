@@ -20,7 +20,6 @@ import css_inline
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from streamsrv import metrics
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.deliveries import queue
@@ -28,7 +27,7 @@ from streamsrv.deliveries.queue import Job
 from streamsrv.deliveries.worker import PermanentFailure, Sender, Suppressed
 from streamsrv.mail.message import FALLBACK_DOMAIN, BadAddress, check_address, default_from
 from streamsrv.mail.render import RenderedEmail, Renderer
-from streamsrv.mail.smtp import BOUNCED, Connections, SmtpTarget, queue_for, resolve
+from streamsrv.mail.smtp import BOUNCED, Connections, SmtpTarget, email_sender, queue_for, resolve
 from streamsrv.models import (
     AccountToken,
     Delivery,
@@ -43,7 +42,6 @@ from streamsrv.security.sealed import SMTP_CREDENTIALS, Sealer, SealError
 
 KIND = "account_email"
 PRODUCT = "streamsrv"
-SEND_TIMEOUT = 120.0
 # The key that seals a link's token inside its delivery row until the email is sent.
 LINK_SEALING = "streamsrv.account-link"
 # Where each purpose's link leads (``streamsrv.pages.account_links``).
@@ -129,10 +127,7 @@ class AccountEmailSender:
         self.connections = connections or Connections()
 
     def sender(self) -> Sender:
-        for status in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.suppressed, "scheduled"):
-            metrics.DELIVERIES.labels(KIND, status)
-        metrics.DELIVERY_QUEUE_AGE.labels(KIND).set(0)
-        return Sender(KIND, self.send, after=self.after, timeout=SEND_TIMEOUT, close=self.connections.close)
+        return email_sender(KIND, self.send, self.after, self.connections)
 
     async def send(self, job: Job) -> None:
         outgoing = await self.db.run(lambda session: self.prepare(session, job))

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 
 from sqlmodel import Session
 
-from streamsrv import branding, locales, metrics
+from streamsrv import branding, locales
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
@@ -23,7 +23,7 @@ from streamsrv.deliveries.worker import PermanentFailure, Sender, Suppressed
 from streamsrv.mail import suppressions, unsubscribe
 from streamsrv.mail.message import BadAddress, Envelope, build_message, check_address, default_from
 from streamsrv.mail.render import GetText, Renderer, email_agent, no_translations
-from streamsrv.mail.smtp import BOUNCED, Connections, SmtpTarget, resolve
+from streamsrv.mail.smtp import BOUNCED, Connections, SmtpTarget, email_sender, resolve
 from streamsrv.mail.survey_email import ANSWERED, KIND
 from streamsrv.models import (
     Account,
@@ -41,8 +41,6 @@ from streamsrv.security.tokens import Signer
 from streamsrv.survey.cards import agent_card
 from streamsrv.survey.requests import link_token, survey_url
 
-# Far below the delivery lease (5 minutes), above a slow server's connect, login and data.
-SEND_TIMEOUT = 120.0
 # The gettext of a language (``app.wire_senders`` plugs in the survey's catalogues).
 Translations = Callable[[str], GetText]
 
@@ -78,11 +76,7 @@ class SurveyEmailSender:
         self.connections = connections or Connections()
 
     def sender(self) -> Sender:
-        # Shown as zero from the start, so dashboards and alerts see the series before any email.
-        for status in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.suppressed, "scheduled"):
-            metrics.DELIVERIES.labels(KIND, status)
-        metrics.DELIVERY_QUEUE_AGE.labels(KIND).set(0)
-        return Sender(KIND, self.send, after=self.after, timeout=SEND_TIMEOUT, close=self.connections.close)
+        return email_sender(KIND, self.send, self.after, self.connections)
 
     async def send(self, job: Job) -> None:
         outgoing = await self.db.run(lambda session: self.prepare(session, job))

@@ -12,14 +12,18 @@ import asyncio
 import contextlib
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from streamsrv.deliveries.worker import PermanentFailure, TemporaryFailure
-from streamsrv.models import SmtpSecurity, SmtpSettings
+from streamsrv import metrics
+from streamsrv.deliveries.queue import Job
+from streamsrv.deliveries.worker import PermanentFailure, Sender, TemporaryFailure
+from streamsrv.models import DeliveryStatus, SmtpSecurity, SmtpSettings
 from streamsrv.security.sealed import Sealer, SealError
 
 DEFAULT_QUEUE = "smtp:default"
@@ -224,3 +228,21 @@ async def _close(client: aiosmtplib.SMTP) -> None:
             await asyncio.wait_for(client.quit(), 2.0)
     with contextlib.suppress(Exception):
         client.close()
+
+
+# Far below the delivery lease (5 minutes), above a slow server's connect, login and data.
+SEND_TIMEOUT = 120.0
+
+
+def email_sender(
+    kind: str,
+    send: Callable[[Job], Awaitable[None]],
+    after: Callable[..., Any],
+    connections: Connections,
+) -> Sender:
+    """A delivery sender for one kind of email, its metric series shown as zero from the start
+    (so dashboards and alerts see them before any email is sent)."""
+    for status in (DeliveryStatus.sent, DeliveryStatus.failed, DeliveryStatus.suppressed, "scheduled"):
+        metrics.DELIVERIES.labels(kind, status)
+    metrics.DELIVERY_QUEUE_AGE.labels(kind).set(0)
+    return Sender(kind, send, after=after, timeout=SEND_TIMEOUT, close=connections.close)
