@@ -215,49 +215,98 @@ def statement(
     return statement_json(session, ref.account, ref.month)
 
 
-def statement_json(session: Session, account: Account, month: str) -> dict[str, Any]:
+def _close_of(session: Session, account_id: int, month: str) -> StatementClose | None:
+    return session.exec(
+        select(StatementClose).where(StatementClose.account_id == account_id, StatementClose.month == month)
+    ).first()
+
+
+def cap_cents(cap: Any) -> int | None:
+    return None if cap is None else to_cents(cap)
+
+
+def statement_json(
+    session: Session, account: Account, month: str, agent_ids: set[int] | None = None
+) -> dict[str, Any]:
+    """The month's statement (only ``agent_ids``' rows when given; ``total`` is then theirs).
+
+    Amounts are in the statement's ``currency`` (the catalogue's one currency, or the one the month
+    was closed with). An agent's reward value above the account's cap is cut (``capped``);
+    adjustments are never capped. Lines in another currency (the catalogue changed currency in
+    the month) stay out of ``total`` and are listed under ``other_currencies``.
+    """
     assert account.id is not None
-    entries = session.exec(
-        select(LedgerEntry)
-        .where(LedgerEntry.account_id == account.id, LedgerEntry.month == month)
-        .order_by(col(LedgerEntry.id))
-    ).all()
+    closing = _close_of(session, account.id, month)
+    currency = (closing.currency if closing else None) or account_currency(account)
+    cap = cap_cents(closing.reward_cap if closing else account.reward_cap_per_agent)
+    stmt = select(LedgerEntry).where(LedgerEntry.account_id == account.id, LedgerEntry.month == month)
+    if agent_ids is not None:
+        stmt = stmt.where(col(LedgerEntry.agent_id).in_(sorted(agent_ids) or [0]))
+    entries = session.exec(stmt.order_by(col(LedgerEntry.id))).all()
     per_agent: dict[int, dict[str, Any]] = {}
     for entry in entries:
-        row = per_agent.setdefault(entry.agent_id, {"rewards": {}, "adjustments": 0, "total": 0})
-        if entry.kind == LedgerKind.adjustment:
-            row["adjustments"] += entry.amount_cents
+        row = per_agent.setdefault(entry.agent_id, {"rewards": {}, "adjustments": 0, "other": {}})
+        if entry.currency != currency:
+            other = row["other"].setdefault(entry.currency, {"rewards": {}, "adjustments": 0})
+            target = other
         else:
-            reward = row["rewards"].setdefault(entry.reward or "", {"count": 0, "value": 0})
+            target = row
+        if entry.kind == LedgerKind.adjustment:
+            target["adjustments"] += entry.amount_cents
+        else:
+            reward = target["rewards"].setdefault(entry.reward or "", {"count": 0, "value": 0})
             reward["count"] += 1 if entry.kind == LedgerKind.award else -1
             reward["value"] += entry.amount_cents
-        row["total"] += entry.amount_cents
     agents = []
+    total = 0
+    other_totals: dict[str, int] = {}
     for agent_id in sorted(per_agent):
         row = per_agent[agent_id]
-        rewards = {
-            code: {"count": r["count"], "value": from_cents(r["value"])}
-            for code, r in sorted(row["rewards"].items())
-            if r["count"] or r["value"]
-        }
-        if not rewards and not row["adjustments"]:
+        rewards = _rewards_out(row["rewards"])
+        others: dict[str, Any] = {}
+        for code, other in sorted(row["other"].items()):
+            other_rewards = _rewards_out(other["rewards"])
+            other_total = sum(r["value"] for r in other["rewards"].values()) + other["adjustments"]
+            if other_rewards or other["adjustments"]:
+                others[code] = {
+                    "rewards": other_rewards,
+                    "adjustments": from_cents(other["adjustments"]),
+                    "total": from_cents(other_total),
+                }
+                other_totals[code] = other_totals.get(code, 0) + other_total
+        if not rewards and not row["adjustments"] and not others:
             continue  # every award of this agent this month was reversed: nothing to pay or show
+        value = sum(r["value"] for r in row["rewards"].values())
+        capped = max(0, value - cap) if cap is not None else 0
+        agent_total = value - capped + row["adjustments"]
+        total += agent_total
         agents.append(
             {
                 "agent_id": agent_id,
                 "rewards": rewards,
+                "capped": from_cents(capped),
                 "adjustments": from_cents(row["adjustments"]),
-                "total": from_cents(row["total"]),
+                "total": from_cents(agent_total),
+                "other_currencies": others,
             }
         )
-    closed = month in closed_months(session, account.id)
     return {
         "account_id": account.id,
         "month": month,
-        "status": "closed" if closed else "open",
-        "currency": account_currency(account),
+        "status": "closed" if closing is not None else "open",
+        "currency": currency,
+        "cap": None if cap is None else from_cents(cap),
         "agents": agents,
-        "total": from_cents(sum(r["total"] for r in per_agent.values())),
+        "total": from_cents(total),
+        "other_currencies": {code: {"total": from_cents(c)} for code, c in sorted(other_totals.items())},
+    }
+
+
+def _rewards_out(rewards: dict[str, dict[str, int]]) -> dict[str, Any]:
+    return {
+        code: {"count": r["count"], "value": from_cents(r["value"])}
+        for code, r in sorted(rewards.items())
+        if r["count"] or r["value"]
     }
 
 
@@ -326,6 +375,8 @@ def close_statement(
             account_id=account_id,
             month=ref.month,
             actor=identity.name or None,
+            reward_cap=ref.account.reward_cap_per_agent,
+            currency=account_currency(ref.account),
             closed_at=now,
         )
     )

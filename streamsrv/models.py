@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -47,6 +48,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+class Cents(TypeDecorator[Decimal]):
+    """An amount of money kept as whole cents (an integer on every database), read as a Decimal
+    with two places; SQLite has no exact decimal type."""
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | float | str | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return int((Decimal(str(value)) * 100).to_integral_value())
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
 def _json(default: Any) -> Any:
@@ -172,6 +191,11 @@ class Account(SQLModel, table=True):
     contact_retention_days: int = Field(default=30)
     # Agents linked to a user may edit their own bio, hobbies and photo at /settings/profile.
     agents_edit_profile: bool = Field(default=True)
+    # --- statements (issue 13) ---
+    # Most an agent's rewards may pay in one month, in the catalogue's currency; null = no cap.
+    # Manager adjustments are never capped (streamsrv.ledger.statement_json).
+    reward_cap_per_agent: Decimal | None = Field(default=None, sa_column=Column(Cents(), nullable=True))
+    # --- end statements ---
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -894,4 +918,10 @@ class StatementClose(SQLModel, table=True):
     account_id: int = Field(foreign_key="accounts.id")
     month: str = Field(max_length=7)
     actor: str | None = Field(default=None, max_length=200)
+    # --- statements (issue 13) ---
+    # The cap and the currency the month was closed with: a later change of the account's settings
+    # does not rewrite a closed statement (null currency: closed before this was kept).
+    reward_cap: Decimal | None = Field(default=None, sa_column=Column(Cents(), nullable=True))
+    currency: str | None = Field(default=None, max_length=3)
+    # --- end statements ---
     closed_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,7 +1,9 @@
 """A month's reward statement as a payroll sheet (CSV and XLSX).
 
-One row per agent: name, external ids, each reward's count and value, adjustments and total;
-a last row with the account's totals. Column titles use the account's reward labels, never codes.
+One row per agent: name, external ids, each reward's count and value, the amount cut by the
+account's monthly cap, adjustments, amounts in other currencies (kept out of the total) and the
+total; a last row with the account's totals. Column titles use the account's reward labels, never
+codes.
 """
 
 from __future__ import annotations
@@ -37,12 +39,16 @@ def payroll_table(session: Session, account: Account, statement: dict[str, Any])
     for code in codes:
         label = vocab.reward(code)
         header += [f"{label}: count", f"{label}: value ({currency})"]
-    header += [f"Adjustments ({currency})", f"Total ({currency})"]
+    others = sorted(statement.get("other_currencies") or {})
+    header += [f"Capped ({currency})", f"Adjustments ({currency})"]
+    header += [f"Other currency, not in total ({code})" for code in others]
+    header += [f"Total ({currency})"]
     ids = [a["agent_id"] for a in statement["agents"]]
     agents = {a.id: a for a in session.exec(select(Agent).where(col(Agent.id).in_(ids)))} if ids else {}
     rows: list[list[Any]] = [header]
     sums: dict[str, list[Any]] = {code: [0, 0] for code in codes}
     adjustments: Any = 0
+    capped: Any = 0
     for agent_row in statement["agents"]:
         agent = agents.get(agent_row["agent_id"])
         name = agent.name if agent is not None else f"#{agent_row['agent_id']}"
@@ -53,13 +59,18 @@ def payroll_table(session: Session, account: Account, statement: dict[str, Any])
             row += [reward["count"], reward["value"]]
             sums[code][0] += reward["count"]
             sums[code][1] += reward["value"]
-        row += [agent_row["adjustments"], agent_row["total"]]
+        row += [agent_row.get("capped", 0), agent_row["adjustments"]]
+        row += [agent_row.get("other_currencies", {}).get(code, {}).get("total", 0) for code in others]
+        row += [agent_row["total"]]
         adjustments += agent_row["adjustments"]
+        capped += agent_row.get("capped", 0)
         rows.append(row)
     totals: list[Any] = ["Total", ""]
     for code in codes:
         totals += sums[code]
-    totals += [adjustments, statement["total"]]
+    totals += [capped, adjustments]
+    totals += [statement["other_currencies"][code]["total"] for code in others]
+    totals += [statement["total"]]
     rows.append(totals)
     return rows
 

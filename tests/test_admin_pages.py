@@ -105,7 +105,8 @@ def test_an_admin_creates_an_account_with_a_priced_reward(tenant: Tenant, db: Da
     expect(new.locator("legend")).to_have_text("New reward")
     new.get_by_label("Label").fill("Free lunch")
     new.get_by_label("Value").fill("12.5")
-    new.get_by_label("Currency").fill("eur")
+    # An account's rewards share one currency (statements add them up); written in lower case.
+    new.get_by_label("Currency").fill("usd")
     page.get_by_label("Ask customer satisfaction (CSAT)").check()
     page.select_option("#time_zone", "Europe/Paris")
     page.click("#save-account")
@@ -121,9 +122,9 @@ def test_an_admin_creates_an_account_with_a_priced_reward(tenant: Tenant, db: Da
     assert out["agents_edit_profile"] is True
     lunch = [r for r in out["reward_catalogue"] if r["label"] == "Free lunch"]
     assert lunch == [
-        {"code": "free_lunch", "label": "Free lunch", "emoji": "", "value": 12.5, "currency": "EUR"}
+        {"code": "free_lunch", "label": "Free lunch", "emoji": "", "value": 12.5, "currency": "USD"}
     ]
-    assert all(r["currency"] == "USD" for r in out["reward_catalogue"] if r["label"] != "Free lunch")
+    assert all(r["currency"] == "USD" for r in out["reward_catalogue"])
     # The code is kept in the form, never shown as text.
     assert "free_lunch" not in page.locator("main").inner_text()
 
@@ -135,9 +136,11 @@ def test_an_admin_creates_an_account_with_a_priced_reward(tenant: Tenant, db: Da
     rows.nth(count - 1).get_by_label("Value").fill("3")
     rows.nth(0).get_by_label("Remove this reward").check()
     page.get_by_label("Agents may edit their own bio, hobbies and photo").uncheck()
+    page.get_by_label("Monthly cap per agent").fill("150.50")
     page.click("#save-account")
     page.wait_for_url(f"{base}/admin/accounts/{account_id}?saved=settings")
     assert tenant.api.get(f"/api/v1/accounts/{account_id}").json()["agents_edit_profile"] is False
+    assert tenant.api.get(f"/api/v1/accounts/{account_id}").json()["reward_cap_per_agent"] == 150.5
     after = tenant.api.get(f"/api/v1/accounts/{account_id}").json()["reward_catalogue"]
     assert [r["code"] for r in after] == [r["code"] for r in out["reward_catalogue"][1:]] + ["free_lunch_2"]
     assert after[-1]["value"] == 3 and after[-1]["currency"] == "USD"
@@ -179,6 +182,13 @@ def test_a_bad_value_shows_its_field_error_and_changes_nothing(
         r = c.post(path, data=form)
         assert r.status_code == 422
         assert 'id="negative_threshold-error">Input should be less than or equal to 4<' in r.text
+    assert tenant.api.get(f"/api/v1/accounts/{floor.account_id}").json() == before
+
+    # Rewards in two currencies are refused: a statement adds them up in one.
+    page.goto(f"{tenant.server.url}{path}")
+    page.locator("#rewards fieldset.row").first.get_by_label("Currency").fill("EUR")
+    page.click("#save-account")
+    expect(page.locator("#reward_catalogue-error")).to_contain_text("same currency")
     assert tenant.api.get(f"/api/v1/accounts/{floor.account_id}").json() == before
 
 

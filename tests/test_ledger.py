@@ -22,6 +22,7 @@ from streamsrv.ledger import month_key, next_month
 from streamsrv.models import (
     DEFAULT_REWARDS,
     FOLLOWUP_SOURCE,
+    Account,
     AuditLog,
     Interaction,
     LedgerEntry,
@@ -47,8 +48,9 @@ def ingest(
     return int(r.json()["response"]["id"])
 
 
-def recount(db: Database, account_id: int) -> dict[str, dict[str, Any]]:
-    """Statements as they should be, from the responses alone."""
+def recount(db: Database, account_id: int, cap: int | None = None) -> dict[str, dict[str, Any]]:
+    """Statements as they should be, from the responses alone (each agent's reward value cut to
+    ``cap`` a month)."""
     months: dict[str, dict[str, Any]] = defaultdict(lambda: {"agents": defaultdict(dict), "total": 0})
     with db.session() as s:
         rows = s.exec(select(Response).where(Response.account_id == account_id)).all()
@@ -59,7 +61,10 @@ def recount(db: Database, account_id: int) -> dict[str, dict[str, Any]]:
         reward = month["agents"][row.agent_id].setdefault(row.reward, {"count": 0, "value": 0})
         reward["count"] += 1
         reward["value"] += VALUES[row.reward]
-        month["total"] += VALUES[row.reward]
+    for month in months.values():
+        for rewards in month["agents"].values():
+            value = sum(r["value"] for r in rewards.values())
+            month["total"] += value if cap is None else min(value, cap)
     return months
 
 
@@ -69,8 +74,10 @@ def statement(tenant: Tenant, account_id: int, month: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def assert_matches_recount(tenant: Tenant, db: Database, setup: Setup, months: list[str]) -> None:
-    expected = recount(db, setup.account_id)
+def assert_matches_recount(
+    tenant: Tenant, db: Database, setup: Setup, months: list[str], cap: int | None = None
+) -> None:
+    expected = recount(db, setup.account_id, cap)
     for month in months:
         got = statement(tenant, setup.account_id, month)
         want = expected.get(month, {"agents": {}, "total": 0})
@@ -81,7 +88,11 @@ def assert_matches_recount(tenant: Tenant, db: Database, setup: Setup, months: l
         for agent_id, rewards in want["agents"].items():
             assert by_agent[agent_id]["rewards"] == rewards
             assert by_agent[agent_id]["adjustments"] == 0
-            assert by_agent[agent_id]["total"] == sum(r["value"] for r in rewards.values())
+            value = sum(r["value"] for r in rewards.values())
+            capped = 0 if cap is None else max(0, value - cap)
+            assert by_agent[agent_id]["capped"] == capped
+            assert by_agent[agent_id]["total"] == value - capped
+        assert got["total"] == sum(a["total"] for a in got["agents"])
 
 
 operation = st.tuples(
@@ -94,13 +105,20 @@ operation = st.tuples(
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=st.lists(operation, min_size=1, max_size=10))
+@given(
+    ops=st.lists(operation, min_size=1, max_size=10),
+    cap=st.one_of(st.none(), st.integers(min_value=0, max_value=60)),
+)
 def test_statements_equal_a_recount(
-    tenant: Tenant, db: Database, ops: list[tuple[str, int, int, str | None, int]]
+    tenant: Tenant, db: Database, ops: list[tuple[str, int, int, str | None, int]], cap: int | None
 ) -> None:
-    """Random answers, edits (reward changed, removed, added) and reassignments."""
+    """Random answers, edits (reward changed, removed, added) and reassignments, under a random
+    monthly cap per agent (or none)."""
     now = utcnow()
     setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=100))
+    r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_cap_per_agent": cap})
+    assert r.status_code == 200, r.text
+    assert r.json()["reward_cap_per_agent"] == cap
     tickets: list[tuple[str, int, datetime]] = []
     owners: dict[int, int] = {}
     for action, which, agent, reward, days_ago in ops:
@@ -126,7 +144,7 @@ def test_statements_equal_a_recount(
             tickets.append((external_id, response_id, at))
             owners[response_id] = agent_id
     months = sorted({month_key(now - timedelta(days=d), TZ) for d in range(0, 75)})
-    assert_matches_recount(tenant, db, setup, months)
+    assert_matches_recount(tenant, db, setup, months, cap)
     with db.session() as s:
         entries = s.exec(select(LedgerEntry).where(LedgerEntry.account_id == setup.account_id)).all()
     # Only ever inserted: every reversal names an award of the same response and cancels it exactly.
@@ -150,8 +168,10 @@ def test_edit_reverses_and_removal_leaves_nothing(tenant: Tenant, db: Database) 
         {
             "agent_id": setup.agent_id,
             "rewards": {"coffee": {"count": 1, "value": 4}},
+            "capped": 0,
             "adjustments": 0,
             "total": 4,
+            "other_currencies": {},
         }
     ]
     response_id = ingest(tenant, setup, "T-edit", setup.agent_id, None, at)
@@ -343,11 +363,12 @@ def test_a_hidden_comment_keeps_its_reward(tenant: Tenant, db: Database) -> None
 
 def test_upgrade_writes_opening_awards_and_downgrades(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path) as database:
-        migrate.downgrade(database.engine, "0016")
-        assert "ledger_entries" not in inspect(database.engine).get_table_names()
+        # The organization and account are written with today's models, before going back.
         with database.session() as s:
             org = create_org(s, "Ledger org", "ledger-admin@example.com", "correct horse battery")
         setup = make_setup(database, org.org_id, time_zone=TZ)
+        migrate.downgrade(database.engine, "0016")
+        assert "ledger_entries" not in inspect(database.engine).get_table_names()
         at = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)  # still October in New York
         with database.session() as s:
             interaction = Interaction(
@@ -383,3 +404,115 @@ def test_upgrade_writes_opening_awards_and_downgrades(backend: str, tmp_path: Pa
         assert [(e.reward, e.amount_cents, e.month, e.kind, e.agent_id) for e in entries] == [
             ("lunch", 1500, "2026-10", "award", setup.agent_id)
         ]
+
+
+def test_the_cap_cuts_rewards_but_not_adjustments_and_shows_in_exports(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_cap_per_agent": "30.50"})
+    assert r.status_code == 200 and r.json()["reward_cap_per_agent"] == 30.5, r.text
+    at = (now - timedelta(minutes=4)).replace(microsecond=0)
+    month = month_key(at, TZ)
+    for n, reward in enumerate(("gift_card", "lunch", "coffee")):  # 44 for Maria: 13.50 above the cap
+        ingest(tenant, setup, f"T-cap{n}", setup.agent_id, reward, at)
+    ingest(tenant, setup, "T-cap9", setup.other_agent_id, "lunch", at)
+    base = f"/api/v1/accounts/{setup.account_id}/statements/{month}"
+    adjust = {"agent_id": setup.agent_id, "amount": "10", "reason": "Team bonus"}
+    r = tenant.api.post(f"{base}/adjustments", json=adjust)
+    assert r.status_code == 200, r.text
+    got = statement(tenant, setup.account_id, month)
+    by_agent = {a["agent_id"]: a for a in got["agents"]}
+    maria, sam = by_agent[setup.agent_id], by_agent[setup.other_agent_id]
+    assert (maria["capped"], maria["adjustments"], maria["total"]) == (13.5, 10, 40.5)
+    assert (sam["capped"], sam["total"]) == (0, 15)
+    assert (got["cap"], got["total"]) == (30.5, 55.5)
+    rows = list(csv.reader(io.StringIO(tenant.api.get(f"{base}/export.csv").text)))
+    header = rows[0]
+    capped_col = header.index("Capped (USD)")
+    by_name = {row[0]: row for row in rows[1:-1]}
+    assert float(by_name["Maria Lopez"][capped_col]) == 13.5 and float(by_name["Maria Lopez"][-1]) == 40.5
+    assert float(rows[-1][capped_col]) == 13.5 and float(rows[-1][-1]) == 55.5
+    # Closing keeps the cap the month was closed with; a later change does not rewrite it.
+    assert tenant.api.post(f"{base}/close").status_code == 200
+    r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_cap_per_agent": None})
+    assert r.status_code == 200 and r.json()["reward_cap_per_agent"] is None
+    assert statement(tenant, setup.account_id, month)["total"] == 55.5
+    for bad in ("-1", "12.345", "abc"):
+        r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_cap_per_agent": bad})
+        assert r.status_code == 422 and "reward_cap_per_agent" in r.json()["error"]["fields"], r.text
+
+
+def test_a_catalogue_uses_one_currency(tenant: Tenant, db: Database) -> None:
+    setup = make_setup(db, tenant.org_id, time_zone=TZ)
+    mixed = [
+        {"code": "coffee", "label": "Coffee", "value": 4, "currency": "USD"},
+        {"code": "lunch", "label": "Lunch", "value": 15, "currency": "EUR"},
+    ]
+    r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_catalogue": mixed})
+    assert r.status_code == 422, r.text
+    assert "reward_catalogue" in r.json()["error"]["fields"]
+    r = tenant.api.post("/api/v1/accounts", json={"name": "Mixed money", "reward_catalogue": mixed})
+    assert r.status_code == 422 and "reward_catalogue" in r.json()["error"]["fields"], r.text
+    with db.session() as s:
+        account = s.get(Account, setup.account_id)
+        assert account is not None
+        assert {item.get("currency", "USD") for item in account.reward_catalogue} == {"USD"}
+        assert not s.exec(select(Account).where(Account.name == "Mixed money")).all()
+
+
+def test_lines_in_another_currency_stay_out_of_the_total(tenant: Tenant, db: Database) -> None:
+    """The catalogue changes currency in the middle of the month."""
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    at = (now - timedelta(minutes=4)).replace(microsecond=0)
+    month = month_key(at, TZ)
+    ingest(tenant, setup, "T-usd", setup.agent_id, "lunch", at)
+    euros = [{**item, "currency": "EUR"} for item in DEFAULT_REWARDS]
+    r = tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_catalogue": euros})
+    assert r.status_code == 200, r.text
+    ingest(tenant, setup, "T-eur", setup.agent_id, "coffee", at)
+    got = statement(tenant, setup.account_id, month)
+    assert got["currency"] == "EUR" and got["total"] == 4
+    (maria,) = got["agents"]
+    assert maria["rewards"] == {"coffee": {"count": 1, "value": 4}} and maria["total"] == 4
+    assert maria["other_currencies"]["USD"]["total"] == 15
+    assert got["other_currencies"] == {"USD": {"total": 15}}
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                tenant.api.get(f"/api/v1/accounts/{setup.account_id}/statements/{month}/export.csv").text
+            )
+        )
+    )
+    header = rows[0]
+    other = header.index("Other currency, not in total (USD)")
+    assert header[-1] == "Total (EUR)"
+    assert float(rows[1][other]) == 15 and float(rows[1][-1]) == 4
+    assert float(rows[-1][other]) == 15 and float(rows[-1][-1]) == 4
+
+
+def test_earnings_are_the_agents_statement_row(tenant: Tenant, db: Database) -> None:
+    now = utcnow()
+    setup = make_setup(db, tenant.org_id, time_zone=TZ, created_at=now - timedelta(days=10))
+    tenant.api.patch(f"/api/v1/accounts/{setup.account_id}", json={"reward_cap_per_agent": 20})
+    at = (now - timedelta(minutes=4)).replace(microsecond=0)
+    ingest(tenant, setup, "T-e1", setup.agent_id, "gift_card", at)
+    ingest(tenant, setup, "T-e2", setup.agent_id, "coffee", at)
+    r = tenant.api.get(f"/api/v1/agents/{setup.agent_id}/earnings")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["month"] == month_key(now, TZ) or body["month"] == month_key(at, TZ)
+    assert (body["reward_value"], body["capped"], body["total"], body["total_text"]) == (29, 9, 20, "$20.00")
+    assert {x["label"] for x in body["rewards"]} == {"Gift card", "Coffee"}
+    other = tenant.api.get(f"/api/v1/agents/{setup.other_agent_id}/earnings", params={"month": body["month"]})
+    assert other.status_code == 200 and other.json()["total"] == 0
+    assert (
+        tenant.api.get(f"/api/v1/agents/{setup.agent_id}/earnings", params={"month": "2026-13"}).status_code
+        == 400
+    )
+    future = next_month(month_key(now, TZ))
+    assert (
+        tenant.api.get(f"/api/v1/agents/{setup.agent_id}/earnings", params={"month": future}).status_code
+        == 422
+    )
+    assert tenant.api.get("/api/v1/agents/999999999/earnings").status_code == 404

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -220,9 +221,26 @@ SenderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 SendDelay = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
 # Days a customer's contact details are kept after their latest answer (streamsrv.retention).
 RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+# --- statements (issue 13) ---
+# The most an agent's rewards pay in one month, in the catalogue's currency (null: no cap).
+RewardCap = Annotated[Decimal, Field(ge=0, le=10_000_000, max_digits=10, decimal_places=2)]
+# --- end statements ---
 
 
-RewardCatalogue = Annotated[list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes)]
+def _one_currency(items: list[RewardItem]) -> list[RewardItem]:
+    """A statement adds rewards up in one currency, so a catalogue names one (issue 13)."""
+    currencies = sorted({item.currency for item in items})
+    if len(currencies) > 1:
+        raise ValueError(
+            f"every reward must use the same currency (found {', '.join(currencies)}); "
+            "statements add rewards up in one currency"
+        )
+    return items
+
+
+RewardCatalogue = Annotated[
+    list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes), AfterValidator(_one_currency)
+]
 ImprovementAreas = Annotated[list[ImprovementArea], Field(max_length=30), AfterValidator(_unique_codes)]
 PromoCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), Line]
 
@@ -256,6 +274,9 @@ class AccountSettings(Input):
     contact_retention_days: RetentionDays = 30
     # Agents linked to a user edit their own bio, hobbies and photo (/settings/profile).
     agents_edit_profile: bool = True
+    # --- statements (issue 13) ---
+    reward_cap_per_agent: RewardCap | None = None
+    # --- end statements ---
 
 
 class AccountCreate(AccountSettings):
@@ -289,10 +310,16 @@ class AccountUpdate(Input):
     survey_intro: Intro | None = None
     contact_retention_days: RetentionDays | None = None
     agents_edit_profile: bool | None = None
+    # --- statements (issue 13) ---
+    reward_cap_per_agent: RewardCap | None = None
+    # --- end statements ---
 
 
 ACCOUNT_NULLABLE = frozenset(
     {"promo_code", "share_url", "send_window", "sender_name", "reply_to", "brand_color"}
+    # --- statements (issue 13) ---
+    | {"reward_cap_per_agent"}
+    # --- end statements ---
 )
 
 
@@ -326,6 +353,9 @@ class AccountOut(BaseModel):
     survey_intro: str
     contact_retention_days: int
     agents_edit_profile: bool
+    # --- statements (issue 13) ---
+    reward_cap_per_agent: float | None = None
+    # --- end statements ---
     created_at: datetime
 
 

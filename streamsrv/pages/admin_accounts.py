@@ -90,6 +90,9 @@ SIMPLE = (
     "brand_color",
     "survey_intro",
     "contact_retention_days",
+    # --- statements (issue 13) ---
+    "reward_cap_per_agent",
+    # --- end statements ---
 )
 SWITCHES = ("ask_csat", "ask_nps", "ask_fcr", "agents_edit_profile")
 ALERT_FIELDS = (
@@ -146,10 +149,11 @@ class AccountForm:
         return names
 
 
-def blank_row(kind: str) -> dict[str, Any]:
+def blank_row(kind: str, currency: str = DEFAULT_CURRENCY) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(ROW_FIELDS[kind], "")
     if kind == "reward_catalogue":
-        row["currency"] = DEFAULT_CURRENCY
+        # A new reward is in the catalogue's currency: an account's rewards use one.
+        row["currency"] = currency
     row["remove"] = False
     return row
 
@@ -174,8 +178,12 @@ def form_of(account: dict[str, Any]) -> AccountForm:
             if kind == "reward_catalogue" and not row["currency"]:
                 row["currency"] = DEFAULT_CURRENCY
             rows[kind].append(row)
-        rows[kind].append(blank_row(kind))
+        rows[kind].append(blank_row(kind, _catalogue_currency(rows[kind])))
     return AccountForm(values, rows)
+
+
+def _catalogue_currency(rows: list[dict[str, Any]]) -> str:
+    return next((str(r["currency"]) for r in rows if r.get("currency")), DEFAULT_CURRENCY)
 
 
 def new_account() -> dict[str, Any]:
@@ -254,7 +262,7 @@ def payload_of(data: AccountForm, stored: dict[str, list[dict[str, Any]]]) -> di
 
 def add_row(data: AccountForm, kind: str) -> None:
     if kind in data.rows and len(data.rows[kind]) < MAX_ROWS:
-        data.rows[kind].append(blank_row(kind))
+        data.rows[kind].append(blank_row(kind, _catalogue_currency(data.rows[kind])))
 
 
 def alert_form(rules: dict[str, Any]) -> dict[str, Any]:
@@ -302,6 +310,9 @@ TITLES = {
     "brand_color": "Accent colour",
     "survey_intro": "Survey introduction",
     "contact_retention_days": "Keep contact details",
+    # --- statements (issue 13) ---
+    "reward_cap_per_agent": "Monthly cap per agent",
+    # --- end statements ---
     "send_window": "Send window",
     "send_window-start": "Send window from",
     "send_window-end": "Send window until",
@@ -403,7 +414,9 @@ async def new_page(request: Request) -> Response:
 
 
 async def create(request: Request) -> Response:
-    checked_form = await posted(request, PAGE + "/new", lambda r, i: _identity_or_refusal(r, i, org_wide=True))
+    checked_form = await posted(
+        request, PAGE + "/new", lambda r, i: _identity_or_refusal(r, i, org_wide=True)
+    )
     if isinstance(checked_form, Response):
         return checked_form
     identity, form = checked_form.identity, checked_form.form
