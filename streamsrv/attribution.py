@@ -2,8 +2,11 @@
 
 The wrong agent on the ticket is the most common complaint about agent-level feedback. Moving a
 response moves everything derived from it, in one transaction: the interaction and response
-rows, the reward ledger (a reversal for the old agent, a new award for the new one), both
-agents' stats and boards, an audit entry, and a ``feedback.reassigned`` event.
+rows, the reward ledger (a reversal for the old agent, a new award for the new one), the
+response's alerts, coaching notes, shout-outs and recovery case, both agents' stats and boards,
+an audit entry, and a ``feedback.reassigned`` event. The coaching panels hear of moved alerts
+(``alert.raised`` on the new team's, ``alert.moved`` on the old team's) and the recovery queue
+of a moved case (``case.updated``).
 """
 
 from __future__ import annotations
@@ -11,14 +14,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from streamsrv import audit, ledger, stream_names
 from streamsrv.auth import Identity
 from streamsrv.boards import standings
+from streamsrv.coaching import alerts as coaching_alerts
+from streamsrv.coaching.panel import alerts_json
 from streamsrv.errors import ApiError, field_error, not_found
-from streamsrv.models import Account, Agent, Interaction, Response
+from streamsrv.models import (
+    Account,
+    Agent,
+    Alert,
+    CoachingNote,
+    Interaction,
+    RecoveryCase,
+    Response,
+    Shoutout,
+)
 from streamsrv.outbox import emit
+from streamsrv.recovery import cases as recovery_cases
+from streamsrv.recovery.views import CASE_UPDATED
 
 FEEDBACK_REASSIGNED = "feedback.reassigned"
 
@@ -55,6 +71,7 @@ def reassign(
         session.add(row)
     response.updated_at = now
     session.flush()
+    _move_derived(session, account, response_id, from_team, target)
     ledger.sync_response(session, account, response, now, reason=reason, actor=identity.name or None)
     details = {"from_agent_id": from_agent, "to_agent_id": agent_id, "reason": reason}
     audit.record(session, identity, "response.reassign", f"response:{response_id}", details, now=now)
@@ -81,3 +98,47 @@ def reassign(
         "team_id": target.team_id,
         "previous_agent_id": from_agent,
     }
+
+
+def _move_derived(
+    session: Session, account: Account, response_id: int, from_team: int, target: Agent
+) -> None:
+    """The response's alerts, notes, shout-outs and recovery case follow it to ``target``."""
+    assert target.id is not None
+    moved_alerts = list(
+        session.exec(select(Alert).where(Alert.response_id == response_id).order_by(col(Alert.id))).all()
+    )
+    for alert in moved_alerts:
+        alert.agent_id, alert.team_id = target.id, target.team_id
+        session.add(alert)
+    for note in session.exec(select(CoachingNote).where(CoachingNote.response_id == response_id)).all():
+        note.agent_id = target.id
+        session.add(note)
+    for shoutout in session.exec(select(Shoutout).where(Shoutout.response_id == response_id)).all():
+        shoutout.agent_id, shoutout.team_id = target.id, target.team_id
+        session.add(shoutout)
+    case = session.exec(select(RecoveryCase).where(RecoveryCase.response_id == response_id)).first()
+    if case is not None:
+        case.agent_id, case.team_id = target.id, target.team_id
+        case.version += 1
+        session.add(case)
+    session.flush()
+    # The new team's panel gets each alert as if raised now (the same shape as ``alert.raised``);
+    # the old team's panel takes it off.
+    for data in alerts_json(session, moved_alerts):
+        emit(session, account.org_id, coaching_alerts.RAISED, [stream_names.coach(target.team_id)], data)
+        if from_team != target.team_id:
+            emit(
+                session,
+                account.org_id,
+                coaching_alerts.MOVED,
+                [stream_names.coach(from_team)],
+                {
+                    "id": data["id"],
+                    "from_team_id": from_team,
+                    "team_id": target.team_id,
+                    "response_id": response_id,
+                },
+            )
+    if case is not None:
+        recovery_cases.announce(session, case, CASE_UPDATED)

@@ -576,6 +576,16 @@ function onEvent(event) {
       renderAlert(data, false);
       updateAlertCounts();
       break;
+    case "alert.moved": {
+      // The alert's response was reassigned to an agent of another team: it leaves this panel.
+      const known = alerts.get(data.id);
+      if (data.from_team_id !== teamId || !known) break;
+      if (!known.data.acknowledged_at) openCount = Math.max(0, openCount - 1);
+      known.el.remove();
+      alerts.delete(data.id);
+      updateAlertCounts();
+      break;
+    }
     case "shoutout.posted":
       renderShoutout(data, true);
       toast(`Shout-out for ${data.agent.name} from ${data.author_name}`);

@@ -27,6 +27,8 @@ from streamsrv.timefmt import iso_or_none
 
 RAISED = "alert.raised"
 ACKNOWLEDGED = "alert.acknowledged"
+# An alert left a team's panel: its response was reassigned to an agent of another team.
+MOVED = "alert.moved"
 
 
 @dataclass(frozen=True)
