@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from babel.numbers import format_currency
 from jinja2 import Environment
 from sqlmodel import Session, col, select
 
@@ -203,12 +204,22 @@ def format_datetime(
     return (translate or STAFF).format_datetime(value, time_zone)
 
 
+def format_money(value: float | int | None, currency: str) -> str:
+    """An amount as people read it on staff pages: ``$1,234.50``, ``€4.00`` (English, like the
+    rest of the staff pages; static/js/labels.js ``money`` writes the same)."""
+    if value is None:
+        return ""
+    return format_currency(value, currency, locale="en")
+
+
 def install_filters(env: Environment) -> None:
     """The template filters of this module: ``channel_label``, ``role_label``, ``status_label``
-    and ``when`` (``{{ moment|when(account.time_zone) }}``), so templates never write a code or
-    format a date themselves."""
+    ``when`` (``{{ moment|when(account.time_zone) }}``) and ``money``
+    (``{{ amount|money(currency) }}``), so templates never write a code or format a date or an
+    amount themselves."""
     env.filters["channel_label"] = channel_label
     env.filters["role_label"] = role_label
     env.filters["status_label"] = status_label
     env.filters["humanise"] = humanise
     env.filters["when"] = format_datetime
+    env.filters["money"] = format_money

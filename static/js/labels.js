@@ -22,3 +22,11 @@ export function areaLabels(response) {
   const labels = response.improvement_area_labels || [];
   return codes.map((code, i) => labels[i] || humanise(code));
 }
+
+// An amount with its currency as staff pages write it: "$1,234.50", "€4.00" (the server's
+// streamsrv.labels.format_money writes the same).
+export function money(value, currency) {
+  if (value == null) return "";
+  if (!currency) return Number(value).toFixed(2);
+  return new Intl.NumberFormat("en", { style: "currency", currency }).format(Number(value));
+}

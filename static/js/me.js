@@ -1,7 +1,7 @@
 // The agent's personal stream (/me): a snapshot from GET /api/v1/me, then live events on
 // agent:{id}. Customer text (comments) and coach text are only ever set with textContent.
 import { formatWhen } from "./dates.js";
-import { areaLabels, channelLabel, rewardLabel } from "./labels.js";
+import { areaLabels, channelLabel, money as formatMoney, rewardLabel } from "./labels.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
 const MAX_CARDS = 60;
@@ -248,6 +248,28 @@ async function loadSnapshot() {
   setEmpty("notes-empty", document.getElementById("notes"));
 }
 
+// The running total of the month, as the statement will pay it (cap and adjustments applied).
+const earningsBox = document.getElementById("earnings");
+async function loadEarnings() {
+  const res = await fetch(`/api/v1/agents/${earningsBox.dataset.agentId}/earnings`, {
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  });
+  if (!res.ok) return;
+  const e = await res.json();
+  document.getElementById("earnings-total").textContent = formatMoney(e.total, e.currency);
+  const parts = [];
+  if (e.capped) parts.push(`${formatMoney(e.capped, e.currency)} above the monthly cap of ${formatMoney(e.cap, e.currency)}`);
+  if (e.adjustments) parts.push(`adjustments ${formatMoney(e.adjustments, e.currency)}`);
+  const detail = document.getElementById("earnings-detail");
+  detail.textContent = parts.length ? `Rewards ${formatMoney(e.reward_value, e.currency)}; ${parts.join("; ")}.` : "";
+  detail.hidden = parts.length === 0;
+  const others = Object.entries(e.other_currencies || {}).map(([code, o]) => formatMoney(o.total, code));
+  const other = document.getElementById("earnings-other");
+  other.textContent = others.length ? `Also ${others.join(", ")} from rewards in another currency.` : "";
+  other.hidden = others.length === 0;
+}
+
 function onEvent(event) {
   const data = event.data || {};
   switch (event.type) {
@@ -267,17 +289,24 @@ function onEvent(event) {
       if (note.shared) renderNote({ created_at: event.at, ...note }, true);
       break;
     }
+    case "ledger.updated":
+      loadEarnings();
+      break;
     default:
       break;
   }
 }
 
 await loadSnapshot();
+await loadEarnings();
 const conn = new StreamConnection({
   streams: [stream],
   storageKey: "me-stream",
   onEvent,
-  onResync: () => loadSnapshot(),
+  onResync: () => {
+    loadSnapshot();
+    loadEarnings();
+  },
   onState: connectionIndicator(document.getElementById("conn")),
 });
 conn.start();

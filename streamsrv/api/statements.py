@@ -10,7 +10,7 @@ from sqlmodel import Session
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from streamsrv import ledger, statement_export
+from streamsrv import earnings, ledger, statement_export
 from streamsrv.dashboard.filters import authorize_dashboard
 from streamsrv.ids import StrictId
 from streamsrv.kernel import Call, route
@@ -120,4 +120,32 @@ def export_xlsx(call: Call[None, None], session: Session) -> Response:
     return _export(call, session, "xlsx")
 
 
-routes: list[BaseRoute] = [get_statement, post_adjustment, post_close, export_csv, export_xlsx]
+class EarningsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    month: Annotated[str, Field(max_length=7, description="YYYY-MM; default: the current month")] | None = (
+        None
+    )
+
+
+@route(
+    "GET",
+    "/api/v1/agents/{agent_id:int}/earnings",
+    summary="An agent's running total for a month: rewards, amount cut by the cap, adjustments, total",
+    tag=TAG,
+    query=EarningsQuery,
+    errors=(400, 404, 422),
+    scope="read",
+)
+def get_earnings(call: Call[None, EarningsQuery], session: Session) -> dict[str, Any]:
+    return earnings.earnings(session, call.identity, call.id("agent_id"), call.query.month, call.now)
+
+
+routes: list[BaseRoute] = [
+    get_statement,
+    post_adjustment,
+    post_close,
+    export_csv,
+    export_xlsx,
+    get_earnings,
+]

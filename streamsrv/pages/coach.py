@@ -5,7 +5,9 @@ moments", filtered by kind and agent (``?kind=&agent_id=``, a plain GET form), w
 count of open alerts and an "Acknowledge selected" form: all of it works without scripts. The
 script (static/js/coach.js) then reloads the same snapshot from ``GET /api/v1/coach`` with the
 same filter and stays live on ``team:{id}`` (feedback) and ``coach:{id}`` (alerts,
-acknowledgements, notes, shout-outs), showing only live alerts the filter covers.
+acknowledgements, notes, shout-outs), showing only live alerts the filter covers. A table lists
+each agent's rewards earned this month (``streamsrv.earnings``: the statement's figures, cap and
+adjustments applied), as of the page load.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import labels
+from streamsrv import earnings as running_totals
+from streamsrv import labels, ledger
 from streamsrv.auth import user_identity
 from streamsrv.coaching import panel
 from streamsrv.coaching.access import COACH_ROLES, coachable_teams
 from streamsrv.errors import ApiError
 from streamsrv.ids import MAX_ID
-from streamsrv.models import utcnow
+from streamsrv.models import Account, utcnow
 from streamsrv.pages.session import current_user, load, to_login
 from streamsrv.periods import zone
 from streamsrv.security import csrf
@@ -101,16 +104,18 @@ async def coach(request: Request) -> Response:
     wanted = requested_team(request)
     now = utcnow()
 
-    def read(session: Any) -> tuple[list[Any], Any, dict[str, Any] | None]:
+    def read(session: Any) -> tuple[list[Any], Any, dict[str, Any] | None, list[dict[str, Any]]]:
         teams = coachable_teams(session, identity)
         # An unknown or foreign team id falls back to the first team: the picker never leaks names.
         selected = next((t for t in teams if t.id == wanted), teams[0] if teams else None)
         snap = None
+        totals: list[dict[str, Any]] = []
         if selected is not None:
             snap = panel.snapshot(session, identity, selected.id, now, where, limit)
-        return teams, selected, snap
+            totals = team_totals(session, selected.account_id, selected.id or 0, now)
+        return teams, selected, snap, totals
 
-    teams, selected, snap = await load(request, read)
+    teams, selected, snap, totals = await load(request, read)
     empty: dict[str, Any] = {"open": [], "recent": [], "open_count": 0, "open_limit": limit}
     alerts: dict[str, Any] = snap["alerts"] if snap else empty
     attention = [a for a in alerts["open"] if a["rule"] in panel.ATTENTION_RULES]
@@ -138,8 +143,24 @@ async def coach(request: Request) -> Response:
             "shown": shown,
             "more_url": more_url if shown < panel.MAX_OPEN_ALERTS else None,
             "acknowledged": request.query_params.get("acknowledged", ""),
+            # --- statements (issue 13): the team's running totals of the month ---
+            "earnings": totals,
+            "earnings_month": totals[0]["month"] if totals else "",
+            "earnings_cap": totals[0]["cap"] if totals else None,
+            "earnings_currency": totals[0]["currency"] if totals else "",
         },
     )
+
+
+def team_totals(session: Any, account_id: int, team_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Each active agent's running total of rewards this month (as the statement will pay it)."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return []
+    month = ledger.month_key(now, account.time_zone)
+    agents = running_totals.agents_of_team(session, team_id)
+    by_agent = running_totals.team_earnings(session, account, agents, month)
+    return [by_agent[a.id] for a in agents if a.id is not None]
 
 
 async def acknowledge_selected(request: Request) -> Response:

@@ -1,7 +1,9 @@
 """``/me``: an agent's personal stream: their own feedback as it arrives, stats, shout-outs, notes.
 
 The page carries no data itself: ``static/js/me.js`` loads ``GET /api/v1/me`` and subscribes to
-``agent:{id}``, both of which check again that the caller is this agent.
+``agent:{id}``, both of which check again that the caller is this agent. The running total of
+the month's rewards comes from ``GET /api/v1/agents/{id}/earnings``, reloaded on each
+``ledger.updated`` of the agent's stream.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ async def me_page(request: Request) -> Response:
             "This page is for agents",
             "My feedback shows an agent's own ratings; your role has its own pages.",
         )
-    return render(request, "me.html", {"agent_stream": stream_names.agent(user.agent_id)})
+    return render(
+        request, "me.html", {"agent_stream": stream_names.agent(user.agent_id), "agent_id": user.agent_id}
+    )
 
 
 routes: list[BaseRoute] = [Route("/me", me_page, methods=["GET"], name="me")]
