@@ -138,6 +138,12 @@ def moderation_asked(page: Page) -> None:
     expect(page.locator("#moderate-dialog")).to_be_visible()
 
 
+def adjustment_refused(page: Page) -> None:
+    """The adjustment form sent empty: the error summary and each field's message."""
+    page.click("#add-adjustment")
+    expect(page.locator("#error-summary")).to_be_visible()
+
+
 PAGES: list[PageRow] = [
     PageRow("login", None, "/login", at("/login")),
     PageRow("login-failed", None, "/login", at("/login"), then=wrong_password),
@@ -187,6 +193,26 @@ PAGES: list[PageRow] = [
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
     PageRow("qa-review", Role.team_leader, "/qa", lambda w: f"/qa?interaction_id={qa_reviewed(w)}"),
     PageRow("qa-mine", Role.agent, "/qa/mine", lambda w: (qa_reviewed(w), "/qa/mine")[1]),
+    PageRow("statements", Role.manager, "/statements", lambda w: f"/statements?account={w.account_id}"),
+    PageRow(
+        "statements-refused",
+        Role.manager,
+        "/statements",
+        lambda w: f"/statements?account={w.account_id}",
+        then=adjustment_refused,
+    ),
+    PageRow(
+        "statements-confirm-close",
+        Role.manager,
+        "/statements",
+        lambda w: f"/statements?account={w.account_id}&confirm=close",
+    ),
+    PageRow(
+        "statements-client",
+        Role.client_viewer,
+        "/statements",
+        lambda w: f"/statements?account={w.account_id}",
+    ),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),

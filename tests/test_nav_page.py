@@ -33,12 +33,32 @@ LABELS = ("Gift card", "High five", "Follow-up", "In store", "SMS")
 # What each role's header lists (the pages' own guards decide; this is the expectation written
 # out by hand, and each link is opened below).
 EXPECTED: dict[Role, list[str]] = {
-    Role.admin: ["Home", "Coaching", "Live", "Recovery", "Dashboard", "Wallboards", "Admin"],
-    Role.manager: ["Home", "Coaching", "Live", "Recovery", "Dashboard", "Wallboards", "Admin"],
-    Role.client_viewer: ["Home", "Live", "Dashboard", "Wallboards"],
-    Role.team_leader: ["Home", "Coaching", "Live", "Wallboards", "Admin"],
+    Role.admin: [
+        "Home",
+        "Coaching",
+        "QA reviews",
+        "Live",
+        "Recovery",
+        "Dashboard",
+        "Statements",
+        "Wallboards",
+        "Admin",
+    ],
+    Role.manager: [
+        "Home",
+        "Coaching",
+        "QA reviews",
+        "Live",
+        "Recovery",
+        "Dashboard",
+        "Statements",
+        "Wallboards",
+        "Admin",
+    ],
+    Role.client_viewer: ["Home", "Live", "Dashboard", "Statements", "Wallboards"],
+    Role.team_leader: ["Home", "Coaching", "QA reviews", "Live", "Wallboards", "Admin"],
     Role.recovery: ["Home", "Live", "Recovery", "Wallboards"],
-    Role.agent: ["Home", "My feedback", "Live", "Wallboards"],
+    Role.agent: ["Home", "My feedback", "My QA reviews", "Live", "Wallboards"],
 }
 
 

@@ -23,6 +23,7 @@ from streamsrv.ids import MAX_ID
 from streamsrv.labels import role_label
 from streamsrv.models import Account, Role, User
 from streamsrv.pages import admin_sections
+from streamsrv.qa.templates import REVIEWERS
 from streamsrv.recovery.service import QUEUE_ROLES
 
 # Who opens the dashboard (results, exports): streamsrv/pages/dashboard.py checks this set.
@@ -57,6 +58,15 @@ SURFACES: tuple[Surface, ...] = (
         lambda user: user.role == Role.agent and user.agent_id is not None,
     ),
     Surface("coach", "/coach", "Coaching", "Your teams' feedback and alerts, live.", _roles(COACH_ROLES)),
+    # QA reviews: reviewers score interactions; agents read and answer their own (streamsrv/pages/qa.py).
+    Surface("qa", "/qa", "QA reviews", "Score an interaction against a QA scorecard.", _roles(REVIEWERS)),
+    Surface(
+        "qa_mine",
+        "/qa/mine",
+        "My QA reviews",
+        "Your QA reviews: acknowledge or dispute them.",
+        lambda user: user.role == Role.agent,
+    ),
     # Every role has a live feed of its own scope (streamsrv.access.RULES ``live``).
     Surface("live", "/live", "Live", "Every response you may see, the moment it arrives.", lambda user: True),
     Surface(
@@ -67,6 +77,14 @@ SURFACES: tuple[Surface, ...] = (
         "/dashboard",
         "Dashboard",
         "Results per account, team and agent; exports.",
+        _roles(DASHBOARD_ROLES),
+    ),
+    # --- statements (issue 13): who reads statements (streamsrv/pages/statements.py READERS) ---
+    Surface(
+        "statements",
+        "/statements",
+        "Statements",
+        "Monthly reward statements: adjust, close and export for payroll.",
         _roles(DASHBOARD_ROLES),
     ),
     # Every role reaches the boards of its scope (the index lists them; displays for admins).
