@@ -170,6 +170,7 @@ GET    /api/v1/accounts/{account_id}/statements/{month}/export.csv 200/200/404 2
 GET    /api/v1/accounts/{account_id}/statements/{month}/export.xlsx 200/200/404 200/404/404 200/404/404 200/404/404 404 403       403         401         401          200/200/404 403         200/200/404 403         200/404/404 401  404/404/200
 POST   /api/v1/accounts/{account_id}/statements/{month}/adjustments 200/200/404 200/404/404 200/404/404 403 403       403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/accounts/{account_id}/statements/{month}/close 200/200/404 200/404/404 200/404/404 403     403         403         403         401         401          200/200/404 403         403         403         403         401  404/404/200
+GET    /api/v1/agents/{agent_id}/earnings                 200/200/404 200/404/404 200/404/404 403         200/404/404 403         200/404/404 401         401          200/200/404 403         403         403         403         401  404/404/200
 GET    /api/v1/recovery/cases                             200         200         200         403         403         200         403         401         401          200         403         403         403         403         401  200
 GET    /api/v1/recovery/cases/{case_id}                   200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          200/200/404 403         403         403         403         401  404/404/200
 POST   /api/v1/recovery/cases/{case_id}/claim             200/200/404 200/404/404 200/404/404 403         403         200/404/404 403         401         401          403         403         403         403         403         401  404/404/200
@@ -246,6 +247,9 @@ GET    /qa                                                200         200       
 POST   /qa                                                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /qa/mine                                           403         403         403         403         403         403         200         303         303          303         303         303         303         303         303  403
 POST   /qa/mine/{evaluation_id}/reply                     403         403         403         403         403         403         303/404/404 303         303          303         303         303         303         303         303  403
+GET    /statements                                        200         200         200         200         403         403         403         303         303          303         303         303         303         303         303  200
+POST   /statements/adjustments                            303/303/404 303/404/404 303/404/404 403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /statements/close                                  303/303/404 303/404/404 303/404/404 403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
 GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
@@ -830,6 +834,7 @@ SPECS: dict[tuple[str, str], Spec] = {
         )
     ),
     # Each allowed ask closes a month of its own (closing one twice answers 409).
+    ("GET", "/api/v1/agents/{agent_id:int}/earnings"): get("/api/v1/agents/{t.corner.agent}/earnings"),
     ("POST", "/api/v1/accounts/{account_id:int}/statements/{month}/close"): Spec(
         lambda t: Ask(f"/api/v1/accounts/{t.corner.account}/statements/{spare_month()}/close")
     ),
@@ -1052,6 +1057,25 @@ SPECS: dict[tuple[str, str], Spec] = {
             form=t.form(
                 interaction_id=str(t.corner.interaction), template_id=str(qa_template(t)), answer_c1="yes"
             ),
+        )
+    ),
+    ("GET", "/statements"): get("/statements", False),
+    ("POST", "/statements/adjustments"): Spec(
+        lambda t: Ask(
+            "/statements/adjustments",
+            form=t.form(
+                account=str(t.corner.account),
+                month="2026-01",
+                agent_id=str(t.corner.agent),
+                amount="1.50",
+                reason="Matrix",
+            ),
+        )
+    ),
+    ("POST", "/statements/close"): Spec(
+        lambda t: Ask(
+            "/statements/close",
+            form=t.form(account=str(t.corner.account), month=spare_month(), confirm="yes"),
         )
     ),
     ("GET", "/qa/mine"): get("/qa/mine", False),
