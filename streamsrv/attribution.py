@@ -71,7 +71,7 @@ def reassign(
         session.add(row)
     response.updated_at = now
     session.flush()
-    _move_derived(session, account, response_id, from_team, target)
+    _move_derived(session, account, response_id, from_team, target, now)
     ledger.sync_response(session, account, response, now, reason=reason, actor=identity.name or None)
     details = {"from_agent_id": from_agent, "to_agent_id": agent_id, "reason": reason}
     audit.record(session, identity, "response.reassign", f"response:{response_id}", details, now=now)
@@ -101,7 +101,7 @@ def reassign(
 
 
 def _move_derived(
-    session: Session, account: Account, response_id: int, from_team: int, target: Agent
+    session: Session, account: Account, response_id: int, from_team: int, target: Agent, now: datetime
 ) -> None:
     """The response's alerts, notes, shout-outs and recovery case follow it to ``target``."""
     assert target.id is not None
@@ -121,6 +121,7 @@ def _move_derived(
     if case is not None:
         case.agent_id, case.team_id = target.id, target.team_id
         case.version += 1
+        case.updated_at = now
         session.add(case)
     session.flush()
     # The new team's panel gets each alert as if raised now (the same shape as ``alert.raised``);

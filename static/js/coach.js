@@ -567,7 +567,7 @@ function onEvent(event) {
       countResponse(data);
       break;
     case "alert.raised":
-      if (data.team_id === teamId && matchesFilter(data) && !alerts.has(data.id)) openCount += 1;
+      if (data.team_id === teamId && matchesFilter(data) && !alerts.has(data.id) && !data.acknowledged_at) openCount += 1;
       renderAlert(data, true);
       break;
     case "alert.acknowledged":
