@@ -72,7 +72,11 @@ def test_a_manager_adjusts_closes_and_exports_a_month(
     expect(page.locator("#amount")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#amount")).to_have_value("2.505")
     with db.session() as s:
-        assert not s.exec(select(LedgerEntry).where(LedgerEntry.kind == "adjustment")).all()
+        assert not s.exec(
+            select(LedgerEntry).where(
+                LedgerEntry.account_id == floor.account_id, LedgerEntry.kind == "adjustment"
+            )
+        ).all()
 
     hostile = "Advance <b>paid</b>"
     page.fill("#amount", "-2.50")
@@ -137,7 +141,16 @@ def test_a_manager_adjusts_closes_and_exports_a_month(
     finally:
         context.close()
     with db.session() as s:
-        assert len(s.exec(select(LedgerEntry).where(LedgerEntry.kind == "adjustment")).all()) == 1
+        assert (
+            len(
+                s.exec(
+                    select(LedgerEntry).where(
+                        LedgerEntry.account_id == floor.account_id, LedgerEntry.kind == "adjustment"
+                    )
+                ).all()
+            )
+            == 1
+        )
 
     # An agent gets a readable 403 page.
     agent = make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=floor.agent_ids[0])
