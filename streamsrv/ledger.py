@@ -95,11 +95,16 @@ def live_award(session: Session, response_id: int) -> LedgerEntry | None:
 
 
 def _announce(session: Session, org_id: int, account_id: int, agent_id: int, month: str) -> None:
+    streams = [stream_names.account(account_id), stream_names.agent(agent_id)]
+    agent = session.get(Agent, agent_id)
+    if agent is not None:
+        # The team's coaching panel shows its agents' running totals of the month.
+        streams.append(stream_names.coach(agent.team_id))
     emit(
         session,
         org_id,
         LEDGER_UPDATED,
-        [stream_names.account(account_id), stream_names.agent(agent_id)],
+        streams,
         {"account_id": account_id, "agent_id": agent_id, "month": month},
     )
 

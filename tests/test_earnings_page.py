@@ -61,5 +61,22 @@ def test_running_totals_on_me_live_and_on_the_coach_page(tenant: Tenant, db: Dat
     expect(row).to_contain_text("$1.50 above the cap")
     other = page.locator(f'#team-earnings tr[data-agent-id="{floor.agent_ids[1]}"]')
     expect(other.locator(".earnings-total")).to_have_text("$0.00")
+    # The panel's totals follow the ledger live.
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=TIMEOUT * 1000)
+    with tenant.client(key) as api:
+        sent = api.post(
+            "/api/v1/feedback",
+            json={
+                "account_id": floor.account_id,
+                "agent_id": floor.agent_ids[1],
+                "channel": "chat",
+                "external_id": "earn-leader",
+                "rating": 5,
+                "reward": "gift_card",
+            },
+        )
+        assert sent.status_code == 201, sent.text
+    expect(other.locator(".earnings-total")).to_have_text("$17.50", timeout=TIMEOUT * 1000)
+    expect(other).to_contain_text("Gift card \u00d7 1 ($7.50 above the cap)")
     text = page.locator("#team-earnings").inner_text()
     assert "coffee" not in text and "gift_card" not in text

@@ -1,7 +1,7 @@
 // The coaching panel: a snapshot from GET /api/v1/coach, then live on team:{id} and coach:{id}.
 // Customer text and names are only ever set with textContent; the sparkline is built with DOM APIs.
 import { dateIn, formatWhen } from "./dates.js";
-import { areaLabels, channelLabel, humanise, rewardLabel } from "./labels.js";
+import { areaLabels, channelLabel, humanise, money, rewardLabel } from "./labels.js";
 import { showTicketLink } from "./links.js";
 import { StreamConnection, connectionIndicator } from "./stream.js";
 
@@ -558,6 +558,26 @@ async function loadSnapshot() {
   updateKpis();
 }
 
+// The team's running totals of the month: an agent's row is reloaded when their ledger changes.
+async function refreshEarnings(agentId) {
+  const row = document.querySelector(`#team-earnings tr[data-agent-id="${agentId}"]`);
+  if (!row) return;
+  const res = await fetch(`/api/v1/agents/${agentId}/earnings`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!res.ok) return;
+  const e = await res.json();
+  const cells = row.querySelectorAll("td");
+  const rewards = e.rewards.map((r) => `${r.label} \u00d7 ${r.count}`).join(", ") || "\u2013";
+  cells[0].textContent = rewards;
+  if (e.capped) {
+    const note = document.createElement("span");
+    note.className = "muted";
+    note.textContent = ` (${money(e.capped, e.currency)} above the cap)`;
+    cells[0].append(note);
+  }
+  const others = Object.values(e.other_currencies || {}).map((o) => ` + ${o.total_text}`).join("");
+  cells[1].textContent = `${e.total_text}${others}`;
+}
+
 function onEvent(event) {
   const data = event.data;
   switch (event.type) {
@@ -591,6 +611,9 @@ function onEvent(event) {
       toast(`Shout-out for ${data.agent.name} from ${data.author_name}`);
       break;
     case "coaching.note":
+      break;
+    case "ledger.updated":
+      refreshEarnings(data.agent_id);
       break;
     default:
       break;

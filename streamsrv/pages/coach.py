@@ -7,7 +7,8 @@ script (static/js/coach.js) then reloads the same snapshot from ``GET /api/v1/co
 same filter and stays live on ``team:{id}`` (feedback) and ``coach:{id}`` (alerts,
 acknowledgements, notes, shout-outs), showing only live alerts the filter covers. A table lists
 each agent's rewards earned this month (``streamsrv.earnings``: the statement's figures, cap and
-adjustments applied), as of the page load.
+adjustments applied); a row is reloaded from ``GET /api/v1/agents/{id}/earnings`` on each
+``ledger.updated`` of the team's ``coach:{id}`` stream.
 """
 
 from __future__ import annotations
