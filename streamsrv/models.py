@@ -172,6 +172,11 @@ class Account(SQLModel, table=True):
     contact_retention_days: int = Field(default=30)
     # Agents linked to a user may edit their own bio, hobbies and photo at /settings/profile.
     agents_edit_profile: bool = Field(default=True)
+    # The blended scorecard (streamsrv.scorecard): weights of the customer rating, CSAT, NPS, FCR
+    # and QA score (integers adding up to 100), and the responses an agent needs in a period
+    # before a blended score is shown.
+    scorecard_weights: dict[str, int] = _json(lambda: {"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0})
+    scorecard_min_responses: int = Field(default=5)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from streamsrv import locales
@@ -227,6 +228,30 @@ ImprovementAreas = Annotated[list[ImprovementArea], Field(max_length=30), AfterV
 PromoCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), Line]
 
 
+# --- the blended scorecard (streamsrv.scorecard) ---------------------------------------------
+
+Weight = Annotated[int, Field(ge=0, le=100)]
+ScorecardMin = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class ScorecardWeights(Input):
+    """How much each component counts in the blended score, in percent: they add up to 100. The
+    object replaces the whole set: a component left out counts 0."""
+
+    rating: Weight = 0
+    csat: Weight = 0
+    nps: Weight = 0
+    fcr: Weight = 0
+    qa: Weight = 0
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> ScorecardWeights:
+        total = self.rating + self.csat + self.nps + self.fcr + self.qa
+        if total != 100:
+            raise ValueError(f"the weights must add up to 100 % (these add up to {total} %)")
+        return self
+
+
 class AccountSettings(Input):
     """Survey settings shared by create (with defaults) and update (all optional)."""
 
@@ -256,6 +281,9 @@ class AccountSettings(Input):
     contact_retention_days: RetentionDays = 30
     # Agents linked to a user edit their own bio, hobbies and photo (/settings/profile).
     agents_edit_profile: bool = True
+    # The blended scorecard: weights in percent and the responses needed for a score.
+    scorecard_weights: ScorecardWeights | None = None
+    scorecard_min_responses: ScorecardMin = 5
 
 
 class AccountCreate(AccountSettings):
@@ -289,6 +317,8 @@ class AccountUpdate(Input):
     survey_intro: Intro | None = None
     contact_retention_days: RetentionDays | None = None
     agents_edit_profile: bool | None = None
+    scorecard_weights: ScorecardWeights | None = None
+    scorecard_min_responses: ScorecardMin | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -326,6 +356,8 @@ class AccountOut(BaseModel):
     survey_intro: str
     contact_retention_days: int
     agents_edit_profile: bool
+    scorecard_weights: dict[str, int]
+    scorecard_min_responses: int
     created_at: datetime
 
 
