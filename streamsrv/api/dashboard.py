@@ -68,7 +68,9 @@ def breakdown(call: Call[None, BreakdownQuery], session: Session) -> dict[str, A
     period = period_of(call, session)
     out = aggregates.breakdown(session, call.identity, query, period, query.by)
     if query.by == "agent":
-        out = blended.add_to_breakdown(session, call.identity, out, period.since, period.until)
+        return blended.add_to_breakdown(session, call.identity, out, period.since, period.until)
+    for row in out["items"]:
+        row.update(blended.NOT_SCORED)
     return out
 
 

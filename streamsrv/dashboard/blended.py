@@ -101,6 +101,10 @@ def qa_scores(
     return out
 
 
+# Team and channel rows carry the fields too, always null: a blended score is an agent's.
+NOT_SCORED: dict[str, Any] = {"blended_score": None, "blended_reason": None, "blended_reason_label": None}
+
+
 def blended_json(result: scorecard.Blended) -> dict[str, Any]:
     """The three fields a breakdown row gains: the score, and why there is none (code, label)."""
     return {
@@ -136,8 +140,8 @@ def add_to_breakdown(
     counts = {int(row["id"]): counts_of_metrics(row) for row in breakdown["items"] if row["id"] is not None}
     results = score_agents(session, identity, counts, since, until)
     for row in breakdown["items"]:
-        if row["id"] is not None and int(row["id"]) in results:
-            row.update(blended_json(results[int(row["id"])]))
+        result = results.get(int(row["id"])) if row["id"] is not None else None
+        row.update(NOT_SCORED if result is None else blended_json(result))
     return breakdown
 
 
