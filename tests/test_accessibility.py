@@ -187,6 +187,18 @@ PAGES: list[PageRow] = [
     PageRow("admin-integrations", Role.admin, "/admin/integrations", at("/admin/integrations")),
     PageRow("qa-review", Role.team_leader, "/qa", lambda w: f"/qa?interaction_id={qa_reviewed(w)}"),
     PageRow("qa-mine", Role.agent, "/qa/mine", lambda w: (qa_reviewed(w), "/qa/mine")[1]),
+    PageRow(
+        "one-on-one",
+        Role.team_leader,
+        "/agents/{agent_id:int}/one-on-one",
+        lambda w: (qa_reviewed(w), f"/agents/{w.agent_id}/one-on-one?period=30d")[1],
+    ),
+    PageRow(
+        "one-on-one-agent",
+        Role.agent,
+        "/agents/{agent_id:int}/one-on-one",
+        lambda w: f"/agents/{w.agent_id}/one-on-one?period=last_month",
+    ),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),
