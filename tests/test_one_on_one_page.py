@@ -20,7 +20,9 @@ HOSTILE = "<script>window.__pwned = 1</script><b>great</b>"
 HIDDEN = "a rude remark about the customer's mother"
 
 
-def respond(db: Database, floor: Floor, rating: int, comment: str = "", hidden: bool = False, **extra: object) -> int:
+def respond(
+    db: Database, floor: Floor, rating: int, comment: str = "", hidden: bool = False, **extra: object
+) -> int:
     rid = store_response(
         db,
         datetime.now(UTC) - timedelta(minutes=5),
@@ -67,10 +69,14 @@ def seed(tenant: Tenant, db: Database, floor: Floor, leader: User) -> None:
         )
         assert r.status_code == 201, r.text
         for text, shared in (("Talk about pacing", True), ("Private: watch the escalations", False)):
-            r = c.post("/api/v1/coaching-notes", json={"agent_id": floor.agent_ids[0], "text": text, "shared": shared})
+            r = c.post(
+                "/api/v1/coaching-notes",
+                json={"agent_id": floor.agent_ids[0], "text": text, "shared": shared},
+            )
             assert r.status_code == 201, r.text
         r = c.post(
-            "/api/v1/shoutouts", json={"agent_id": floor.agent_ids[0], "message": "Saved the day", "response_id": worst}
+            "/api/v1/shoutouts",
+            json={"agent_id": floor.agent_ids[0], "message": "Saved the day", "response_id": worst},
         )
         assert r.status_code == 201, r.text
 
@@ -129,7 +135,9 @@ def test_a_leader_opens_and_prints_the_sheet(tenant: Tenant, db: Database, page:
     expect(page.locator("#trend-empty")).to_be_visible()
 
 
-def test_the_agent_sees_their_own_sheet_with_shared_notes_only(tenant: Tenant, db: Database, page: Page) -> None:
+def test_the_agent_sees_their_own_sheet_with_shared_notes_only(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
     floor = make_floor(db, tenant.org_id)
     leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
     seed(tenant, db, floor, leader)
@@ -149,9 +157,13 @@ def test_who_may_open_a_sheet(tenant: Tenant, db: Database) -> None:
     path = f"/agents/{mine}/one-on-one"
     people = {
         "leader": make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id]),
-        "other_leader": make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.other_team_id]),
+        "other_leader": make_user(
+            db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.other_team_id]
+        ),
         "manager": make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.account_id]),
-        "other_manager": make_user(db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.other_account_id]),
+        "other_manager": make_user(
+            db, tenant.org_id, Role.manager, PASSWORD, account_ids=[floor.other_account_id]
+        ),
         "admin": make_user(db, tenant.org_id, Role.admin, PASSWORD),
         "agent": make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=mine),
         "colleague": make_user(db, tenant.org_id, Role.agent, PASSWORD, agent_id=colleague),
@@ -180,6 +192,6 @@ def test_who_may_open_a_sheet(tenant: Tenant, db: Database) -> None:
         assert c.get(path, params={"period": "fortnight"}).status_code == 422
         assert c.get(path, params={"period": "custom", "from_date": "1900-01-01"}).status_code == 422
         r = c.get(path, params={"period": "custom", "from_date": "2026-01-01", "to_date": "2026-01-31"})
-        assert r.status_code == 200 and "01 Jan 2026 – 31 Jan 2026" in r.text
+        assert r.status_code == 200 and "01 Jan 2026 \u2013 31 Jan 2026" in r.text
     r = tenant.api.get(path, follow_redirects=False)
     assert r.status_code == 303

@@ -42,7 +42,10 @@ def test_weights_are_read_and_set_through_the_account_api(tenant: Tenant, db: Da
     # A set replaces the whole set: components left out count 0.
     r = tenant.api.patch(path, json={"scorecard_weights": {"rating": 50, "qa": 50}})
     assert r.status_code == 200 and r.json()["scorecard_weights"]["csat"] == 0
-    assert stored_settings(db, site.account_id) == ({"rating": 50, "csat": 0, "nps": 0, "fcr": 0, "qa": 50}, 3)
+    assert stored_settings(db, site.account_id) == (
+        {"rating": 50, "csat": 0, "nps": 0, "fcr": 0, "qa": 50},
+        3,
+    )
 
     before = stored_settings(db, site.account_id)
     bad: list[tuple[dict[str, Any], str]] = [
@@ -127,7 +130,8 @@ def recount(db: Database, agent_id: int, weights: dict[str, int], minimum: int) 
 def test_breakdown_and_export_agree_with_a_recount(tenant: Tenant, db: Database) -> None:
     site = make_site(db, tenant.org_id)
     r = tenant.api.patch(
-        f"/api/v1/accounts/{site.account_id}", json={"scorecard_weights": WEIGHTS, "scorecard_min_responses": 5}
+        f"/api/v1/accounts/{site.account_id}",
+        json={"scorecard_weights": WEIGHTS, "scorecard_min_responses": 5},
     )
     assert r.status_code == 200, r.text
     seed(tenant, db, site)
@@ -196,13 +200,18 @@ def test_the_admin_form_saves_weights_and_refuses_a_wrong_sum(tenant: Tenant, db
         assert r.status_code == 403
         r = c.post(f"{page}/scorecard", data={**form, "scorecard_weights-qa": "20"})
         assert r.status_code == 303 and r.headers["location"].endswith("?saved=scorecard#scorecard-title")
-        assert stored_settings(db, site.account_id) == ({"rating": 60, "csat": 10, "nps": 10, "fcr": 0, "qa": 20}, 8)
+        assert stored_settings(db, site.account_id) == (
+            {"rating": 60, "csat": 10, "nps": 10, "fcr": 0, "qa": 20},
+            8,
+        )
         shown = c.get(page)
         assert 'id="scorecard_weights-qa" name="scorecard_weights-qa" value="20"' in shown.text
     with db.session() as s:
         from streamsrv.models import AuditLog
 
         logged = s.exec(
-            select(AuditLog).where(AuditLog.org_id == tenant.org_id, col(AuditLog.action) == "account.updated")
+            select(AuditLog).where(
+                AuditLog.org_id == tenant.org_id, col(AuditLog.action) == "account.updated"
+            )
         ).all()
     assert any("scorecard_weights" in (entry.details or {}).get("fields", []) for entry in logged)

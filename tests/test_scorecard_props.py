@@ -60,7 +60,9 @@ def test_the_score_is_between_0_and_100_or_null_with_a_reason(
 
 
 @given(agent_inputs(), weight_sets(), st.integers(1, 50))
-def test_below_the_minimum_there_is_never_a_number(inputs: Inputs, weights: dict[str, int], minimum: int) -> None:
+def test_below_the_minimum_there_is_never_a_number(
+    inputs: Inputs, weights: dict[str, int], minimum: int
+) -> None:
     result = blend(inputs, weights, minimum)
     if inputs.responses < minimum:
         assert result.score is None and result.reason == "not_enough_responses"
@@ -81,7 +83,9 @@ def test_a_component_weighted_100_is_the_score_alone(inputs: Inputs, only: str) 
 
 
 @given(agent_inputs(), weight_sets())
-def test_the_score_is_the_weighted_mean_of_the_present_components(inputs: Inputs, weights: dict[str, int]) -> None:
+def test_the_score_is_the_weighted_mean_of_the_present_components(
+    inputs: Inputs, weights: dict[str, int]
+) -> None:
     result = blend(inputs, weights, 1)
     values = components(inputs)
     present = {c: v for c, v in values.items() if v is not None and weights[c] > 0}
