@@ -8,14 +8,17 @@ import csv
 import io
 import secrets
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
+from streamsrv import migrate
 from streamsrv.db import Database
 from streamsrv.models import Account, QaEvaluation, Response, Role
 from tests.coaching_support import user_client
-from tests.conftest import Tenant
+from tests.conftest import Tenant, fresh_database
 from tests.dashboard_support import Site, ingest_key, make_site, post_feedback
 from tests.streaming import make_user
 from tests.test_qa_api import CARD
@@ -215,3 +218,37 @@ def test_the_admin_form_saves_weights_and_refuses_a_wrong_sum(tenant: Tenant, db
             )
         ).all()
     assert any("scorecard_weights" in (entry.details or {}).get("fields", []) for entry in logged)
+
+
+def test_scorecard_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
+    fields = {"scorecard_weights", "scorecard_min_responses"}
+    with fresh_database(backend, tmp_path) as database:
+
+        def columns() -> set[str]:
+            return {c["name"] for c in inspect(database.engine).get_columns("accounts")}
+
+        assert fields <= columns()
+        migrate.downgrade(database.engine, "0018")
+        assert not fields & columns()
+        with database.engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO organizations (name, created_at) VALUES ('Old', CURRENT_TIMESTAMP)")
+            )
+            org_id = conn.execute(text("SELECT max(id) FROM organizations")).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO accounts (org_id, name, negative_threshold, reward_catalogue, improvement_areas,"
+                    " ask_csat, ask_nps, ask_fcr, suppression_days, request_ttl_days, edit_window_hours,"
+                    " leaderboard_min_responses, recovery_sla_minutes, created_at)"
+                    " VALUES (:org, 'Before', 2, '[]', '[]', false, false, false, 7, 14, 24, 5, 240,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"org": org_id},
+            )
+        migrate.upgrade(database.engine)
+        assert fields <= columns()
+        with database.session() as s:
+            before = s.exec(select(Account).where(Account.name == "Before")).one()
+            # Accounts made before the scorecard start with the rating alone and a minimum of 5.
+            assert before.scorecard_weights == {"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0}
+            assert before.scorecard_min_responses == 5
