@@ -195,3 +195,38 @@ def test_who_may_open_a_sheet(tenant: Tenant, db: Database) -> None:
         assert r.status_code == 200 and "01 Jan 2026 \u2013 31 Jan 2026" in r.text
     r = tenant.api.get(path, follow_redirects=False)
     assert r.status_code == 303
+
+
+def test_the_dashboard_agent_table_shows_the_blended_score_and_links_the_sheet(
+    tenant: Tenant, db: Database, page: Page
+) -> None:
+    from tests.dashboard_support import PASSWORD as SITE_PASSWORD
+    from tests.dashboard_support import ingest_key, make_site, post_feedback
+
+    site = make_site(db, tenant.org_id)
+    with db.session() as s:
+        account = s.get(Account, site.account_id)
+        assert account is not None
+        account.scorecard_min_responses = 2
+        s.add(account)
+    with tenant.client(ingest_key(db, tenant.org_id)) as api:
+        for rating in (5, 4):
+            post_feedback(api, site.account_id, site.agent_ids[0], rating=rating)
+        post_feedback(api, site.account_id, site.agent_ids[2], rating=3)
+    manager = make_user(db, tenant.org_id, Role.manager, SITE_PASSWORD, account_ids=[site.account_id])
+    base = tenant.server.url
+    page.goto(f"{base}/login?next=/dashboard")
+    page.fill("#email", manager.email)
+    page.fill("#password", SITE_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/dashboard")
+    maya = page.locator(f'#table-agent tbody tr[data-id="{site.agent_ids[0]}"]')
+    lena = page.locator(f'#table-agent tbody tr[data-id="{site.agent_ids[2]}"]')
+    # Ratings 5 and 4: average 4.5 -> 87.5 of 100; one response is below the minimum of 2.
+    expect(maya.locator(".blended")).to_have_text("87.5")
+    expect(lena.locator(".blended")).to_have_text("\u2013")
+    expect(lena.locator(".blended")).to_have_attribute("title", "Not enough responses")
+    expect(page.locator("#table-team tbody tr").first.locator(".blended")).to_have_count(0)
+    maya.get_by_role("link", name="1:1 sheet of Maya Chen").click()
+    page.wait_for_url(f"{base}/agents/{site.agent_ids[0]}/one-on-one?period=30d")
+    expect(page.locator("#blended-score")).to_contain_text("87.5")
