@@ -118,6 +118,41 @@ def channel_label(code: str, translate: Translator | None = None) -> str:
     return humanise(code) if label is None else _tr(label, translate)
 
 
+# The blended scorecard (streamsrv.scorecard): its components, why an agent has no score, and
+# the agent's answer to a QA review.
+SCORECARD_COMPONENT_LABELS: dict[str, str] = {
+    "rating": "Customer rating",
+    "csat": "CSAT",
+    "nps": "NPS",
+    "fcr": "First-contact resolution",
+    "qa": "QA score",
+}
+SCORECARD_REASON_LABELS: dict[str, str] = {
+    "not_enough_responses": "Not enough responses",
+    "no_data": "No data for the weighted measures",
+}
+QA_STATUS_LABELS: dict[str, str] = {
+    "pending": "Awaiting the agent",
+    "acknowledged": "Acknowledged",
+    "disputed": "Disputed",
+}
+
+
+def scorecard_component_label(code: str, translate: Translator | None = None) -> str:
+    label = SCORECARD_COMPONENT_LABELS.get(str(code))
+    return humanise(code) if label is None else _tr(label, translate)
+
+
+def scorecard_reason_label(code: str, translate: Translator | None = None) -> str:
+    label = SCORECARD_REASON_LABELS.get(str(code))
+    return humanise(code) if label is None else _tr(label, translate)
+
+
+def qa_status_label(code: str, translate: Translator | None = None) -> str:
+    label = QA_STATUS_LABELS.get(str(code))
+    return humanise(code) if label is None else _tr(label, translate)
+
+
 def role_label(code: str, translate: Translator | None = None) -> str:
     label = ROLE_LABELS.get(str(code))
     return humanise(code) if label is None else _tr(label, translate)
@@ -223,3 +258,6 @@ def install_filters(env: Environment) -> None:
     env.filters["humanise"] = humanise
     env.filters["when"] = format_datetime
     env.filters["money"] = format_money
+    env.filters["scorecard_component_label"] = scorecard_component_label
+    env.filters["scorecard_reason_label"] = scorecard_reason_label
+    env.filters["qa_status_label"] = qa_status_label

@@ -196,6 +196,11 @@ class Account(SQLModel, table=True):
     # Manager adjustments are never capped (streamsrv.ledger.statement_json).
     reward_cap_per_agent: Decimal | None = Field(default=None, sa_column=Column(Cents(), nullable=True))
     # --- end statements ---
+    # The blended scorecard (streamsrv.scorecard): weights of the customer rating, CSAT, NPS, FCR
+    # and QA score (integers adding up to 100), and the responses an agent needs in a period
+    # before a blended score is shown.
+    scorecard_weights: dict[str, int] = _json(lambda: {"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0})
+    scorecard_min_responses: int = Field(default=5)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

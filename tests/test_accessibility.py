@@ -213,6 +213,18 @@ PAGES: list[PageRow] = [
         "/statements",
         lambda w: f"/statements?account={w.account_id}",
     ),
+    PageRow(
+        "one-on-one",
+        Role.team_leader,
+        "/agents/{agent_id:int}/one-on-one",
+        lambda w: (qa_reviewed(w), f"/agents/{w.agent_id}/one-on-one?period=30d")[1],
+    ),
+    PageRow(
+        "one-on-one-agent",
+        Role.agent,
+        "/agents/{agent_id:int}/one-on-one",
+        lambda w: f"/agents/{w.agent_id}/one-on-one?period=last_month",
+    ),
     PageRow("admin-index", Role.admin, "/admin", at("/admin")),
     PageRow("admin-index-leader", Role.team_leader, "/admin", at("/admin")),
     PageRow("admin-accounts", Role.admin, "/admin/accounts", at("/admin/accounts")),

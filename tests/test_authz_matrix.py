@@ -250,6 +250,7 @@ POST   /qa/mine/{evaluation_id}/reply                     403         403       
 GET    /statements                                        200         200         200         200         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /statements/adjustments                            303/303/404 303/404/404 303/404/404 403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 POST   /statements/close                                  303/303/404 303/404/404 303/404/404 403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+GET    /agents/{agent_id}/one-on-one                      200/200/404 200/404/404 200/404/404 403         200/404/404 403         200/404/404 303         303          303         303         303         303         303         303  404/404/200
 GET    /admin/users                                       200         403         403         403         403         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/users/invite                                303/303/422 403         403         403         403         403         403         303         303          303         303         303         303         303         303  422/422/303
 GET    /admin/users/{user_id}                             200/200/404 403         403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/200
@@ -290,6 +291,7 @@ GET    /admin/accounts/{account_id}                       200/200/404 200/404/40
 POST   /admin/accounts/{account_id}                       303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 POST   /admin/accounts/{account_id}/alerts                303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 POST   /admin/accounts/{account_id}/logo                  303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
+POST   /admin/accounts/{account_id}/scorecard             303/303/404 303/404/404 403         403         403         403         403         303         303          303         303         303         303         303         303  404/404/303
 GET    /admin/displays                                    200         200         200         403         200         403         403         303         303          303         303         303         303         303         303  200
 POST   /admin/displays                                    303/303/403 303/403/403 303/403/403 403         303/403/403 403         403         303         303          303         303         303         303         303         303  403/403/303
 POST   /admin/displays/{display_id}/revoke                303/303/404 303/404/404 303/404/404 403         303/404/404 403         403         303         303          303         303         303         303         303         303  404/404/303
@@ -1041,6 +1043,7 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/wallboard/account/{target_id:int}"): get("/wallboard/account/{t.corner.account}"),
     ("GET", "/wallboard/display/{display_id:int}"): Spec(display_page),
     ("GET", "/coach"): get("/coach", False),
+    ("GET", "/agents/{agent_id:int}/one-on-one"): get("/agents/{t.corner.agent}/one-on-one"),
     ("POST", "/coach/acknowledge"): Spec(
         lambda t: Ask("/coach/acknowledge", form=t.form(team_id=str(t.corner.team), alert_id=str(t.corner.alert)))
     ),
@@ -1212,6 +1215,21 @@ SPECS: dict[tuple[str, str], Spec] = {
                     "alert_rules-low_streak-count": "4",
                     "alert_rules-recurring_area-count": "3",
                     "alert_rules-recurring_area-days": "7",
+                }
+            ),
+        )
+    ),
+    ("POST", "/admin/accounts/{account_id:int}/scorecard"): Spec(
+        lambda t: Ask(
+            f"/admin/accounts/{t.corner.account}/scorecard",
+            form=t.form(
+                **{
+                    "scorecard_weights-rating": "60",
+                    "scorecard_weights-csat": "20",
+                    "scorecard_weights-nps": "0",
+                    "scorecard_weights-fcr": "0",
+                    "scorecard_weights-qa": "20",
+                    "scorecard_min_responses": "5",
                 }
             ),
         )

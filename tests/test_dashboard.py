@@ -290,8 +290,9 @@ def test_csv_export_streams_in_chunks(tenant: Tenant, db: Database) -> None:
     assert lines == total + 1
     assert chunks > 10, chunks
     assert f"comment number {total - 1},false,,,,,,api,0,".encode() in tail
-    # The codes come last, after the zone: people read "Chat" in the channel column.
-    assert tail.endswith(b"+00:00,UTC,chat,,\r\n")
+    # The codes come after the zone: people read "Chat" in the channel column. Last, the agent's
+    # blended score (ratings 1 to 5 in turn: average 3, which is 50 of 100).
+    assert tail.endswith(b"+00:00,UTC,chat,,,50.0\r\n")
 
 
 def test_dashboard_endpoints_are_in_openapi(tenant: Tenant) -> None:

@@ -340,6 +340,10 @@ function fillAgent(el, agent) {
     avatar.textContent = initials(agent.name);
   }
   el.querySelector(".agent-name").textContent = agent.name;
+  // The agent's printable 1:1 sheet (this month), for the coaching meeting.
+  const sheet = el.querySelector(".one-on-one-link");
+  sheet.href = `/agents/${agent.id}/one-on-one?period=month`;
+  sheet.setAttribute("aria-label", `1:1 sheet of ${agent.name}`);
   const t = agent.today;
   const parts = [`${t.count} today`];
   if (t.count) parts.push(`avg ${fmtAvg(t.average)}`);

@@ -12,6 +12,7 @@ const REFRESH_DELAY_MS = 600;
 
 const root = document.querySelector(".dash");
 const canModerate = root.dataset.canModerate === "true";
+const canCoach = root.dataset.canCoach === "true";
 const streams = (root.dataset.streams || "").split(" ").filter(Boolean);
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const form = document.getElementById("filters");
@@ -200,7 +201,7 @@ function renderTable(by, items) {
   if (!items.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 6;
+    td.colSpan = by === "agent" ? 7 : 6;
     td.className = "muted";
     td.textContent = "No responses in this period";
     tr.appendChild(td);
@@ -216,6 +217,7 @@ function renderTable(by, items) {
     row.querySelector(".csat").textContent = pct(item.csat.percent);
     row.querySelector(".nps").textContent = item.nps.score == null ? "–" : String(Math.round(item.nps.score));
     row.querySelector(".rewards").textContent = number.format(item.rewards_total);
+    renderBlended(by, row, item);
     const key = `${by}_id`;
     if (state.drill && state.drill.key === key && state.drill.value === item.id) row.classList.add("selected");
     const open = () => drill(key, item.id, `${by === "team" ? "Team" : "Agent"}: ${item.name}`);
@@ -228,6 +230,42 @@ function renderTable(by, items) {
     });
     body.appendChild(row);
   }
+}
+
+// The agent table's blended scorecard (null with a reason below the account's minimum) and a
+// link to the agent's 1:1 sheet for the same period; other tables have no such column.
+function renderBlended(by, row, item) {
+  const cell = row.querySelector(".blended");
+  if (by !== "agent") {
+    cell.remove();
+    return;
+  }
+  if (item.blended_score == null) {
+    cell.textContent = "–";
+    cell.title = item.blended_reason_label || "";
+  } else {
+    cell.textContent = item.blended_score.toFixed(1);
+  }
+  if (!canCoach || item.id == null) return;
+  const link = document.createElement("a");
+  link.className = "one-on-one-link";
+  link.href = `/agents/${item.id}/one-on-one?${sheetPeriod()}`;
+  link.textContent = "1:1";
+  link.setAttribute("aria-label", `1:1 sheet of ${item.name}`);
+  link.addEventListener("click", (e) => e.stopPropagation());
+  link.addEventListener("keydown", (e) => e.stopPropagation());
+  const name = row.querySelector(".name");
+  name.append(" ", link);
+}
+
+// The dashboard's period in the 1:1 sheet's terms: the same named period, or the same days.
+function sheetPeriod() {
+  const params = new URLSearchParams();
+  setPeriod(params);
+  if (params.has("period")) return new URLSearchParams({ period: params.get("period") });
+  const sheet = new URLSearchParams({ period: "custom" });
+  for (const name of ["from_date", "to_date"]) if (params.get(name)) sheet.set(name, params.get(name));
+  return sheet;
 }
 
 // --- the response list --------------------------------------------------------------------

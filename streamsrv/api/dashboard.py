@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from streamsrv.access import require_feedback_reader
-from streamsrv.dashboard import aggregates
+from streamsrv.dashboard import aggregates, blended
 from streamsrv.dashboard.export import ExportQuery, csv_chunks, export_filename
 from streamsrv.dashboard.filters import (
     DashboardQuery,
@@ -55,7 +55,7 @@ def summary(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any
 @route(
     "GET",
     "/api/v1/dashboard/breakdown",
-    summary="The same KPIs per team, agent or channel",
+    summary="The same KPIs per team, agent or channel; agent rows add the blended score",
     tag="dashboard",
     query=BreakdownQuery,
     response=BreakdownOut,
@@ -65,7 +65,13 @@ def summary(call: Call[None, DashboardQuery], session: Session) -> dict[str, Any
 )
 def breakdown(call: Call[None, BreakdownQuery], session: Session) -> dict[str, Any]:
     query = call.query
-    return aggregates.breakdown(session, call.identity, query, period_of(call, session), query.by)
+    period = period_of(call, session)
+    out = aggregates.breakdown(session, call.identity, query, period, query.by)
+    if query.by == "agent":
+        return blended.add_to_breakdown(session, call.identity, out, period.since, period.until)
+    for row in out["items"]:
+        row.update(blended.NOT_SCORED)
+    return out
 
 
 @route(

@@ -70,7 +70,7 @@ def _count_if(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _metric_columns() -> list[Any]:
+def metric_columns() -> list[Any]:
     """The integer aggregates every view is built from, in ``Counts`` field order."""
     return [
         func.count(col(Response.id)),
@@ -178,7 +178,7 @@ def reward_catalogue(session: Session, identity: Identity) -> list[dict[str, Any
 
 def summary(session: Session, identity: Identity, query: DashboardQuery, period: Period) -> dict[str, Any]:
     terms = response_conditions(identity, query, period)
-    counts = Counts.of(session.exec(select(*_metric_columns()).where(*terms)).one())
+    counts = Counts.of(session.exec(select(*metric_columns()).where(*terms)).one())
     by_rating = dict(
         session.exec(
             select(col(Response.rating), func.count(col(Response.id)))
@@ -253,7 +253,7 @@ def breakdown(
     """One row per team, agent or channel: responses, average, CSAT, NPS, FCR, rewards."""
     key = {"team": Response.team_id, "agent": Response.agent_id, "channel": Response.channel}[by]
     rows = session.exec(
-        select(col(key), *_metric_columns())
+        select(col(key), *metric_columns())
         .where(*response_conditions(identity, query, period))
         .group_by(col(key))
         .order_by(func.count(col(Response.id)).desc(), col(key))

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from streamsrv.auth import Identity
+from streamsrv.dashboard import blended
 from streamsrv.labels import Vocabulary, vocabulary
 from streamsrv.models import Account, Agent, Interaction, Response, Role, Team, utcnow
 from streamsrv.period_filters import pinned
@@ -34,6 +35,7 @@ CHUNK_ROWS = 500
 # spreadsheets fold the fullwidth forms (as typed on CJK keyboards) to the ASCII ones first.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
+BLENDED_HEADER = "Blended score"
 HEADER = (
     "id",
     "created_at",
@@ -64,6 +66,9 @@ HEADER = (
     "channel_code",
     "reward_code",
     "improvement_area_codes",
+    # The agent's blended scorecard over the export's period (docs/scorecard.md); empty while the
+    # agent has fewer responses than the account's minimum.
+    BLENDED_HEADER,
 )
 
 
@@ -123,9 +128,11 @@ def _flag(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
 
-def csv_row(row: Sequence[Any], show_hidden: bool, vocab: Vocabulary | None = None) -> list[Any]:
+def csv_row(
+    row: Sequence[Any], show_hidden: bool, vocab: Vocabulary | None = None, blended_score: float | None = None
+) -> list[Any]:
     """One CSV line from a row of ``export_statement`` (columns in ``HEADER`` order); ``vocab``
-    holds the labels of the row's account."""
+    holds the labels of the row's account, ``blended_score`` the agent's score for the period."""
     words = vocab or Vocabulary()
     (
         rid,
@@ -179,8 +186,22 @@ def csv_row(row: Sequence[Any], show_hidden: bool, vocab: Vocabulary | None = No
         channel,
         reward or "",
         ";".join(areas or ()),
+        "" if blended_score is None else blended_score,
     ]
     return [safe_cell(c) for c in cells]
+
+
+def blended_terms(query: ExportQuery) -> list[Any]:
+    """The filters a blended score in the export honours, besides the period: those the
+    dashboard's breakdown has too (account, team, channel), so both show the same score."""
+    terms: list[Any] = []
+    if query.account_id is not None:
+        terms.append(col(Response.account_id) == query.account_id)
+    if query.team_id is not None:
+        terms.append(col(Response.team_id) == query.team_id)
+    if query.channel is not None:
+        terms.append(col(Response.channel) == query.channel.value)
+    return terms
 
 
 def csv_chunks(engine: Engine, identity: Identity, query: ExportQuery) -> Iterator[bytes]:
@@ -193,11 +214,18 @@ def csv_chunks(engine: Engine, identity: Identity, query: ExportQuery) -> Iterat
         query = pinned(session, identity, query, utcnow())
         pending = 0
         words: dict[int, Vocabulary] = {}
+        scores: dict[int, float | None] = {}
+        terms = blended_terms(query)
         for row in session.exec(export_statement(identity, query)):
-            account_id = int(row[3])
+            account_id, agent_id = int(row[3]), int(row[7])
             if account_id not in words:
                 words[account_id] = vocabulary(session.get(Account, account_id))
-            writer.writerow(csv_row(row, show_hidden, words[account_id]))
+            if agent_id not in scores:
+                # A second session: the export's own streams rows through a server-side cursor.
+                with Session(engine) as scoring:
+                    result = blended.score_agent(scoring, identity, agent_id, query.since, query.until, terms)
+                scores[agent_id] = result.score
+            writer.writerow(csv_row(row, show_hidden, words[account_id], scores[agent_id]))
             pending += 1
             if pending >= CHUNK_ROWS:
                 yield buffer.getvalue().encode("utf-8")

@@ -68,6 +68,11 @@ class BreakdownRow(MetricsOut):
     key: str
     id: int | None
     name: str
+    # Agent rows only (null on team and channel rows): the blended scorecard (docs/scorecard.md),
+    # null with a reason when the agent has fewer responses than the account's minimum.
+    blended_score: float | None = None
+    blended_reason: Literal["not_enough_responses", "no_data"] | None = None
+    blended_reason_label: str | None = None
 
 
 class BreakdownOut(BaseModel):

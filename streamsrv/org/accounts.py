@@ -22,6 +22,7 @@ from streamsrv.org.common import (
     paginate,
 )
 from streamsrv.org.schemas import DEFAULT_CURRENCY, AccountCreate, AccountOut, PageQuery
+from streamsrv.scorecard import weights_of
 
 DUPLICATE = "an account with this name already exists"
 
@@ -32,6 +33,7 @@ def account_out(account: Account) -> AccountOut:
     out.reward_catalogue = [
         {**item, "currency": item.get("currency") or DEFAULT_CURRENCY} for item in out.reward_catalogue
     ]
+    out.scorecard_weights = weights_of(account.scorecard_weights)
     return out
 
 

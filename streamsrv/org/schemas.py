@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
     model_serializer,
+    model_validator,
 )
 
 from streamsrv import locales
@@ -245,6 +246,30 @@ ImprovementAreas = Annotated[list[ImprovementArea], Field(max_length=30), AfterV
 PromoCode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), Line]
 
 
+# --- the blended scorecard (streamsrv.scorecard) ---------------------------------------------
+
+Weight = Annotated[int, Field(ge=0, le=100)]
+ScorecardMin = Annotated[int, Field(ge=1, le=100_000)]
+
+
+class ScorecardWeights(Input):
+    """How much each component counts in the blended score, in percent: they add up to 100. The
+    object replaces the whole set: a component left out counts 0."""
+
+    rating: Weight = 0
+    csat: Weight = 0
+    nps: Weight = 0
+    fcr: Weight = 0
+    qa: Weight = 0
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> ScorecardWeights:
+        total = self.rating + self.csat + self.nps + self.fcr + self.qa
+        if total != 100:
+            raise ValueError(f"the weights must add up to 100 % (these add up to {total} %)")
+        return self
+
+
 class AccountSettings(Input):
     """Survey settings shared by create (with defaults) and update (all optional)."""
 
@@ -277,6 +302,9 @@ class AccountSettings(Input):
     # --- statements (issue 13) ---
     reward_cap_per_agent: RewardCap | None = None
     # --- end statements ---
+    # The blended scorecard: weights in percent and the responses needed for a score.
+    scorecard_weights: ScorecardWeights | None = None
+    scorecard_min_responses: ScorecardMin = 5
 
 
 class AccountCreate(AccountSettings):
@@ -313,6 +341,8 @@ class AccountUpdate(Input):
     # --- statements (issue 13) ---
     reward_cap_per_agent: RewardCap | None = None
     # --- end statements ---
+    scorecard_weights: ScorecardWeights | None = None
+    scorecard_min_responses: ScorecardMin | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -356,6 +386,8 @@ class AccountOut(BaseModel):
     # --- statements (issue 13) ---
     reward_cap_per_agent: float | None = None
     # --- end statements ---
+    scorecard_weights: dict[str, int]
+    scorecard_min_responses: int
     created_at: datetime
 
 

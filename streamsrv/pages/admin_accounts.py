@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import branding, locales
+from streamsrv import branding, labels, locales, scorecard
 from streamsrv.api.images import ALLOWED, sniff_image
 from streamsrv.auth import Identity, user_identity
 from streamsrv.coaching import settings as alert_settings
@@ -369,10 +369,16 @@ def render_account(
     status: int = 200,
     logo: str | None = None,
     logo_errors: dict[str, str] | None = None,
+    scorecard: dict[str, str] | None = None,
+    scorecard_errors: dict[str, str] | None = None,
 ) -> Response:
     context = {
         "logo": logo,
         "logo_errors": logo_errors or {},
+        "scorecard": scorecard if scorecard is not None else scorecard_form(account),
+        "scorecard_errors": scorecard_errors or {},
+        "scorecard_components": SCORECARD_COMPONENTS,
+        "scorecard_titles": SCORECARD_TITLES,
         "account": account,
         "form": data,
         "errors": data.errors,
@@ -383,7 +389,7 @@ def render_account(
         "languages": [(code, LANGUAGES.get(code, code)) for code in locales.SUPPORTED],
         "channels": list(CHANNELS.items()),
         "weekdays": WEEKDAYS,
-        "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo"),
+        "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo", "scorecard"),
         "saved_what": request.query_params.get("saved", ""),
         "org_wide": identity.org_wide,
     }
@@ -601,6 +607,74 @@ async def update_logo(request: Request) -> Response:
     return RedirectResponse(f"{PAGE}/{account_id}?saved=logo#logo-title", status_code=303)
 
 
+# --- the blended scorecard's weights (a form of its own, like the alert rules) ------------------
+
+SCORECARD_COMPONENTS = tuple((c, labels.scorecard_component_label(c)) for c in scorecard.COMPONENTS)
+SCORECARD_FIELDS = (*(f"scorecard_weights-{c}" for c in scorecard.COMPONENTS), "scorecard_min_responses")
+SCORECARD_TITLES = {
+    "scorecard_weights": "Weights",
+    "scorecard_min_responses": "Responses before a blended score",
+    **{f"scorecard_weights-{c}": f"Weight of {label}" for c, label in SCORECARD_COMPONENTS},
+}
+
+
+def scorecard_form(account: dict[str, Any] | None) -> dict[str, str]:
+    """The stored weights and minimum as the form's text values."""
+    if account is None:
+        return {}
+    weights = scorecard.weights_of(account.get("scorecard_weights"))
+    values = {f"scorecard_weights-{c}": str(weights[c]) for c in scorecard.COMPONENTS}
+    values["scorecard_min_responses"] = str(account.get("scorecard_min_responses", scorecard.DEFAULT_MIN_RESPONSES))
+    return values
+
+
+def read_scorecard(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form's values (as typed) and the API body they stand for; an empty weight is 0."""
+    values = {name: text(form, name, 20) for name in SCORECARD_FIELDS}
+    weights = {c: _number(values[f"scorecard_weights-{c}"] or "0") for c in scorecard.COMPONENTS}
+    body = {"scorecard_weights": weights, "scorecard_min_responses": _number(values["scorecard_min_responses"])}
+    return values, body
+
+
+async def update_scorecard(request: Request) -> Response:
+    account_id = _account_id(request)
+    checked_form = await posted(request, PAGE, _identity_or_refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    identity, form = checked_form.identity, checked_form.form
+    if account_id is None:
+        return error_page(request, 404, "Not found", "There is no such account.")
+    account = await _load_account(request, identity, account_id)
+    if isinstance(account, Response):
+        return account
+    values, body = read_scorecard(form)
+    try:
+        changes = patch_changes(AccountUpdate.model_validate(body), ACCOUNT_NULLABLE)
+
+        def save(session: Any) -> AccountOut:
+            require_writer(identity, account_id)
+            return accounts.update(session, identity, account_id, changes)
+
+        await load(request, save)
+    except (ValidationError, ApiError) as exc:
+        if isinstance(exc, ApiError) and exc.status == 404:
+            return error_page(request, 404, "Not found", "There is no such account.")
+        errors = errors_of(exc, {"scorecard_weights", *SCORECARD_FIELDS})
+        stored = account.model_dump(mode="json")
+        rules = await _rules(request, identity, account_id)
+        return render_account(
+            request,
+            identity,
+            stored,
+            form_of(stored),
+            alert_form(rules),
+            status=422,
+            scorecard=values,
+            scorecard_errors=errors,
+        )
+    return RedirectResponse(f"{PAGE}/{account_id}?saved=scorecard#scorecard-title", status_code=303)
+
+
 routes: list[BaseRoute] = [
     Route(PAGE, list_page, methods=["GET"], name="admin_accounts"),
     Route(PAGE, create, methods=["POST"], name="admin_accounts_create"),
@@ -609,4 +683,5 @@ routes: list[BaseRoute] = [
     Route(PAGE + "/{account_id:int}", update, methods=["POST"], name="admin_account_update"),
     Route(PAGE + "/{account_id:int}/alerts", update_alerts, methods=["POST"], name="admin_account_alerts"),
     Route(PAGE + "/{account_id:int}/logo", update_logo, methods=["POST"], name="admin_account_logo"),
+    Route(PAGE + "/{account_id:int}/scorecard", update_scorecard, methods=["POST"], name="admin_account_scorecard"),
 ]

@@ -41,6 +41,8 @@ async def dashboard(request: Request) -> Response:
             "streams": " ".join(scope.streams),
             "channels": [c.value for c in Channel],
             "can_moderate": user.role in (Role.admin, Role.manager),
+            # Managers and administrators open an agent's 1:1 sheet from the agent breakdown.
+            "can_coach": user.role in (Role.admin, Role.manager),
             # The account chosen in the header opens preselected.
             "chosen_account": chosen_account(request),
         },
