@@ -172,6 +172,9 @@ class Account(SQLModel, table=True):
     contact_retention_days: int = Field(default=30)
     # Agents linked to a user may edit their own bio, hobbies and photo at /settings/profile.
     agents_edit_profile: bool = Field(default=True)
+    # Scheduled reports (streamsrv.reports): the local hour they go at, and the weekly one's day.
+    report_hour: int = Field(default=7)
+    weekly_report_day: int = Field(default=1)  # ISO weekday, 1 = Monday
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -220,6 +220,9 @@ SenderName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 SendDelay = Annotated[int, Field(ge=0, le=7 * 24 * 60)]
 # Days a customer's contact details are kept after their latest answer (streamsrv.retention).
 RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+# The local hour scheduled reports go at, and the ISO weekday (1 = Monday) of the weekly one.
+ReportHour = Annotated[int, Field(ge=0, le=23)]
+Weekday = Annotated[int, Field(ge=1, le=7)]
 
 
 RewardCatalogue = Annotated[list[RewardItem], Field(max_length=20), AfterValidator(_unique_codes)]
@@ -256,6 +259,9 @@ class AccountSettings(Input):
     contact_retention_days: RetentionDays = 30
     # Agents linked to a user edit their own bio, hobbies and photo (/settings/profile).
     agents_edit_profile: bool = True
+    # Scheduled reports (streamsrv.reports), in the account's time zone.
+    report_hour: ReportHour = 7
+    weekly_report_day: Weekday = 1
 
 
 class AccountCreate(AccountSettings):
@@ -289,6 +295,8 @@ class AccountUpdate(Input):
     survey_intro: Intro | None = None
     contact_retention_days: RetentionDays | None = None
     agents_edit_profile: bool | None = None
+    report_hour: ReportHour | None = None
+    weekly_report_day: Weekday | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -326,6 +334,8 @@ class AccountOut(BaseModel):
     survey_intro: str
     contact_retention_days: int
     agents_edit_profile: bool
+    report_hour: int
+    weekly_report_day: int
     created_at: datetime
 
 

@@ -69,6 +69,9 @@ CHANNELS = {
     SendChannel.email: "By email",
     SendChannel.none: "Not sent (links handed out by the contact center)",
 }
+# Scheduled reports (streamsrv.reports): the hour they go at and the weekly report's day.
+REPORT_FIELDS = ("report_hour", "weekly_report_day")
+REPORT_HOURS = tuple((h, f"{h:02d}:00") for h in range(24))
 # Text and number inputs, named after the schema's fields.
 SIMPLE = (
     "name",
@@ -90,6 +93,7 @@ SIMPLE = (
     "brand_color",
     "survey_intro",
     "contact_retention_days",
+    *REPORT_FIELDS,
 )
 SWITCHES = ("ask_csat", "ask_nps", "ask_fcr", "agents_edit_profile")
 ALERT_FIELDS = (
@@ -302,6 +306,8 @@ TITLES = {
     "brand_color": "Accent colour",
     "survey_intro": "Survey introduction",
     "contact_retention_days": "Keep contact details",
+    "report_hour": "Report hour",
+    "weekly_report_day": "Weekly summary day",
     "send_window": "Send window",
     "send_window-start": "Send window from",
     "send_window-end": "Send window until",
@@ -372,6 +378,7 @@ def render_account(
         "languages": [(code, LANGUAGES.get(code, code)) for code in locales.SUPPORTED],
         "channels": list(CHANNELS.items()),
         "weekdays": WEEKDAYS,
+        "report_hours": REPORT_HOURS,
         "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo"),
         "saved_what": request.query_params.get("saved", ""),
         "org_wide": identity.org_wide,
