@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from streamsrv.deliveries.schedule import Scheduler
 from streamsrv.embedded_redis import EmbeddedRedis
-from streamsrv.models import Delivery, DeliveryStatus, Response, Role, User, utcnow
+from streamsrv.models import Account, Delivery, DeliveryStatus, Response, Role, User, utcnow
 from streamsrv.periods import zone
 from streamsrv.reports import jobs, timing
 from tests.email_support import MailStack, mail_stack, parts
@@ -72,7 +72,7 @@ def answer(
     r = httpx.post(f"{stack.server.url}/api/v1/responses/{token}", json=body, timeout=TIMEOUT)
     assert r.status_code == 201, r.text
     body_out = r.json()
-    return int(body_out["response"]["id"] if "response" in body_out else body_out["id"])
+    return int(body_out["response"]["id"])
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -299,8 +299,6 @@ def test_weekly_summary_to_client_viewers_of_their_account_only(stack: MailStack
 
 
 def _account_name(stack: MailStack, setup: Setup) -> str:
-    from streamsrv.models import Account
-
     with stack.db.session() as s:
         account = s.get(Account, setup.account_id)
         assert account is not None
