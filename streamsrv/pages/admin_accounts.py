@@ -223,6 +223,10 @@ def payload_of(data: AccountForm, stored: dict[str, list[dict[str, Any]]]) -> di
         value = data.values[name]
         body[name] = None if value == "" and name in ACCOUNT_NULLABLE else value
     body.update({name: data.values[name] for name in SWITCHES})
+    for name in REPORT_FIELDS:
+        # A form without the reports block (an older page still open) keeps the stored values.
+        if body[name] == "":
+            del body[name]
     if data.values["send_window"]:
         body["send_window"] = {
             "start": data.values["send_window-start"],
