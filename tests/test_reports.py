@@ -325,3 +325,48 @@ def test_a_deactivated_viewer_gets_nothing_at_send_time(stack: MailStack, api: h
     )
     assert "deactivated" in (row.last_error or "")
     assert stack.inbox.to(viewer.email) == []
+
+
+def test_a_bounced_report_puts_the_address_on_the_account_list(stack: MailStack, api: httpx.Client) -> None:
+    setup = setup_for(stack)
+    leader = make_user(stack.db, stack.org.org_id, Role.team_leader, team_ids=[setup.team_id])
+    stack.inbox.refuse[leader.email] = "550 5.1.1 no such user"
+    answer(stack, api, setup, rating=4)
+    hour = quiet_hour()
+    tomorrow = today() + timedelta(days=1)
+    assert run_daily(stack, at(tomorrow, hour, 4) + timedelta(hours=3)) == 1
+    with stack.db.session() as s:
+        s.execute(
+            update(Delivery)
+            .where(col(Delivery.kind) == jobs.KIND, col(Delivery.ref) == f"user:{leader.id}")
+            .values(due_at=utcnow())
+        )
+    [row] = wait_until(
+        lambda: (got := reports_for(stack, leader)) and got[0].status == DeliveryStatus.failed and got,
+        timeout=TIMEOUT * 2,
+    )
+    assert (row.last_error or "").startswith("bounced: 550")
+    r = api.get(f"/api/v1/accounts/{setup.account_id}/suppressions")
+    assert r.status_code == 200, r.text
+    assert leader.email.lower() in [item["email"] for item in r.json()["items"]]
+    # The next day's digest to that address is not sent.
+    stack.inbox.refuse.pop(leader.email)
+    next_day = answer(stack, api, setup, rating=5)
+    move_back(stack, [next_day], timedelta(days=-1))
+    assert run_daily(stack, at(tomorrow + timedelta(days=1), hour, 4) + timedelta(hours=3)) == 1
+    with stack.db.session() as s:
+        s.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.kind) == jobs.KIND,
+                col(Delivery.ref) == f"user:{leader.id}",
+                col(Delivery.status) == DeliveryStatus.scheduled,
+            )
+            .values(due_at=utcnow())
+        )
+    wait_until(
+        lambda: (got := reports_for(stack, leader)) and got[-1].status == DeliveryStatus.suppressed,
+        timeout=TIMEOUT * 2,
+    )
+    assert "suppression list" in (reports_for(stack, leader)[-1].last_error or "")
+    assert stack.inbox.to(leader.email) == []

@@ -21,8 +21,8 @@ ONE_WEEK = timedelta(days=7)
 
 
 def scheduled_at(day: date, hour: int, tz: ZoneInfo) -> datetime:
-    """The instant ``day`` reads ``hour``:00 on the account's wall clock (the later one, if the
-    clocks skip or repeat it)."""
+    """The instant ``day`` reads ``hour``:00 on the account's wall clock (for an hour the clocks
+    skip or repeat, its reading with the offset in force before the change)."""
     return datetime.combine(day, time(hour), tzinfo=tz)
 
 
