@@ -42,6 +42,8 @@ from streamsrv.outbound.sender import WebhookSender
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
+from streamsrv.reports import jobs as report_jobs
+from streamsrv.reports.sender import ReportEmailSender
 from streamsrv.retention import job as retention_job
 from streamsrv.revocation import SocketRegistry
 from streamsrv.security.passwords import HASHER
@@ -117,11 +119,17 @@ def wire_senders(senders: Senders, ctx: AppContext) -> None:
         senders.register(chat_sender)
     senders.register(WebhookSender(ctx.db, ctx.settings).sender())
     senders.register(AccountEmailSender(ctx.db, ctx.settings).sender())
+    senders.register(ReportEmailSender(ctx.db, ctx.settings).sender())
 
 
 def scheduled_jobs(ctx: AppContext) -> list[Periodic]:
     """Work that runs once per period across all nodes (retention, digests, reports)."""
-    return [retention_job.periodic(ctx.db), unmapped_retention.periodic(ctx.db), *chat_jobs.periodic(ctx.db)]
+    return [
+        retention_job.periodic(ctx.db),
+        unmapped_retention.periodic(ctx.db),
+        *chat_jobs.periodic(ctx.db),
+        *report_jobs.periodic(ctx.db),
+    ]
 
 
 class DataFiles(StaticFiles):

@@ -201,6 +201,9 @@ class Account(SQLModel, table=True):
     # before a blended score is shown.
     scorecard_weights: dict[str, int] = _json(lambda: {"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0})
     scorecard_min_responses: int = Field(default=5)
+    # Scheduled reports (streamsrv.reports): the local hour they go at, and the weekly one's day.
+    report_hour: int = Field(default=7)
+    weekly_report_day: int = Field(default=1)  # ISO weekday, 1 = Monday
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -51,6 +51,11 @@ def test_defaults_and_round_trip(tenant: Tenant) -> None:
         ({"send_window": {"start": "20:00", "end": "08:00"}}, "send_window.end"),
         ({"send_window": {"days": [0]}}, "send_window.days.0"),
         ({"send_channel": "sms"}, "send_channel"),
+        ({"report_hour": 24}, "report_hour"),
+        ({"report_hour": -1}, "report_hour"),
+        ({"weekly_report_day": 0}, "weekly_report_day"),
+        ({"weekly_report_day": 8}, "weekly_report_day"),
+        ({"weekly_report_day": "monday"}, "weekly_report_day"),
         (
             {"reward_catalogue": [{"code": "c", "label": "C", "labels": {"xx": "?"}}]},
             "reward_catalogue.0.labels.xx.[key]",
@@ -69,3 +74,14 @@ def test_contrast_rule() -> None:
     assert contrast_with_white("#000000") == pytest.approx(21.0)
     assert contrast_with_white("#ffffff") == pytest.approx(1.0)
     assert contrast_with_white("#767676") >= 4.5 > contrast_with_white("#777777")
+
+
+def test_report_hour_and_weekly_day(tenant: Tenant) -> None:
+    api = tenant.api
+    created = account(api)
+    assert created["report_hour"] == 7 and created["weekly_report_day"] == 1
+    updated = ok(
+        api.patch(f"/api/v1/accounts/{created['id']}", json={"report_hour": 0, "weekly_report_day": 7})
+    )
+    assert updated["report_hour"] == 0 and updated["weekly_report_day"] == 7
+    assert ok(api.get(f"/api/v1/accounts/{created['id']}"))["report_hour"] == 0

@@ -251,8 +251,8 @@ def test_sla_breach_from_the_periodic_job_once_per_case(stack: ChatStack, api: h
 def test_daily_digest_for_an_account(stack: ChatStack, api: httpx.Client) -> None:
     setup = setup_for(stack, time_zone="Europe/Berlin")
     channel, path = add_channel(stack, api, "slack", setup, ["daily_digest"])
-    for rating in (5, 4, 1):
-        answer(stack, api, setup, rating=rating)
+    for rating, comment in ((5, "Brilliant help"), (4, ""), (1, EVIL)):
+        answer(stack, api, setup, rating=rating, comment=comment)
     tz = zone("Europe/Berlin")
     today = utcnow().astimezone(tz).date()
     morning = datetime(today.year, today.month, today.day, 7, 30, tzinfo=tz) + timedelta(days=1)
@@ -267,12 +267,40 @@ def test_daily_digest_for_an_account(stack: ChatStack, api: httpx.Client) -> Non
     assert "Responses: 3" in text and "Average rating: 3.33\u2605" in text
     assert "Negative responses: 1" in text and "Maria Lopez (3.3\u2605, 3)" in text
     assert "Open recovery cases: 1" in text
+    # The best and worst response of the day, the customer's words escaped for Slack.
+    assert "Best of the day: Maria Lopez, 5\u2605 of 5: \u201cBrilliant help\u201d" in text
+    assert f"Worst of the day: Maria Lopez, 1\u2605 of 5: \u201c{ESCAPED}\u201d" in text
+    assert "<script>" not in got.raw.decode()
     wait_status(stack, channel["id"], "sent")
     assert len(channel_deliveries(stack.db, channel["id"])) == 1
     assert_no_contact(got)
     # Before seven in the account's zone nothing is sent.
     asyncio.run(digest_job.run((morning - timedelta(hours=2)).astimezone(zone("UTC"))))
     assert len(channel_deliveries(stack.db, channel["id"])) == 1
+
+
+def test_daily_digest_at_the_report_hour_without_hidden_comments(stack: ChatStack, api: httpx.Client) -> None:
+    setup = setup_for(stack, time_zone="Asia/Tokyo", report_hour=18)
+    channel, path = add_channel(stack, api, "teams", setup, ["daily_digest"])
+    hidden = answer(stack, api, setup, rating=1, comment="Private words 0790")
+    r = api.post(
+        f"/api/v1/responses/{hidden['response']['id']}/moderation", json={"hidden": True, "reason": "abuse"}
+    )
+    assert r.status_code == 200, r.text
+    tz = zone("Asia/Tokyo")
+    today = utcnow().astimezone(tz).date()
+    evening = datetime(today.year, today.month, today.day, 18, 5, tzinfo=tz) + timedelta(days=1)
+    [_, digest_job] = jobs.periodic(stack.db)
+    # Seven in the morning is no longer the hour: the account's report hour is.
+    asyncio.run(digest_job.run((evening - timedelta(hours=11)).astimezone(zone("UTC"))))
+    assert channel_deliveries(stack.db, channel["id"]) == []
+    asyncio.run(digest_job.run(evening.astimezone(zone("UTC"))))
+    assert make_due_now(stack.db, channel["id"]) == 1
+    [got] = stack.hooks.wait_for(path)
+    text = card_text(got.body)
+    assert "Worst of the day: " in text and "Maria Lopez, 1\u2605 of 5" in text
+    assert "Private words" not in got.raw.decode() and "0790" not in got.raw.decode()
+    assert "Best of the day: " in text
 
 
 # --- delivery --------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ each day's digest reach a channel once.
 - SLA breach: a case not resolved by ``opened_at + recovery_sla_minutes`` has breached (the rule
   of ``streamsrv.recovery.metrics``). Checked every minute over the cases of the last
   :data:`BREACH_LOOKBACK`, for accounts with a channel that wants breaches.
-- Digest: at :data:`DIGEST_HOUR` in the account's time zone (until noon, should the server
-  have been down at seven), yesterday's local day (``streamsrv.periods``) in figures from the
-  dashboard's own aggregates, for the account or the channel's team.
+- Digest: at the account's ``report_hour`` in its time zone (or up to five hours later, should
+  the server have been down then: ``streamsrv.reports.timing``), yesterday's local day
+  (``streamsrv.periods``) in figures from the dashboard's own aggregates, for the account or the
+  channel's team, with the day's best and worst response (``streamsrv.reports.digest``).
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ from streamsrv.models import (
     Role,
     Team,
 )
-from streamsrv.periods import ONE_DAY, day_bounds, local_date, zone
+from streamsrv.periods import day_bounds, local_date, zone
+from streamsrv.reports.digest import Highlight, highlights
+from streamsrv.reports.timing import report_day, send_date
 
 SLA_JOB = "chat.sla_breaches"
 SLA_EVERY = timedelta(minutes=1)
 DIGEST_JOB = "chat.digests"
 DIGEST_EVERY = timedelta(minutes=15)
-DIGEST_HOUR = 7
-DIGEST_LAST_HOUR = 12
 BREACH_LOOKBACK = timedelta(days=7)
 # Cases reported per account per run; the next run takes the rest.
 BREACH_BATCH = 500
@@ -134,6 +135,21 @@ def enqueue_breaches(session: Session, now: datetime) -> int:
     return made
 
 
+# A digest's comment is a glimpse: the whole one is on the dashboard.
+DIGEST_COMMENT_MAX = 150
+
+
+def highlight_line(item: Highlight) -> str:
+    """``Maria Lopez, 5★ of 5: “so helpful”`` (the renderers escape it for Slack and Teams)."""
+    line = f"{item.agent}, {stars(item.rating)}"
+    if item.comment:
+        comment = item.comment
+        if len(comment) > DIGEST_COMMENT_MAX:
+            comment = comment[: DIGEST_COMMENT_MAX - 1].rstrip() + "\u2026"
+        line += f": \u201c{comment}\u201d"
+    return line
+
+
 def digest_figures(
     session: Session, account: Account, team_id: int | None, period: Period, now: datetime
 ) -> Message:
@@ -170,6 +186,14 @@ def digest_figures(
         name = f"{account.name} \u00b7 {team.name}" if team is not None else name
     day = local_date(period.since, period.tz)
     average = summary["average_rating"]
+    best, worst = highlights(
+        session,
+        account.org_id,
+        period,
+        account_id=account.id,
+        team_ids=None if team_id is None else [team_id],
+        limit=1,
+    )
     return Message(
         title=f"Daily digest: {name}, {day.isoformat()}",
         facts=[
@@ -179,6 +203,8 @@ def digest_figures(
             ("Top agents", top or "\u2013"),
             ("Open recovery cases", str(open_cases)),
             ("Past their SLA", str(breached)),
+            ("Best of the day", highlight_line(best[0]) if best else "\u2013"),
+            ("Worst of the day", highlight_line(worst[0]) if worst else "\u2013"),
         ],
         link_path="/dashboard",
         link_label="Open the dashboard",
@@ -198,9 +224,10 @@ def enqueue_digests(session: Session, now: datetime) -> int:
         if account is None:
             continue
         tz = zone(account.time_zone)
-        if not DIGEST_HOUR <= now.astimezone(tz).hour < DIGEST_LAST_HOUR:
+        sent_on = send_date(now, tz, account.report_hour)
+        if sent_on is None:
             continue
-        yesterday = local_date(now, tz) - ONE_DAY
+        yesterday = report_day(sent_on)
         period = Period(*day_bounds(yesterday, tz), tz)
         by_team: dict[int | None, list[ChannelRoute]] = defaultdict(list)
         for route in routes:

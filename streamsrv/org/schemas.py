@@ -226,6 +226,9 @@ RetentionDays = Annotated[int, Field(ge=1, le=3650)]
 # The most an agent's rewards pay in one month, in the catalogue's currency (null: no cap).
 RewardCap = Annotated[Decimal, Field(ge=0, le=10_000_000, max_digits=10, decimal_places=2)]
 # --- end statements ---
+# The local hour scheduled reports go at, and the ISO weekday (1 = Monday) of the weekly one.
+ReportHour = Annotated[int, Field(ge=0, le=23)]
+Weekday = Annotated[int, Field(ge=1, le=7)]
 
 
 def _one_currency(items: list[RewardItem]) -> list[RewardItem]:
@@ -305,6 +308,9 @@ class AccountSettings(Input):
     # The blended scorecard: weights in percent and the responses needed for a score.
     scorecard_weights: ScorecardWeights | None = None
     scorecard_min_responses: ScorecardMin = 5
+    # Scheduled reports (streamsrv.reports), in the account's time zone.
+    report_hour: ReportHour = 7
+    weekly_report_day: Weekday = 1
 
 
 class AccountCreate(AccountSettings):
@@ -343,6 +349,8 @@ class AccountUpdate(Input):
     # --- end statements ---
     scorecard_weights: ScorecardWeights | None = None
     scorecard_min_responses: ScorecardMin | None = None
+    report_hour: ReportHour | None = None
+    weekly_report_day: Weekday | None = None
 
 
 ACCOUNT_NULLABLE = frozenset(
@@ -388,6 +396,8 @@ class AccountOut(BaseModel):
     # --- end statements ---
     scorecard_weights: dict[str, int]
     scorecard_min_responses: int
+    report_hour: int
+    weekly_report_day: int
     created_at: datetime
 
 

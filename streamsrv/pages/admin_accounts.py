@@ -69,6 +69,9 @@ CHANNELS = {
     SendChannel.email: "By email",
     SendChannel.none: "Not sent (links handed out by the contact center)",
 }
+# Scheduled reports (streamsrv.reports): the hour they go at and the weekly report's day.
+REPORT_FIELDS = ("report_hour", "weekly_report_day")
+REPORT_HOURS = tuple((h, f"{h:02d}:00") for h in range(24))
 # Text and number inputs, named after the schema's fields.
 SIMPLE = (
     "name",
@@ -93,6 +96,7 @@ SIMPLE = (
     # --- statements (issue 13) ---
     "reward_cap_per_agent",
     # --- end statements ---
+    *REPORT_FIELDS,
 )
 SWITCHES = ("ask_csat", "ask_nps", "ask_fcr", "agents_edit_profile")
 ALERT_FIELDS = (
@@ -227,6 +231,10 @@ def payload_of(data: AccountForm, stored: dict[str, list[dict[str, Any]]]) -> di
         value = data.values[name]
         body[name] = None if value == "" and name in ACCOUNT_NULLABLE else value
     body.update({name: data.values[name] for name in SWITCHES})
+    for name in REPORT_FIELDS:
+        # A form without the reports block (an older page still open) keeps the stored values.
+        if body[name] == "":
+            del body[name]
     if data.values["send_window"]:
         body["send_window"] = {
             "start": data.values["send_window-start"],
@@ -313,6 +321,8 @@ TITLES = {
     # --- statements (issue 13) ---
     "reward_cap_per_agent": "Monthly cap per agent",
     # --- end statements ---
+    "report_hour": "Report hour",
+    "weekly_report_day": "Weekly summary day",
     "send_window": "Send window",
     "send_window-start": "Send window from",
     "send_window-end": "Send window until",
@@ -389,6 +399,7 @@ def render_account(
         "languages": [(code, LANGUAGES.get(code, code)) for code in locales.SUPPORTED],
         "channels": list(CHANNELS.items()),
         "weekdays": WEEKDAYS,
+        "report_hours": REPORT_HOURS,
         "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo", "scorecard"),
         "saved_what": request.query_params.get("saved", ""),
         "org_wide": identity.org_wide,
