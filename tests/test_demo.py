@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,10 +24,31 @@ from streamsrv.app import create_app
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.demo.people import DEMO_PASSWORD, ORG_NAME
-from streamsrv.demo.seed import demo_targets, new_traffic_key, seed_demo
+from streamsrv.demo.seed import demo_targets, history_start, month_start, new_traffic_key, seed_demo
 from streamsrv.demo.traffic import INGEST, SURVEY, run_traffic
 from streamsrv.embedded_redis import EmbeddedRedis, free_port
-from streamsrv.models import Account, Agent, Interaction, Organization, Response, Role, Team, User
+from streamsrv.ledger import month_key
+from streamsrv.models import (
+    FOLLOWUP_SOURCE,
+    Account,
+    Agent,
+    CaseStatus,
+    CoachingNote,
+    Interaction,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    QaEvaluation,
+    QaTemplate,
+    RecoveryCase,
+    Response,
+    Role,
+    Shoutout,
+    Team,
+    User,
+    utcnow,
+)
+from streamsrv.periods import zone
 from tests.conftest import make_settings
 from tests.support import TIMEOUT, LiveServer, wait_until
 
@@ -49,7 +71,7 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
     with db.session() as session:
         first = seed_demo(session, settings)
     assert first.created and first.ingest_api_key and first.ingest_api_key.startswith("ssk_")
-    assert 200 <= first.backfilled <= 600
+    assert 900 <= first.backfilled <= 1800
     with db.session() as session:
         again = seed_demo(session, settings)
     assert again.created is False and again.org_id == first.org_id
@@ -79,14 +101,40 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
         assert set(by_role[Role.manager].account_ids) == {aurora.id, brightside.id}
         assert len(by_role[Role.team_leader].team_ids) == 1
         assert by_role[Role.agent].agent_id is not None
-        # History: about two weeks, skewed positive, through both paths.
-        responses = session.exec(select(Response).where(Response.org_id == org_id)).all()
+        # History: from the first day of last month (in each account's zone) to now, skewed
+        # positive, through both paths; a couple of recovery follow-ups answered on top.
+        assert aurora.time_zone == "America/New_York" and brightside.time_zone == "Europe/London"
+        responses = session.exec(
+            select(Response).where(Response.org_id == org_id, Response.source != FOLLOWUP_SOURCE)
+        ).all()
         assert len(responses) == first.backfilled
         average = sum(r.rating for r in responses) / len(responses)
         assert 4.0 <= average <= 4.9
-        days = {r.created_at.date() for r in responses}
-        assert len(days) >= 12
         assert {r.source for r in responses} >= {"survey", "api"}
+        now = utcnow()
+        for account in accounts:
+            own = [r for r in responses if r.account_id == account.id]
+            months = {month_key(r.created_at, account.time_zone) for r in own}
+            this_month = month_key(now, account.time_zone)
+            last_month = month_key(month_start(now, account.time_zone) - timedelta(days=1), account.time_zone)
+            assert months == {last_month, this_month}
+            assert min(r.created_at for r in own) >= history_start(now, account.time_zone)
+            assert len({r.created_at.astimezone(zone(account.time_zone)).date() for r in own}) >= 28
+        # Rewards came through the ledger's receiver: one award per rewarded response.
+        awards = session.exec(select(LedgerEntry).where(LedgerEntry.org_id == org_id)).all()
+        assert sorted(e.response_id or 0 for e in awards) == sorted(r.id or 0 for r in responses if r.reward)
+        assert all(e.kind == LedgerKind.award for e in awards)
+        # What people did with it: a scorecard per account, reviews, coaching, worked cases.
+        assert count(session, QaTemplate, org_id) == 2
+        assert count(session, QaEvaluation, org_id) >= 40
+        assert count(session, CoachingNote, org_id) > 0 and count(session, Shoutout, org_id) > 0
+        cases = session.exec(select(RecoveryCase).where(RecoveryCase.org_id == org_id)).all()
+        assert {c.status for c in cases} >= {CaseStatus.resolved}
+        assert sum(1 for c in cases if c.after_rating is not None) == 2
+        followups = session.exec(
+            select(Response).where(Response.org_id == org_id, Response.source == FOLLOWUP_SOURCE)
+        ).all()
+        assert len(followups) == 2 and all(f.reward is None for f in followups)
     assert {login.role for login in first.logins} == {str(r) for r in Role}
     assert all(login.password == DEMO_PASSWORD for login in first.logins)
 
