@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -137,6 +137,65 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
         assert len(followups) == 2 and all(f.reward is None for f in followups)
     assert {login.role for login in first.logins} == {str(r) for r in Role}
     assert all(login.password == DEMO_PASSWORD for login in first.logins)
+
+
+def _history(settings: Settings, now: datetime) -> tuple[list[tuple[object, ...]], ...]:
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db.engine)
+        with db.session() as session:
+            seed_demo(session, settings, rng=random.Random(11), now=now)
+        with db.session() as session:
+            answers = session.exec(
+                select(Response, Interaction, Agent)
+                .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
+                .join(Agent, col(Agent.id) == col(Response.agent_id))
+                .order_by(col(Response.id))
+            ).all()
+            rows = [
+                (
+                    a.name,
+                    i.external_id,
+                    i.customer_email,
+                    r.created_at,
+                    r.rating,
+                    r.comment,
+                    r.reward,
+                    tuple(r.improvement_areas),
+                    r.csat,
+                    r.nps,
+                    r.fcr,
+                    r.channel,
+                )
+                for r, i, a in answers
+            ]
+            ledger = [
+                (e.agent_id, e.month, e.amount_cents)
+                for e in session.exec(select(LedgerEntry).order_by(col(LedgerEntry.id)))
+            ]
+            reviews = [
+                (q.interaction_id, q.score, q.comment, q.created_at)
+                for q in session.exec(select(QaEvaluation).order_by(col(QaEvaluation.id)))
+            ]
+            cases = [
+                (c.response_id, c.status, c.after_rating)
+                for c in session.exec(select(RecoveryCase).order_by(col(RecoveryCase.id)))
+            ]
+    finally:
+        db.dispose()
+    return rows, ledger, reviews, cases
+
+
+def test_the_history_is_the_same_for_the_same_seed_and_time(
+    tmp_path: Path, redis_server: EmbeddedRedis
+) -> None:
+    now = utcnow()
+    first, second = (
+        _history(make_settings(f"sqlite:///{tmp_path / f'{n}.sqlite3'}", redis_server.url, tmp_path / n), now)
+        for n in ("one", "two")
+    )
+    assert first[0] and first[1] and first[2] and first[3]
+    assert first == second
 
 
 async def test_bounded_traffic_run_stores_every_response(

@@ -342,9 +342,16 @@ def _restore_avatars(session: Session, org_id: int, avatars_dir: Path) -> None:
 
 
 def seed_demo(
-    session: Session, settings: Settings, *, with_history: bool = True, rng: random.Random | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    with_history: bool = True,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
 ) -> SeedResult:
-    """Create the demo organization unless it exists; returns its id and the logins."""
+    """Create the demo organization unless it exists; returns its id and the logins.
+
+    The same ``rng`` seed and ``now`` give the same history (``rng`` defaults to a fixed seed)."""
     existing = find_demo_org(session)
     if existing is not None and existing.id is not None:
         _restore_avatars(session, existing.id, settings.avatars_dir)
@@ -359,7 +366,7 @@ def seed_demo(
     written = 0
     if with_history:
         rng = rng or random.Random(2025)
-        now = utcnow()
+        now = now or utcnow()
         written = backfill(session, settings, org.id, rng=rng, now=now)
         starts = {a.id: month_start(now, a.time_zone) for a in accounts if a.id is not None}
         add_activity(session, settings, Signer(settings.secret_key), org.id, starts, rng, now)
