@@ -47,7 +47,8 @@ DEMO_PASSWORD = "northwind-demo-2025"  # noqa: S105  (the demo's public password
 CSRF_COOKIE = "streamsrv_csrf"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 FOLLOWUP = "recovery_followup"
-START_TIMEOUT = 180.0
+# Seeding a month of history on a busy machine (or PostgreSQL) takes a while.
+START_TIMEOUT = 300.0
 STOP_TIMEOUT = 60.0
 HTTP_TIMEOUT = 60.0
 CENT = Decimal("0.01")

@@ -50,6 +50,7 @@ from streamsrv.models import (
 )
 from streamsrv.periods import zone
 from tests.conftest import make_settings
+from tests.process_support import START_TIMEOUT
 from tests.support import TIMEOUT, LiveServer, wait_until
 
 
@@ -321,7 +322,7 @@ def test_demo_command_serves_simulates_and_stops_cleanly(tmp_path: Path) -> None
     )
     lines = Lines(proc)
     try:
-        survey_line = lines.wait_for("survey link", TIMEOUT * 12)
+        survey_line = lines.wait_for("survey link", START_TIMEOUT)
         lines.wait_for("Press Ctrl-C to stop", TIMEOUT)
         url = next(word for word in survey_line.split() if word.startswith("http"))
         page = httpx.get(url, timeout=TIMEOUT)
@@ -367,7 +368,7 @@ def test_demo_seed_only_prints_logins_and_exits(tmp_path: Path) -> None:
         env=demo_env(),
         capture_output=True,
         text=True,
-        timeout=TIMEOUT * 12,
+        timeout=START_TIMEOUT,
     )
     assert done.returncode == 0, done.stderr
     for mailbox in ("admin", "manager", "client", "teamlead", "recovery", "agent"):
