@@ -223,7 +223,8 @@ def _backfill_one(
 ) -> None:
     """One historical contact and its answer, through the same service code the API calls.
 
-    ``now`` is the historical moment, so rows, events and expiry dates carry that time.
+    The service functions are told the historical moment as their ``now``, so rows, events and
+    expiry dates carry that time; ``now`` here is the moment of seeding, which nothing passes.
     """
     drawn = draw_feedback(rng, target)
     # Answered minutes to hours later, never after the seeding itself.
