@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,11 +24,33 @@ from streamsrv.app import create_app
 from streamsrv.config import Settings
 from streamsrv.db import Database
 from streamsrv.demo.people import DEMO_PASSWORD, ORG_NAME
-from streamsrv.demo.seed import demo_targets, new_traffic_key, seed_demo
+from streamsrv.demo.seed import demo_targets, history_start, month_start, new_traffic_key, seed_demo
 from streamsrv.demo.traffic import INGEST, SURVEY, run_traffic
 from streamsrv.embedded_redis import EmbeddedRedis, free_port
-from streamsrv.models import Account, Agent, Interaction, Organization, Response, Role, Team, User
+from streamsrv.ledger import month_key
+from streamsrv.models import (
+    FOLLOWUP_SOURCE,
+    Account,
+    Agent,
+    CaseStatus,
+    CoachingNote,
+    Interaction,
+    LedgerEntry,
+    LedgerKind,
+    Organization,
+    QaEvaluation,
+    QaTemplate,
+    RecoveryCase,
+    Response,
+    Role,
+    Shoutout,
+    Team,
+    User,
+    utcnow,
+)
+from streamsrv.periods import zone
 from tests.conftest import make_settings
+from tests.process_support import START_TIMEOUT
 from tests.support import TIMEOUT, LiveServer, wait_until
 
 
@@ -49,7 +72,7 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
     with db.session() as session:
         first = seed_demo(session, settings)
     assert first.created and first.ingest_api_key and first.ingest_api_key.startswith("ssk_")
-    assert 200 <= first.backfilled <= 600
+    assert 900 <= first.backfilled <= 1800
     with db.session() as session:
         again = seed_demo(session, settings)
     assert again.created is False and again.org_id == first.org_id
@@ -79,16 +102,101 @@ def test_seed_builds_the_demo_organization_once(demo_db: tuple[Database, Setting
         assert set(by_role[Role.manager].account_ids) == {aurora.id, brightside.id}
         assert len(by_role[Role.team_leader].team_ids) == 1
         assert by_role[Role.agent].agent_id is not None
-        # History: about two weeks, skewed positive, through both paths.
-        responses = session.exec(select(Response).where(Response.org_id == org_id)).all()
+        # History: from the first day of last month (in each account's zone) to now, skewed
+        # positive, through both paths; a couple of recovery follow-ups answered on top.
+        assert aurora.time_zone == "America/New_York" and brightside.time_zone == "Europe/London"
+        responses = session.exec(
+            select(Response).where(Response.org_id == org_id, Response.source != FOLLOWUP_SOURCE)
+        ).all()
         assert len(responses) == first.backfilled
         average = sum(r.rating for r in responses) / len(responses)
         assert 4.0 <= average <= 4.9
-        days = {r.created_at.date() for r in responses}
-        assert len(days) >= 12
         assert {r.source for r in responses} >= {"survey", "api"}
+        now = utcnow()
+        for account in accounts:
+            own = [r for r in responses if r.account_id == account.id]
+            months = {month_key(r.created_at, account.time_zone) for r in own}
+            this_month = month_key(now, account.time_zone)
+            last_month = month_key(month_start(now, account.time_zone) - timedelta(days=1), account.time_zone)
+            assert months == {last_month, this_month}
+            assert min(r.created_at for r in own) >= history_start(now, account.time_zone)
+            assert len({r.created_at.astimezone(zone(account.time_zone)).date() for r in own}) >= 28
+        # Rewards came through the ledger's receiver: one award per rewarded response.
+        awards = session.exec(select(LedgerEntry).where(LedgerEntry.org_id == org_id)).all()
+        assert sorted(e.response_id or 0 for e in awards) == sorted(r.id or 0 for r in responses if r.reward)
+        assert all(e.kind == LedgerKind.award for e in awards)
+        # What people did with it: a scorecard per account, reviews, coaching, worked cases.
+        assert count(session, QaTemplate, org_id) == 2
+        assert count(session, QaEvaluation, org_id) >= 40
+        assert count(session, CoachingNote, org_id) > 0 and count(session, Shoutout, org_id) > 0
+        cases = session.exec(select(RecoveryCase).where(RecoveryCase.org_id == org_id)).all()
+        assert {c.status for c in cases} >= {CaseStatus.resolved}
+        assert sum(1 for c in cases if c.after_rating is not None) == 2
+        followups = session.exec(
+            select(Response).where(Response.org_id == org_id, Response.source == FOLLOWUP_SOURCE)
+        ).all()
+        assert len(followups) == 2 and all(f.reward is None for f in followups)
     assert {login.role for login in first.logins} == {str(r) for r in Role}
     assert all(login.password == DEMO_PASSWORD for login in first.logins)
+
+
+def _history(settings: Settings, now: datetime) -> tuple[list[tuple[object, ...]], ...]:
+    db = Database(settings.database_url)
+    try:
+        migrate.upgrade(db.engine)
+        with db.session() as session:
+            seed_demo(session, settings, rng=random.Random(11), now=now)
+        with db.session() as session:
+            answers = session.exec(
+                select(Response, Interaction, Agent)
+                .join(Interaction, col(Interaction.id) == col(Response.interaction_id))
+                .join(Agent, col(Agent.id) == col(Response.agent_id))
+                .order_by(col(Response.id))
+            ).all()
+            rows = [
+                (
+                    a.name,
+                    i.external_id,
+                    i.customer_email,
+                    r.created_at,
+                    r.rating,
+                    r.comment,
+                    r.reward,
+                    tuple(r.improvement_areas),
+                    r.csat,
+                    r.nps,
+                    r.fcr,
+                    r.channel,
+                )
+                for r, i, a in answers
+            ]
+            ledger = [
+                (e.agent_id, e.month, e.amount_cents)
+                for e in session.exec(select(LedgerEntry).order_by(col(LedgerEntry.id)))
+            ]
+            reviews = [
+                (q.interaction_id, q.score, q.comment, q.created_at)
+                for q in session.exec(select(QaEvaluation).order_by(col(QaEvaluation.id)))
+            ]
+            cases = [
+                (c.response_id, c.status, c.after_rating)
+                for c in session.exec(select(RecoveryCase).order_by(col(RecoveryCase.id)))
+            ]
+    finally:
+        db.dispose()
+    return rows, ledger, reviews, cases
+
+
+def test_the_history_is_the_same_for_the_same_seed_and_time(
+    tmp_path: Path, redis_server: EmbeddedRedis
+) -> None:
+    now = utcnow()
+    first, second = (
+        _history(make_settings(f"sqlite:///{tmp_path / f'{n}.sqlite3'}", redis_server.url, tmp_path / n), now)
+        for n in ("one", "two")
+    )
+    assert first[0] and first[1] and first[2] and first[3]
+    assert first == second
 
 
 async def test_bounded_traffic_run_stores_every_response(
@@ -214,7 +322,7 @@ def test_demo_command_serves_simulates_and_stops_cleanly(tmp_path: Path) -> None
     )
     lines = Lines(proc)
     try:
-        survey_line = lines.wait_for("survey link", TIMEOUT * 12)
+        survey_line = lines.wait_for("survey link", START_TIMEOUT)
         lines.wait_for("Press Ctrl-C to stop", TIMEOUT)
         url = next(word for word in survey_line.split() if word.startswith("http"))
         page = httpx.get(url, timeout=TIMEOUT)
@@ -260,7 +368,7 @@ def test_demo_seed_only_prints_logins_and_exits(tmp_path: Path) -> None:
         env=demo_env(),
         capture_output=True,
         text=True,
-        timeout=TIMEOUT * 12,
+        timeout=START_TIMEOUT,
     )
     assert done.returncode == 0, done.stderr
     for mailbox in ("admin", "manager", "client", "teamlead", "recovery", "agent"):

@@ -1,4 +1,4 @@
-"""A realistic stage for the /me and wallboard screenshots: the demo organization with two weeks
+"""A realistic stage for the /me and wallboard screenshots: the demo organization with its month
 of history, plus today's traffic for one team, on a real server (SQLite, private Redis).
 
 Used by ``scripts/screenshots/me.py`` and ``scripts/screenshots/wallboard.py``.

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots/coach.py [--out docs/screenshots/coach.png] [--phone /tmp/coach-phone.png]
 
 Starts its own server, redis-server and temporary SQLite database, seeds the demo organization
-(14 days of history), acknowledges the team leader's older alerts as a leader would have, posts
+(a month of history), acknowledges the team leader's older alerts as a leader would have, posts
 a morning's worth of live feedback through the API, logs in as the team leader in headless
 Chromium and captures the page once it is live.
 """

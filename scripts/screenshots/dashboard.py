@@ -1,4 +1,4 @@
-"""docs/screenshots/dashboard.png: the manager dashboard (1280x800) over two weeks of demo history
+"""docs/screenshots/dashboard.png: the manager dashboard (1280x800) over the demo's month of history
 plus today's traffic, with a response arriving live; also /tmp/dashboard-full.png (whole page)
 and /tmp/dashboard-phone.png (phone width) for a visual check.
 

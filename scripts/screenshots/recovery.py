@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/screenshots/recovery.py [out.png] [--phone]
 
-Starts a private server (temporary SQLite, embedded Redis), seeds the demo organization with two
-weeks of history, settles the old cases the way a working team would, adds a few fresh
+Starts a private server (temporary SQLite, embedded Redis), seeds the demo organization with
+its month of history, settles the old cases the way a working team would, adds a few fresh
 complaints, and photographs the page in headless Chromium as Rita from the recovery team.
 """
 

@@ -36,6 +36,8 @@ class AccountSpec:
     ask_fcr: bool
     promo_code: str | None
     teams: tuple[TeamSpec, ...]
+    # IANA zone: "this month" and the monthly statements follow the client's own calendar.
+    time_zone: str = "UTC"
     # None keeps the default catalogue from the model.
     rewards: list[dict[str, Any]] | None = field(default=None)
 
@@ -50,6 +52,7 @@ AURORA = AccountSpec(
     ask_nps=True,
     ask_fcr=True,
     promo_code="AURORA10",
+    time_zone="America/New_York",
     teams=(
         TeamSpec(
             "Mobile Care",
@@ -157,6 +160,7 @@ BRIGHTSIDE = AccountSpec(
     ask_nps=False,
     ask_fcr=False,
     promo_code=None,
+    time_zone="Europe/London",
     rewards=[
         {"code": "high_five", "label": "High five", "emoji": "\U0001f64c", "value": 0},
         {"code": "thank_you_card", "label": "Thank-you card", "emoji": "\U0001f48c", "value": 2},

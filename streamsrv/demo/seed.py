@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from streamsrv.auth import Identity
 from streamsrv.config import Settings
 from streamsrv.demo import avatars
+from streamsrv.demo.activity import add_activity
 from streamsrv.demo.feedback import AccountProfile, AgentTarget, DrawnFeedback, draw_feedback
 from streamsrv.demo.people import ACCOUNTS, DEMO_PASSWORD, EMAIL_DOMAIN, ORG_NAME, AccountSpec, first_name
 from streamsrv.models import (
@@ -26,10 +27,12 @@ from streamsrv.models import (
     ApiKey,
     Organization,
     Role,
+    SendChannel,
     Team,
     User,
     utcnow,
 )
+from streamsrv.periods import day_start, local_date, zone
 from streamsrv.security.passwords import hash_password
 from streamsrv.security.tokens import Signer
 from streamsrv.survey.requests import record_interaction
@@ -37,8 +40,11 @@ from streamsrv.survey.responses import ingest_feedback, submit_by_token
 from streamsrv.survey.validation import FeedbackIn, InteractionIn
 from streamsrv.tenancy import new_api_key
 
-BACKFILL_DAYS = 14
-BACKFILL_PER_DAY = 25
+# Answered contacts a day across the organization (weekends have fewer), from the first day of
+# last month on: a closed month for the statements and the current month so far.
+HISTORY_PER_DAY = 24
+# The newest historical contact is this old: what happens after it is the live simulator's.
+HISTORY_GAP_MINUTES = 10
 TRAFFIC_KEY_NAME = "demo traffic simulator"
 
 
@@ -87,6 +93,7 @@ def _add_account(session: Session, org_id: int, spec: AccountSpec) -> Account:
         ask_nps=spec.ask_nps,
         ask_fcr=spec.ask_fcr,
         promo_code=spec.promo_code,
+        time_zone=spec.time_zone,
     )
     if spec.rewards is not None:
         account.reward_catalogue = [dict(r) for r in spec.rewards]
@@ -212,13 +219,16 @@ def _backfill_one(
     when: datetime,
     n: int,
     rng: random.Random,
+    now: datetime,
 ) -> None:
     """One historical contact and its answer, through the same service code the API calls.
 
-    ``now`` is the historical moment, so rows, events and expiry dates carry that time.
+    The service functions are told the historical moment as their ``now``, so rows, events and
+    expiry dates carry that time; ``now`` here is the moment of seeding, which nothing passes.
     """
     drawn = draw_feedback(rng, target)
-    answered = when + timedelta(minutes=rng.randint(2, 180))
+    # Answered minutes to hours later, never after the seeding itself.
+    answered = min(when + timedelta(minutes=rng.randint(2, 180)), now - timedelta(minutes=1))
     fields = _interaction_in(target, drawn, f"hist-{n:05d}", when)
     # Half came through the survey link, half through server-side ingest.
     if rng.random() < 0.5:
@@ -229,6 +239,8 @@ def _backfill_one(
             writer.identity,
             InteractionIn.model_validate(fields),
             when,
+            # The link was handed over in the helpdesk long ago: no survey email to schedule.
+            send=SendChannel.none,
         )
         if issued.token is None:
             return
@@ -252,30 +264,76 @@ class HistoryWriter:
         return cls(settings=settings, signer=Signer(settings.secret_key), identity=identity)
 
 
+def month_start(now: datetime, time_zone: str | None) -> datetime:
+    """Local midnight of the first day of the current month, in ``time_zone``."""
+    tz = zone(time_zone)
+    return day_start(local_date(now, tz).replace(day=1), tz)
+
+
+def history_start(now: datetime, time_zone: str | None) -> datetime:
+    """Local midnight of the first day of the previous calendar month, in ``time_zone``."""
+    tz = zone(time_zone)
+    today = local_date(now, tz)
+    first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return day_start(first, tz)
+
+
+@dataclass(frozen=True)
+class Contact:
+    when: datetime
+    target: AgentTarget
+
+
+def history_contacts(
+    targets: list[AgentTarget], zones: dict[int, str], per_day: int, rng: random.Random, now: datetime
+) -> list[Contact]:
+    """When each historical contact happened: working hours on the account's own clock, from the
+    first day of last month to a little before ``now``, fewer at weekends; oldest first."""
+    by_account: dict[int, list[AgentTarget]] = {}
+    for target in targets:
+        by_account.setdefault(target.account.account_id, []).append(target)
+    share = per_day / max(1, len(by_account))
+    contacts: list[Contact] = []
+    for account_id in sorted(by_account):
+        members = by_account[account_id]
+        # Some agents simply take more contacts than others.
+        weights = [1 + (t.agent_id % 3) for t in members]
+        tz = zone(zones.get(account_id))
+        day = local_date(history_start(now, zones.get(account_id)), tz)
+        last = local_date(now, tz)
+        while day <= last:
+            base = share * (0.6 if day.isoweekday() >= 6 else 1.0)
+            for _ in range(max(0, round(base + rng.uniform(-3, 3)))):
+                wall = datetime.combine(day, time(8), tzinfo=tz) + timedelta(hours=rng.uniform(0, 12))
+                when = wall.astimezone(UTC)
+                target = rng.choices(members, weights=weights, k=1)[0]
+                if when < now - timedelta(minutes=HISTORY_GAP_MINUTES):
+                    contacts.append(Contact(when, target))
+            day += timedelta(days=1)
+    contacts.sort(key=lambda c: (c.when, c.target.agent_id))
+    return contacts
+
+
 def backfill(
     session: Session,
     settings: Settings,
     org_id: int,
-    days: int = BACKFILL_DAYS,
-    per_day: int = BACKFILL_PER_DAY,
+    per_day: int = HISTORY_PER_DAY,
     rng: random.Random | None = None,
     now: datetime | None = None,
 ) -> int:
-    """About ``days`` of history (``per_day`` responses a day, spread over working hours)."""
+    """History since the first day of last month (about ``per_day`` answers a day, in working
+    hours of each account's time zone), written oldest first through the service functions, so
+    ledger lines, recovery cases, alerts and standings come from the same code as live traffic."""
     rng = rng or random.Random(2025)
     now = now or utcnow()
     targets = demo_targets(session, org_id)
+    zones = {a.id: a.time_zone for a in session.exec(select(Account).where(Account.org_id == org_id)) if a.id}
     writer = HistoryWriter.for_org(settings, org_id)
-    # Some agents simply take more contacts than others.
-    weights = [1 + (t.agent_id % 3) for t in targets]
     written = 0
-    for day in range(days, 0, -1):
-        date = (now - timedelta(days=day)).replace(hour=0, minute=0, second=0, microsecond=0)
-        for _ in range(per_day + rng.randint(-5, 5)):
-            when = date + timedelta(hours=rng.uniform(8, 20))
-            target = rng.choices(targets, weights=weights, k=1)[0]
-            _backfill_one(session, writer, target, when, written, rng)
-            written += 1
+    for contact in history_contacts(targets, zones, per_day, rng, now):
+        _backfill_one(session, writer, contact.target, contact.when, written, rng, now)
+        written += 1
     return written
 
 
@@ -288,9 +346,16 @@ def _restore_avatars(session: Session, org_id: int, avatars_dir: Path) -> None:
 
 
 def seed_demo(
-    session: Session, settings: Settings, *, with_history: bool = True, rng: random.Random | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    with_history: bool = True,
+    rng: random.Random | None = None,
+    now: datetime | None = None,
 ) -> SeedResult:
-    """Create the demo organization unless it exists; returns its id and the logins."""
+    """Create the demo organization unless it exists; returns its id and the logins.
+
+    The same ``rng`` seed and ``now`` give the same history (``rng`` defaults to a fixed seed)."""
     existing = find_demo_org(session)
     if existing is not None and existing.id is not None:
         _restore_avatars(session, existing.id, settings.avatars_dir)
@@ -302,7 +367,13 @@ def seed_demo(
     accounts, teams, agents = _add_structure(session, org.id, settings.avatars_dir)
     logins = _add_users(session, org.id, accounts, teams, agents)
     _, ingest_key = new_api_key(session, org.id, "demo ingest", ["ingest", "read"])
-    written = backfill(session, settings, org.id, rng=rng) if with_history else 0
+    written = 0
+    if with_history:
+        rng = rng or random.Random(2025)
+        now = now or utcnow()
+        written = backfill(session, settings, org.id, rng=rng, now=now)
+        starts = {a.id: month_start(now, a.time_zone) for a in accounts if a.id is not None}
+        add_activity(session, settings, Signer(settings.secret_key), org.id, starts, rng, now)
     return SeedResult(
         org_id=org.id, created=True, logins=logins, ingest_api_key=ingest_key, backfilled=written
     )
