@@ -19,23 +19,25 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Existing accounts start with the customer rating alone (what the boards rank by) and the
     # same minimum as the leaderboards' default.
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                'scorecard_weights',
-                sa.JSON(),
-                nullable=False,
-                server_default=sa.text(
-                    """'{"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0}'"""
-                ),
-            )
-        )
-        batch_op.add_column(
-            sa.Column('scorecard_min_responses', sa.Integer(), nullable=False, server_default=sa.text("5"))
-        )
+    # Plain ADD COLUMN with constant defaults: a batch copy of ``accounts`` (which a default
+    # written as an SQL expression makes Alembic do on SQLite) would have to drop a table that
+    # every other table references.
+    op.add_column(
+        'accounts',
+        sa.Column(
+            'scorecard_weights',
+            sa.JSON(),
+            nullable=False,
+            server_default='{"rating": 100, "csat": 0, "nps": 0, "fcr": 0, "qa": 0}',
+        ),
+    )
+    op.add_column(
+        'accounts', sa.Column('scorecard_min_responses', sa.Integer(), nullable=False, server_default='5')
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_column('scorecard_min_responses')
-        batch_op.drop_column('scorecard_weights')
+    # Plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy of ``accounts`` would have to
+    # drop a table that every other table references.
+    op.drop_column('accounts', 'scorecard_min_responses')
+    op.drop_column('accounts', 'scorecard_weights')

@@ -27,6 +27,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_column('weekly_report_day')
-        batch_op.drop_column('report_hour')
+    # Plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): a batch copy of ``accounts`` would have to
+    # drop a table that every other table references.
+    op.drop_column('accounts', 'weekly_report_day')
+    op.drop_column('accounts', 'report_hour')
