@@ -1,7 +1,7 @@
-"""Screenshots for issue 13's closing note, taken from a running demo as its manager.
+"""Screenshots of the month-end pages (statement, QA form, 1:1), taken from a running demo as its manager.
 
     .venv/bin/streamsrv demo &                                   # or any demo with its history
-    .venv/bin/python scripts/issue13_screens.py [--url http://127.0.0.1:8000] [--out docs/screenshots]
+    .venv/bin/python scripts/rewards_qa_screens.py [--url http://127.0.0.1:8000] [--out docs/screenshots]
 
 Logs in through the login form in headless Chromium as the demo manager and saves, each on its
 own (one failing does not stop the others):

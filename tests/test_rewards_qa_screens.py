@@ -1,4 +1,4 @@
-"""``scripts/issue13_screens.py`` against a real ``streamsrv demo`` process: every picture is taken
+"""``scripts/rewards_qa_screens.py`` against a real ``streamsrv demo`` process: every picture is taken
 or, for a page this build does not have, reported as skipped (exit 1); the others still are."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from tests.process_support import START_TIMEOUT, clean_env, running, streamsrv_command
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "issue13_screens.py"
+SCRIPT = ROOT / "scripts" / "rewards_qa_screens.py"
 SHOTS = ("statement.png", "qa-form.png", "one-on-one.png")
 PNG = b"\x89PNG\r\n\x1a\n"
 
