@@ -110,6 +110,28 @@ def build(
     return message
 
 
+def staff_message(
+    session: Session,
+    settings: Settings,
+    sealer: Sealer,
+    org_id: int,
+    rendered: RenderedEmail,
+    to_address: str,
+    to_name: str,
+    key: str,
+) -> Outgoing:
+    """An email to one of the organization's own users, through its SMTP server if it has one
+    (from that server's address) or else the server-wide one (``STREAMSRV_SMTP_FROM`` first)."""
+    own = session.get(SmtpSettings, org_id)
+    target = resolve(own, settings.smtp_url, sealer)
+    if own is not None:
+        from_address = target.from_address
+    else:
+        from_address = settings.smtp_from or target.from_address or default_from(settings.public_url)
+    message = build(rendered, from_address, target.from_name or PRODUCT, to_address, to_name, key)
+    return Outgoing(target, message)
+
+
 class AccountEmailSender:
     def __init__(
         self,
@@ -153,8 +175,6 @@ class AccountEmailSender:
             to_address = check_address(user.email)
         except BadAddress as exc:
             raise PermanentFailure(f"{BOUNCED}{exc}") from None
-        own = session.get(SmtpSettings, row.org_id)
-        target = resolve(own, self.settings.smtp_url, self.sealer)
         rendered = render(
             self.renderer,
             row.purpose,
@@ -166,16 +186,16 @@ class AccountEmailSender:
                 "expires_at": row.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
             },
         )
-        if own is not None:
-            from_address = target.from_address
-        else:
-            from_address = (
-                self.settings.smtp_from or target.from_address or default_from(self.settings.public_url)
-            )
-        message = build(
-            rendered, from_address, target.from_name or PRODUCT, to_address, user.name, f"account.{job.id}"
+        return staff_message(
+            session,
+            self.settings,
+            self.sealer,
+            row.org_id,
+            rendered,
+            to_address,
+            user.name,
+            f"account.{job.id}",
         )
-        return Outgoing(target, message)
 
     def after(self, session: Session, job: Job, status: str, error: str | None) -> None:
         """A finished delivery forgets the sealed token: only the hash remains anywhere."""

@@ -459,6 +459,20 @@ async def _load_account(request: Request, identity: Identity, account_id: int) -
         return error_page(request, 404, "Not found", "There is no such account.")
 
 
+async def _posted_account(request: Request) -> tuple[Identity, FormData, int, AccountOut] | Response:
+    """A posted account form: the login, CSRF and role checks, then the account it is about."""
+    account_id = _account_id(request)
+    checked_form = await posted(request, PAGE, _identity_or_refusal)
+    if isinstance(checked_form, Response):
+        return checked_form
+    if account_id is None:
+        return error_page(request, 404, "Not found", "There is no such account.")
+    account = await _load_account(request, checked_form.identity, account_id)
+    if isinstance(account, Response):
+        return account
+    return checked_form.identity, checked_form.form, account_id, account
+
+
 async def _rules(request: Request, identity: Identity, account_id: int) -> dict[str, Any]:
     out = await load(request, lambda s: alert_settings.read_rules(s, identity, account_id))
     return out.alert_rules.model_dump(mode="json")
@@ -485,16 +499,10 @@ async def edit_page(request: Request) -> Response:
 
 
 async def update(request: Request) -> Response:
-    account_id = _account_id(request)
-    checked_form = await posted(request, PAGE, _identity_or_refusal)
-    if isinstance(checked_form, Response):
-        return checked_form
-    identity, form = checked_form.identity, checked_form.form
-    if account_id is None:
-        return error_page(request, 404, "Not found", "There is no such account.")
-    account = await _load_account(request, identity, account_id)
-    if isinstance(account, Response):
-        return account
+    opened = await _posted_account(request)
+    if isinstance(opened, Response):
+        return opened
+    identity, form, account_id, account = opened
     stored = account.model_dump(mode="json")
     rules = await _rules(request, identity, account_id)
     data = read_form(form)
@@ -520,16 +528,10 @@ async def update(request: Request) -> Response:
 
 
 async def update_alerts(request: Request) -> Response:
-    account_id = _account_id(request)
-    checked_form = await posted(request, PAGE, _identity_or_refusal)
-    if isinstance(checked_form, Response):
-        return checked_form
-    identity, form = checked_form.identity, checked_form.form
-    if account_id is None:
-        return error_page(request, 404, "Not found", "There is no such account.")
-    account = await _load_account(request, identity, account_id)
-    if isinstance(account, Response):
-        return account
+    opened = await _posted_account(request)
+    if isinstance(opened, Response):
+        return opened
+    identity, form, account_id, account = opened
     values, body = read_alerts(form)
     try:
         rules = AlertRulesIn.model_validate(body)
@@ -648,16 +650,10 @@ def read_scorecard(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
 
 
 async def update_scorecard(request: Request) -> Response:
-    account_id = _account_id(request)
-    checked_form = await posted(request, PAGE, _identity_or_refusal)
-    if isinstance(checked_form, Response):
-        return checked_form
-    identity, form = checked_form.identity, checked_form.form
-    if account_id is None:
-        return error_page(request, 404, "Not found", "There is no such account.")
-    account = await _load_account(request, identity, account_id)
-    if isinstance(account, Response):
-        return account
+    opened = await _posted_account(request)
+    if isinstance(opened, Response):
+        return opened
+    identity, form, account_id, account = opened
     values, body = read_scorecard(form)
     try:
         changes = patch_changes(AccountUpdate.model_validate(body), ACCOUNT_NULLABLE)

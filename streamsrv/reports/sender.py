@@ -10,9 +10,7 @@ bounce puts the address on that list, as survey emails do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from email.message import EmailMessage
 from typing import Any
 
 import css_inline
@@ -23,11 +21,11 @@ from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
 from streamsrv.deliveries.worker import PermanentFailure, Sender, Suppressed
 from streamsrv.mail import suppressions
-from streamsrv.mail.account_email import build
-from streamsrv.mail.message import BadAddress, check_address, default_from
+from streamsrv.mail.account_email import Outgoing, staff_message
+from streamsrv.mail.message import BadAddress, check_address
 from streamsrv.mail.render import DEFAULT_BRAND, RenderedEmail, Renderer
-from streamsrv.mail.smtp import BOUNCED, Connections, SmtpTarget, email_sender, resolve
-from streamsrv.models import Account, DeliveryStatus, Role, SmtpSettings, SuppressionReason, User, utcnow
+from streamsrv.mail.smtp import BOUNCED, Connections, email_sender
+from streamsrv.models import Account, DeliveryStatus, Role, SuppressionReason, User, utcnow
 from streamsrv.reports import digest
 from streamsrv.reports.jobs import DAILY, KIND, WEEKLY
 from streamsrv.security.sealed import SMTP_CREDENTIALS, Sealer
@@ -37,12 +35,6 @@ STAR = "\u2605"
 # Where each report's button leads (relative to STREAMSRV_PUBLIC_URL).
 DAILY_PATH = "/coach"
 WEEKLY_PATH = "/dashboard"
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    target: SmtpTarget
-    message: EmailMessage
 
 
 def stars(rating: int) -> str:
@@ -156,18 +148,16 @@ class ReportEmailSender:
             rendered = render_weekly(self.renderer, summary, name, self._url(WEEKLY_PATH))
         else:
             raise PermanentFailure(f"unknown report {report!r}")
-        own = session.get(SmtpSettings, job.org_id)
-        target = resolve(own, self.settings.smtp_url, self.sealer)
-        if own is not None:
-            from_address = target.from_address
-        else:
-            from_address = (
-                self.settings.smtp_from or target.from_address or default_from(self.settings.public_url)
-            )
-        message = build(
-            rendered, from_address, target.from_name or PRODUCT, to_address, user.name, f"report.{job.id}"
+        return staff_message(
+            session,
+            self.settings,
+            self.sealer,
+            job.org_id,
+            rendered,
+            to_address,
+            user.name,
+            f"report.{job.id}",
         )
-        return Outgoing(target, message)
 
     def after(self, session: Session, job: Job, status: str, error: str | None) -> None:
         """A bounce puts the address on the report account's list, committed with the failure."""
