@@ -661,7 +661,8 @@ async def outbound_phase(
     try:
         if phase == "with":
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{server.port}", headers={"Authorization": f"Bearer {server.api_key}"}
+                base_url=f"http://127.0.0.1:{server.port}",
+                headers={"Authorization": f"Bearer {server.api_key}"},
             ) as api:
                 for i in range(endpoints):
                     r = await api.post(

@@ -121,10 +121,21 @@ def server_env(
     return env
 
 
-def start_server(data_dir: Path, database_url: str | None, source: Path | None, extra: dict[str, str]) -> Server:
+def start_server(
+    data_dir: Path, database_url: str | None, source: Path | None, extra: dict[str, str]
+) -> Server:
     env = server_env(data_dir, database_url, source, extra)
     created = subprocess.run(
-        [PY, "-m", "streamsrv", "admin", "create-org", "Flood", "--admin-email", f"flood-{secrets.token_hex(4)}@example.com"],
+        [
+            PY,
+            "-m",
+            "streamsrv",
+            "admin",
+            "create-org",
+            "Flood",
+            "--admin-email",
+            f"flood-{secrets.token_hex(4)}@example.com",
+        ],
         env=env,
         cwd=data_dir,
         capture_output=True,
@@ -146,7 +157,9 @@ def start_server(data_dir: Path, database_url: str | None, source: Path | None, 
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {(data_dir / 'server.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"server exited with {proc.returncode}: {(data_dir / 'server.log').read_text()[-2000:]}"
+            )
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:
                 return server
@@ -263,7 +276,9 @@ def run_once(args: argparse.Namespace, label: str, source: Path | None) -> dict[
             sampler.start()
             started = time.monotonic()
             cpu_before = sum(sampler.process.cpu_times()[:2])
-            statuses = asyncio.run(flood(server.url, args.concurrency, args.addresses, args.seconds, args.max_logins))
+            statuses = asyncio.run(
+                flood(server.url, args.concurrency, args.addresses, args.seconds, args.max_logins)
+            )
             took = time.monotonic() - started
             cpu = sum(sampler.process.cpu_times()[:2]) - cpu_before
             samples, errors = prober.finish()
@@ -320,10 +335,16 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--compare", metavar="REV", help="also run against the package at this git revision, first")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--compare", metavar="REV", help="also run against the package at this git revision, first"
+    )
     parser.add_argument("--concurrency", type=int, default=40)
-    parser.add_argument("--addresses", type=int, default=40, help="loopback addresses the clients spread over")
+    parser.add_argument(
+        "--addresses", type=int, default=40, help="loopback addresses the clients spread over"
+    )
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-logins", type=int, default=4000)
     parser.add_argument("--idle-probes", type=int, default=100)

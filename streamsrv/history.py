@@ -162,7 +162,16 @@ def publish_args(keys: Keys, events: Sequence[OutgoingEvent], maxlen: int, ttl: 
     args: list[Any] = [keys.prefix, maxlen, ttl, DEDUPE_TTL, ERASED_SLACK_MS, len(events)]
     for ev in events:
         args.extend(
-            (ev.event_id, ev.tail, ev.quotes, ev.visibility, ev.contacts, ev.erased, len(ev.streams), *ev.streams)
+            (
+                ev.event_id,
+                ev.tail,
+                ev.quotes,
+                ev.visibility,
+                ev.contacts,
+                ev.erased,
+                len(ev.streams),
+                *ev.streams,
+            )
         )
     return args
 

@@ -102,7 +102,9 @@ def _allowed(request: Request) -> bool:
 
 async def metrics_endpoint(request: Request) -> Response:
     if not _allowed(request):
-        raise ApiError(403, "metrics are served to loopback, or with STREAMSRV_METRICS_TOKEN as a Bearer token")
+        raise ApiError(
+            403, "metrics are served to loopback, or with STREAMSRV_METRICS_TOKEN as a Bearer token"
+        )
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -779,6 +779,7 @@ class UnmappedEvent(SQLModel, table=True):
     contact_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
+
 # --- Chat channels (Slack, Microsoft Teams) ------------------------------------------------------
 
 
@@ -799,6 +800,7 @@ class NotificationChannel(SQLModel, table=True):
     events: list[str] = _json(list)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
 
 # --- Outbound webhooks: customers' systems subscribed to events -------------------------------
 
@@ -880,6 +882,8 @@ class QaEvaluation(SQLModel, table=True):
     agent_comment: str = Field(default="", max_length=2000)
     agent_responded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class LedgerKind(enum.StrEnum):
     award = "award"
     reversal = "reversal"

@@ -130,9 +130,7 @@ class AuditQuery(BaseModel):
     action: Annotated[Text, Field(max_length=60)] | None = None
     target: Annotated[Text, Field(max_length=100)] | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: IdCursor | None = Field(
-        default=None, description="next_cursor of the previous page"
-    )
+    cursor: IdCursor | None = Field(default=None, description="next_cursor of the previous page")
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,9 @@ class CalendarFilters(BaseModel):
         return self.period is not None or self.from_date is not None or self.to_date is not None
 
 
-def calendar_bounds(filters: CalendarFilters, now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+def calendar_bounds(
+    filters: CalendarFilters, now: datetime, tz: ZoneInfo
+) -> tuple[datetime, datetime] | None:
     """``[since, until)`` in UTC for the calendar filter, or None when none is set.
 
     ``from_date`` alone runs through today (a future day gets its own, still empty, day);
@@ -152,7 +154,9 @@ def view_zone(session: Session, identity: Identity, filters: Any) -> ZoneInfo:
     if getattr(filters, "team_id", None) is not None:
         stmt = stmt.where(col(Account.id).in_(select(Team.account_id).where(col(Team.id) == filters.team_id)))
     if getattr(filters, "agent_id", None) is not None:
-        stmt = stmt.where(col(Account.id).in_(select(Agent.account_id).where(col(Agent.id) == filters.agent_id)))
+        stmt = stmt.where(
+            col(Account.id).in_(select(Agent.account_id).where(col(Agent.id) == filters.agent_id))
+        )
     zones = set(session.exec(stmt).all())
     return zone(zones.pop()) if len(zones) == 1 else UTC_ZONE
 

@@ -110,7 +110,9 @@ def contact_responses(payload: dict[str, Any]) -> list[int]:
 def erasures(payload: dict[str, Any]) -> list[int]:
     """Ids of the responses whose customer's contact details ``payload`` announces erased."""
     found = {
-        rid for d in _dicts(payload) if (rid := _carried(d)) is not None and d["customer"].get("erased") is True
+        rid
+        for d in _dicts(payload)
+        if (rid := _carried(d)) is not None and d["customer"].get("erased") is True
     }
     return sorted(found)
 

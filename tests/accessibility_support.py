@@ -186,7 +186,9 @@ def build_world(server: LiveServer, db: Database) -> World:
     )
 
 
-def emailed_link(server: LiveServer, db: Database, org_id: int, account_id: int, purpose: TokenPurpose) -> str:
+def emailed_link(
+    server: LiveServer, db: Database, org_id: int, account_id: int, purpose: TokenPurpose
+) -> str:
     """The path of a working invitation or reset link for a new user (as its email would hold)."""
     secret = secrets.token_urlsafe(32)
     with db.session() as session:

@@ -31,7 +31,13 @@ class Site:
 def make_site(db: Database, org_id: int) -> Site:
     with db.session() as s:
         accounts = [
-            Account(org_id=org_id, name=f"{name} {secrets.token_hex(3)}", ask_csat=True, ask_nps=True, ask_fcr=True)
+            Account(
+                org_id=org_id,
+                name=f"{name} {secrets.token_hex(3)}",
+                ask_csat=True,
+                ask_nps=True,
+                ask_fcr=True,
+            )
             for name in ("Aurora", "Brightside")
         ]
         s.add_all(accounts)

@@ -353,7 +353,11 @@ class World:
                 row = s.get(WebhookEndpoint, endpoint_id)
                 if row is not None and row.account_ids == [corner.account]:
                     return int(endpoint_id)
-        body = {"url": "https://hooks.example.com/matrix", "events": ["case.opened"], "account_ids": [corner.account]}
+        body = {
+            "url": "https://hooks.example.com/matrix",
+            "events": ["case.opened"],
+            "account_ids": [corner.account],
+        }
         with self.admin_api(org) as api:
             r = api.post("/api/v1/webhook-endpoints", json=body)
         assert r.status_code == 201, r.text

@@ -108,5 +108,3 @@ def followup_link(tenant: Tenant, db: Database, **account: Any) -> tuple[Setup, 
         rita.close()
     assert user.id is not None
     return setup, path_of(sent.json()["url"]), user.id
-
-

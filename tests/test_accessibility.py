@@ -81,7 +81,13 @@ def qa_reviewed(w: World) -> int:
                     "weight": 1,
                     "criteria": [
                         {"id": "c1", "name": "Greeting", "weight": 1, "kind": "yes_no", "auto_fail": False},
-                        {"id": "c2", "name": "Solved it", "weight": 1, "kind": "scale_1_5", "auto_fail": True},
+                        {
+                            "id": "c2",
+                            "name": "Solved it",
+                            "weight": 1,
+                            "kind": "scale_1_5",
+                            "auto_fail": True,
+                        },
                     ],
                 }
             ],
@@ -243,7 +249,9 @@ PAGES: list[PageRow] = [
     PageRow("admin-teams", Role.admin, "/admin/teams", at("/admin/teams")),
     PageRow("admin-agents", Role.admin, "/admin/agents", at("/admin/agents")),
     PageRow("admin-agent-new", Role.admin, "/admin/agents/new", at("/admin/agents/new")),
-    PageRow("admin-agent", Role.admin, "/admin/agents/{agent_id:int}", lambda w: f"/admin/agents/{w.agent_id}"),
+    PageRow(
+        "admin-agent", Role.admin, "/admin/agents/{agent_id:int}", lambda w: f"/admin/agents/{w.agent_id}"
+    ),
     PageRow("admin-agents-import", Role.admin, "/admin/agents/import", at("/admin/agents/import")),
     PageRow("settings", Role.manager, "/settings", at("/settings")),
     PageRow("settings-profile", Role.agent, "/settings/profile", at("/settings/profile")),

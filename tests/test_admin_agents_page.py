@@ -102,7 +102,9 @@ def test_an_admin_creates_an_agent_with_a_cropped_photo_then_moves_and_deactivat
 
     with db.session() as s:
         actions = s.exec(
-            select(AuditLog.action).where(AuditLog.org_id == tenant.org_id, AuditLog.target == f"agent:{agent_id}")
+            select(AuditLog.action).where(
+                AuditLog.org_id == tenant.org_id, AuditLog.target == f"agent:{agent_id}"
+            )
         ).all()
     assert {"agent.created", "agent.photo_uploaded", "agent.updated"} <= set(actions)
 
@@ -115,7 +117,9 @@ def test_teams_are_created_and_renamed_on_the_page(tenant: Tenant, page: Page) -
     page.fill("#f-name", "Escalations")
     page.click("form[action='/admin/teams'] button[type=submit]")
     page.wait_for_url(f"{base}/admin/teams?done=created")
-    names = {t["name"] for t in tenant.api.get("/api/v1/teams", params={"account_id": account_id}).json()["items"]}
+    names = {
+        t["name"] for t in tenant.api.get("/api/v1/teams", params={"account_id": account_id}).json()["items"]
+    }
     assert names == {"Tier 1", "Escalations"}
 
     # Renaming to a taken name is refused on the field; then a free name is saved.
@@ -173,9 +177,13 @@ def test_forms_need_the_csrf_token_and_an_admin_of_the_account(tenant: Tenant, d
 
 def test_the_api_keeps_one_agent_per_email(tenant: Tenant) -> None:
     _, (tier1,) = account_with_teams(tenant, "Tier 1")
-    first = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "A", "email": "Same@Example.com"})
+    first = tenant.api.post(
+        "/api/v1/agents", json={"team_id": tier1, "name": "A", "email": "Same@Example.com"}
+    )
     assert first.status_code == 201 and first.json()["email"] == "same@example.com"
-    clash = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "B", "email": "same@example.com"})
+    clash = tenant.api.post(
+        "/api/v1/agents", json={"team_id": tier1, "name": "B", "email": "same@example.com"}
+    )
     assert clash.status_code == 409 and "email" in clash.json()["error"]["fields"]
     other = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "B", "email": "b@example.com"})
     assert other.status_code == 201
@@ -201,7 +209,9 @@ def test_without_script_the_original_photo_is_uploaded_and_a_bad_file_writes_not
         assert 'id="f-photo-error"' in bad.text and "not a supported image" in bad.text
         with db.session() as s:
             assert s.exec(select(Agent).where(Agent.name == "Plain Upload")).all() == []
-        made = admin.post("/admin/agents/new", data=form, files={"photo": ("wide.png", png(64, 32), "image/png")})
+        made = admin.post(
+            "/admin/agents/new", data=form, files={"photo": ("wide.png", png(64, 32), "image/png")}
+        )
         assert made.status_code == 303, made.text
         agent_id = int(made.headers["location"].split("/")[-1].split("?")[0])
     photo = tenant.api.get(f"/api/v1/agents/{agent_id}").json()["photo"]

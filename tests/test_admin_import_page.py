@@ -65,12 +65,16 @@ def test_a_dry_run_shows_the_bad_line_then_the_fixed_file_is_applied(
     expect(bad.locator(".import-error")).to_contain_text("Email: must be an email address")
     # What was typed stays visible next to the message, so the person can find it in the file.
     expect(bad.locator("td").nth(3)).to_have_text("not-an-email")
-    expect(page.locator("#plan-summary")).to_contain_text("39 to create, 0 to update, 0 unchanged, 1 with errors")
+    expect(page.locator("#plan-summary")).to_contain_text(
+        "39 to create, 0 to update, 0 unchanged, 1 with errors"
+    )
     expect(page.locator("#apply-import")).to_have_count(0)
     assert agents_of(tenant, account_id) == []
 
     upload(page, account_id, csv_text(bad_line=False))
-    expect(page.locator("#plan-summary")).to_contain_text("40 to create, 0 to update, 0 unchanged, 0 with errors")
+    expect(page.locator("#plan-summary")).to_contain_text(
+        "40 to create, 0 to update, 0 unchanged, 0 with errors"
+    )
     expect(page.locator("#line-6 .import-action")).to_have_text("Create")
     assert agents_of(tenant, account_id) == []
     page.click("#apply-import")
@@ -113,7 +117,9 @@ def test_apply_is_refused_when_agents_changed_since_the_dry_run(tenant: Tenant, 
         token = re.search(r'name="token" value="([^"]+)"', dry.text)
         assert token is not None
         # Meanwhile an agent with one of the file's emails is created through the API.
-        made = tenant.api.post("/api/v1/agents", json={"team_id": tier1, "name": "Dana", "email": "dana@example.com"})
+        made = tenant.api.post(
+            "/api/v1/agents", json={"team_id": tier1, "name": "Dana", "email": "dana@example.com"}
+        )
         assert made.status_code == 201, made.text
         refused = admin.post(
             "/admin/agents/import/apply", data={"token": token.group(1), "csrf_token": csrf(admin)}
@@ -122,7 +128,8 @@ def test_apply_is_refused_when_agents_changed_since_the_dry_run(tenant: Tenant, 
         assert "nothing was imported" in refused.text
         assert [a["name"] for a in agents_of(tenant, account_id)] == ["Dana"]
         forged = admin.post(
-            "/admin/agents/import/apply", data={"token": token.group(1)[:-4] + "AAAA", "csrf_token": csrf(admin)}
+            "/admin/agents/import/apply",
+            data={"token": token.group(1)[:-4] + "AAAA", "csrf_token": csrf(admin)},
         )
         assert forged.status_code == 400
         no_csrf = admin.post("/admin/agents/import/apply", data={"token": token.group(1)})

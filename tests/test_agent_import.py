@@ -76,7 +76,7 @@ def test_errors_name_the_line_and_column() -> None:
 
 
 def test_bom_semicolons_and_formula_cells_are_data() -> None:
-    [row] = ai.parse("\ufeffName;Team\n=HYPERLINK(\"x\");Tier 1\n".encode(), SYSTEMS)
+    [row] = ai.parse('\ufeffName;Team\n=HYPERLINK("x");Tier 1\n'.encode(), SYSTEMS)
     assert row.name == '=HYPERLINK("x")'
     assert row.errors == {}
 
@@ -101,7 +101,9 @@ def test_the_fingerprint_changes_when_the_agents_change() -> None:
     first = ai.plan(parsed, SNAP)
     assert ai.plan(parsed, SNAP).fingerprint == first.fingerprint
     moved = ai.Snapshot(
-        1, SNAP.teams, [ai.ExistingAgent(7, 1, 11, "Dana Scully", "dana@example.com", None, {"zendesk": "100"})]
+        1,
+        SNAP.teams,
+        [ai.ExistingAgent(7, 1, 11, "Dana Scully", "dana@example.com", None, {"zendesk": "100"})],
     )
     assert ai.plan(parsed, moved).fingerprint != first.fingerprint
 

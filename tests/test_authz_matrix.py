@@ -381,7 +381,9 @@ class Target:
             assert row is not None
             open_session(s, self.world.signer, row, 3600)
             newest = s.exec(
-                select(LoginSession).where(LoginSession.user_id == user.id).order_by(col(LoginSession.id).desc())
+                select(LoginSession)
+                .where(LoginSession.user_id == user.id)
+                .order_by(col(LoginSession.id).desc())
             ).first()
             assert newest is not None and newest.id is not None
             return newest.id
@@ -514,6 +516,8 @@ def account_link(t: Target, purpose: TokenPurpose) -> str:
             )
         )
     return t.world.signer.dumps(SALTS[purpose], secret)
+
+
 def fresh_agent(t: Target) -> int:
     """A new agent in the target's team, made by that organization's admin."""
     with t.world.admin_api(t.org) as api:
@@ -952,7 +956,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/rotate-secret")
     ),
     ("PUT", "/api/v1/integrations/{integration_id:int}/secret"): Spec(
-        lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/secret", json={"secret": unique("vendor-secret")})
+        lambda t: Ask(
+            f"/api/v1/integrations/{integration(t)['id']}/secret", json={"secret": unique("vendor-secret")}
+        )
     ),
     ("GET", "/api/v1/integrations/{integration_id:int}/deliveries"): Spec(
         lambda t: Ask(f"/api/v1/integrations/{integration(t)['id']}/deliveries")
@@ -1001,7 +1007,8 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("PATCH", "/api/v1/webhook-endpoints/{endpoint_id:int}"): Spec(
         lambda t: Ask(
-            f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}", json={"events": ["case.resolved"]}
+            f"/api/v1/webhook-endpoints/{t.world.webhook(t.org, t.corner)}",
+            json={"events": ["case.resolved"]},
         )
     ),
     ("DELETE", "/api/v1/webhook-endpoints/{endpoint_id:int}"): Spec(
@@ -1045,7 +1052,9 @@ SPECS: dict[tuple[str, str], Spec] = {
     ("GET", "/coach"): get("/coach", False),
     ("GET", "/agents/{agent_id:int}/one-on-one"): get("/agents/{t.corner.agent}/one-on-one"),
     ("POST", "/coach/acknowledge"): Spec(
-        lambda t: Ask("/coach/acknowledge", form=t.form(team_id=str(t.corner.team), alert_id=str(t.corner.alert)))
+        lambda t: Ask(
+            "/coach/acknowledge", form=t.form(team_id=str(t.corner.team), alert_id=str(t.corner.alert))
+        )
     ),
     ("GET", "/recovery"): get("/recovery", False),
     ("GET", "/dashboard"): get("/dashboard", False),
@@ -1187,7 +1196,9 @@ SPECS: dict[tuple[str, str], Spec] = {
         lambda t: Ask("/settings/profile", form=t.form(bio=unique("bio"), hobbies="chess")), False
     ),
     ("POST", "/settings/profile/photo"): Spec(
-        lambda t: multipart("/settings/profile/photo", {"csrf_token": t.who.csrf}, ("photo", "p.png", tiny_png())),
+        lambda t: multipart(
+            "/settings/profile/photo", {"csrf_token": t.who.csrf}, ("photo", "p.png", tiny_png())
+        ),
         False,
     ),
     ("GET", "/favicon.ico"): get("/favicon.ico", False, True),

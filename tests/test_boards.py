@@ -387,7 +387,13 @@ def test_display_options_keep_names_below_the_top_off_the_screen(
     assert bad.status_code == 422 and {"top_n", "below_top"} <= set(bad.json()["error"]["fields"])
     created = tenant.api.post(
         "/api/v1/displays",
-        json={"name": "Top two", "scope": "team", "target_id": floor.team_id, "top_n": 2, "below_top": "anonymous"},
+        json={
+            "name": "Top two",
+            "scope": "team",
+            "target_id": floor.team_id,
+            "top_n": 2,
+            "below_top": "anonymous",
+        },
     )
     assert created.status_code == 201, created.text
     display = created.json()
@@ -402,7 +408,11 @@ def test_display_options_keep_names_below_the_top_off_the_screen(
         assert board.status_code == 200, board.text
         body = board.json()
         assert body["options"] == {"top_n": 2, "below_top": "anonymous", "shoutout_pin_minutes": 10}
-        assert [(s["rank"], s["name"]) for s in body["standings"]] == [(1, "Agent 0"), (2, "Agent 1"), (3, "")]
+        assert [(s["rank"], s["name"]) for s in body["standings"]] == [
+            (1, "Agent 0"),
+            (2, "Agent 1"),
+            (3, ""),
+        ]
         assert body["standings"][2]["score"] is not None and body["standings"][2]["photo"] is None
         assert "Agent 2" not in board.text
     # A member's own board page is not a display: everyone by name.
@@ -421,9 +431,8 @@ def test_display_options_keep_names_below_the_top_off_the_screen(
     assert body["options"]["shoutout_pin_minutes"] == 30
     with db.session() as s:
         actions = s.exec(
-            select(AuditLog.action, AuditLog.details).where(
-                AuditLog.org_id == tenant.org_id, AuditLog.target == f"display:{display['id']}"
-            )
+            select(AuditLog.action, AuditLog.details)
+            .where(AuditLog.org_id == tenant.org_id, AuditLog.target == f"display:{display['id']}")
             # Without an order PostgreSQL may hand the rows back in any order.
             .order_by(AuditLog.id)
         ).all()

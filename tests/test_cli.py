@@ -97,13 +97,17 @@ def test_create_org_against_the_live_server_database(
 
     # Emails are unique per organization: the same person may administer another one, and the
     # answer never says the address is used elsewhere.
-    second = run_cli(["admin", "create-org", "Another", "--admin-email", email.upper()], database_url, tmp_path)
+    second = run_cli(
+        ["admin", "create-org", "Another", "--admin-email", email.upper()], database_url, tmp_path
+    )
     assert second.returncode == 0, second.stderr
     other = json.loads(second.stdout)
     assert other["org_id"] != created["org_id"] and other["admin"]["email"] == email
     assert_key_works(server.url, other["api_key"])
 
-    refused = run_cli(["admin", "create-org", "Bad", "--admin-email", "not-an-address"], database_url, tmp_path)
+    refused = run_cli(
+        ["admin", "create-org", "Bad", "--admin-email", "not-an-address"], database_url, tmp_path
+    )
     assert refused.returncode != 0 and refused.stdout == ""
     error = json.loads(refused.stderr.strip().splitlines()[-1])["error"]
     assert error["code"] == "validation_error" and "not an email address" in error["message"]
@@ -131,7 +135,15 @@ def test_create_org_refuses_a_weak_admin_password(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'weak.sqlite3'}"
     for password in ("Password2024!", "boss@example.com's", "1111111111"):
         weak = run_cli(
-            ["admin", "create-org", "Acme", "--admin-email", "boss@example.com", "--admin-password", password],
+            [
+                "admin",
+                "create-org",
+                "Acme",
+                "--admin-email",
+                "boss@example.com",
+                "--admin-password",
+                password,
+            ],
             url,
             tmp_path,
         )

@@ -195,7 +195,9 @@ def test_attention_and_great_moments_are_two_lists_filtered_live(
     with Ingest(tenant, db, floor) as ingest:
         ingest.send(1, agent=1, comment="not for this filter")
         ingest.send(1, agent=0, comment="in the filter")
-    expect(page.locator("#alerts .alert-card .quote-text")).to_have_text(["in the filter"], timeout=TIMEOUT * 1000)
+    expect(page.locator("#alerts .alert-card .quote-text")).to_have_text(
+        ["in the filter"], timeout=TIMEOUT * 1000
+    )
     # Agent 1's alert was published before Agent 0's: had the page kept it, it would show by now.
     expect(page.locator(".alert-card")).to_have_count(1)
     expect(page.locator("#kpi-open")).to_have_text("1")
@@ -227,7 +229,9 @@ def test_roster_shows_photos_with_the_name_as_alt_text(tenant: Tenant, db: Datab
     floor = make_floor(db, tenant.org_id)
     leader = make_user(db, tenant.org_id, Role.team_leader, PASSWORD, team_ids=[floor.team_id])
     uploaded = tenant.api.post(
-        f"/api/v1/agents/{floor.agent_ids[0]}/photo", content=tiny_png(), headers={"Content-Type": "image/png"}
+        f"/api/v1/agents/{floor.agent_ids[0]}/photo",
+        content=tiny_png(),
+        headers={"Content-Type": "image/png"},
     )
     assert uploaded.status_code == 200, uploaded.text
     log_in(page, tenant.server.url, leader.email)

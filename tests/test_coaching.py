@@ -322,11 +322,14 @@ def test_snapshot_counts_every_open_alert_and_filters_by_kind_and_agent(tenant: 
         assert alerts["open_count"] == 65 and len(alerts["open"]) == 50 and alerts["open_limit"] == 50
         more = client.get("/api/v1/coach", params={"team_id": floor.team_id, "open_limit": 100}).json()
         assert len(more["alerts"]["open"]) == 65
-        moments = client.get("/api/v1/coach", params={"team_id": floor.team_id, "kind": "great_moment"}).json()
+        moments = client.get(
+            "/api/v1/coach", params={"team_id": floor.team_id, "kind": "great_moment"}
+        ).json()
         assert moments["alerts"]["open_count"] == 3
         assert {a["rule"] for a in moments["alerts"]["open"]} == {"great_moment"}
         agent0 = client.get(
-            "/api/v1/coach", params={"team_id": floor.team_id, "agent_id": floor.agent_ids[0], "kind": "low_streak"}
+            "/api/v1/coach",
+            params={"team_id": floor.team_id, "agent_id": floor.agent_ids[0], "kind": "low_streak"},
         ).json()
         assert agent0["alerts"]["open_count"] == 2
         assert {a["agent"]["id"] for a in agent0["alerts"]["open"]} == {floor.agent_ids[0]}
@@ -349,7 +352,11 @@ def test_acknowledge_selected_without_scripts(tenant: Tenant, db: Database) -> N
         # Times read as the account's local clock, not as raw timestamps.
         assert re.search(r'<time class="when" datetime="[^"]+">\d\d:\d\d</time>', page.text)
         token = tab.cookies[CSRF_COOKIE]
-        form: dict[str, str | list[str]] = {"csrf_token": token, "team_id": str(floor.team_id), "kind": "negative_rating"}
+        form: dict[str, str | list[str]] = {
+            "csrf_token": token,
+            "team_id": str(floor.team_id),
+            "kind": "negative_rating",
+        }
         # Without the CSRF token: refused, nothing written.
         refused = tab.post("/coach/acknowledge", data={**form, "csrf_token": "", "alert_id": str(first)})
         assert refused.status_code == 403
@@ -372,7 +379,9 @@ def test_acknowledge_selected_without_scripts(tenant: Tenant, db: Database) -> N
         assert all(a.acknowledged_at is None for a in alerts_of(db, tenant.org_id))
         done = tab.post("/coach/acknowledge", data={**form, "alert_id": [str(first), str(third)]})
         assert done.status_code == 303
-        assert done.headers["location"] == f"/coach?team_id={floor.team_id}&kind=negative_rating&acknowledged=2"
+        assert (
+            done.headers["location"] == f"/coach?team_id={floor.team_id}&kind=negative_rating&acknowledged=2"
+        )
         # Again: already acknowledged, the first acknowledgement stays and no event repeats.
         again = tab.post("/coach/acknowledge", data={**form, "alert_id": str(first)})
         assert again.headers["location"].endswith("acknowledged=0")

@@ -166,7 +166,11 @@ def test_the_docs_list_every_variable() -> None:
 
 def test_login_limits_and_hash_workers_refuse_nonsense(env: pytest.MonkeyPatch) -> None:
     env.setenv("STREAMSRV_SECRET_KEY", "k")
-    for name, value in (("LOGIN_MAX_PER_CLIENT", "0"), ("LOGIN_WINDOW", "-5"), ("PASSWORD_HASH_WORKERS", "-1")):
+    for name, value in (
+        ("LOGIN_MAX_PER_CLIENT", "0"),
+        ("LOGIN_WINDOW", "-5"),
+        ("PASSWORD_HASH_WORKERS", "-1"),
+    ):
         env.setenv(f"STREAMSRV_{name}", value)
         with pytest.raises(ConfigError, match=f"STREAMSRV_{name}"):
             Settings.from_env()

@@ -137,12 +137,16 @@ def test_client_viewer_sees_only_their_account(tenant: Tenant, db: Database) -> 
         for path in ("/api/v1/dashboard/summary", "/api/v1/dashboard/trend", "/api/v1/feedback.csv"):
             r = tab.api("GET", path, params={"account_id": site.other_account_id})
             assert r.status_code == 404, (path, r.text)
-        r = tab.api("GET", "/api/v1/dashboard/breakdown", params={"by": "team", "account_id": site.other_account_id})
+        r = tab.api(
+            "GET", "/api/v1/dashboard/breakdown", params={"by": "team", "account_id": site.other_account_id}
+        )
         assert r.status_code == 404
         # Filters naming the other account's team or agent find nothing rather than leaking.
         for params in ({"team_id": site.other_team_id}, {"agent_id": site.other_agent_id}):
             assert tab.api("GET", "/api/v1/dashboard/summary", params=params).json()["responses"] == 0
-            rows = tab.api("GET", "/api/v1/dashboard/breakdown", params={**params, "by": "agent"}).json()["items"]
+            rows = tab.api("GET", "/api/v1/dashboard/breakdown", params={**params, "by": "agent"}).json()[
+                "items"
+            ]
             assert rows == []
         teams = tab.api("GET", "/api/v1/dashboard/breakdown", params={"by": "team"}).json()["items"]
         assert site.other_team_id not in {row["id"] for row in teams}
@@ -190,15 +194,15 @@ def test_csv_is_injection_safe_with_header_and_filename(tenant: Tenant, db: Data
     site = make_site(db, tenant.org_id)
     with tenant.client(ingest_key(db, tenant.org_id)) as api:
         for comment in (
-            "=HYPERLINK(\"http://evil\")",
+            '=HYPERLINK("http://evil")',
             "+1+2",
             "-2",
             "@SUM(A1)",
-            "\uff1dHYPERLINK(\"http://evil\")",
+            '\uff1dHYPERLINK("http://evil")',
             "\uff0b1+2",
             "\uff0d2",
             "\uff20SUM(A1)",
-            "fine, \"quoted\"\nnext line",
+            'fine, "quoted"\nnext line',
             "é ü 😀",
         ):
             post_feedback(api, site.account_id, site.agent_ids[0], rating=3, comment=comment)
@@ -210,15 +214,15 @@ def test_csv_is_injection_safe_with_header_and_filename(tenant: Tenant, db: Data
     assert rows[0][:3] == ["id", "created_at", "updated_at"]
     comments = [row[rows[0].index("comment")] for row in rows[1:]]
     assert comments == [
-        "'=HYPERLINK(\"http://evil\")",
+        '\'=HYPERLINK("http://evil")',
         "'+1+2",
         "'-2",
         "'@SUM(A1)",
-        "'\uff1dHYPERLINK(\"http://evil\")",
+        '\'\uff1dHYPERLINK("http://evil")',
         "'\uff0b1+2",
         "'\uff0d2",
         "'\uff20SUM(A1)",
-        "fine, \"quoted\"\nnext line",
+        'fine, "quoted"\nnext line',
         "é ü 😀",
     ]
 
@@ -297,7 +301,12 @@ def test_csv_export_streams_in_chunks(tenant: Tenant, db: Database) -> None:
 
 def test_dashboard_endpoints_are_in_openapi(tenant: Tenant) -> None:
     spec = tenant.api.get("/api/v1/openapi.json").json()
-    for path in ("/api/v1/dashboard/summary", "/api/v1/dashboard/breakdown", "/api/v1/dashboard/trend", "/api/v1/feedback.csv"):
+    for path in (
+        "/api/v1/dashboard/summary",
+        "/api/v1/dashboard/breakdown",
+        "/api/v1/dashboard/trend",
+        "/api/v1/feedback.csv",
+    ):
         assert "get" in spec["paths"][path]
 
 

@@ -40,8 +40,12 @@ def seed(tenant: Tenant, db: Database) -> tuple[Site, str]:
     site = make_site(db, tenant.org_id)
     key = ingest_key(db, tenant.org_id)
     with tenant.client(key) as api:
-        post_feedback(api, site.account_id, site.agent_ids[0], rating=5, comment="Maya was great", reward="coffee")
-        post_feedback(api, site.account_id, site.agent_ids[2], rating=3, comment="Lena was fine", channel="phone")
+        post_feedback(
+            api, site.account_id, site.agent_ids[0], rating=5, comment="Maya was great", reward="coffee"
+        )
+        post_feedback(
+            api, site.account_id, site.agent_ids[2], rating=3, comment="Lena was fine", channel="phone"
+        )
         post_feedback(api, site.other_account_id, site.other_agent_id, rating=1, comment="other account")
     return site, key
 
@@ -104,7 +108,9 @@ def test_client_viewer_sees_one_account_and_cannot_moderate(tenant: Tenant, db: 
     with tenant.client() as anon:
         assert anon.get("/dashboard", follow_redirects=False).headers["location"].startswith("/login")
     with db.session() as s:
-        row = s.exec(select(Response).where(Response.account_id == site.account_id, Response.rating == 5)).one()
+        row = s.exec(
+            select(Response).where(Response.account_id == site.account_id, Response.rating == 5)
+        ).one()
         row.comment_hidden = True
         s.add(row)
     viewer = make_user(db, tenant.org_id, Role.client_viewer, PASSWORD, account_ids=[site.account_id])

@@ -23,7 +23,9 @@ from tests.support import TIMEOUT, LiveServer
 
 
 def package_files() -> set[Path]:
-    return {p for root in (STATIC_DIR, TEMPLATES_DIR) for p in root.rglob("*") if "__pycache__" not in p.parts}
+    return {
+        p for root in (STATIC_DIR, TEMPLATES_DIR) for p in root.rglob("*") if "__pycache__" not in p.parts
+    }
 
 
 @pytest.fixture

@@ -68,7 +68,10 @@ def demo(tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[tuple[str, str
     with fresh_database("sqlite", tmp_path) as database:
         port = free_port()
         settings = make_settings(
-            database.url, redis_server.url, tmp_path, public_url=f"http://127.0.0.1:{port}",
+            database.url,
+            redis_server.url,
+            tmp_path,
+            public_url=f"http://127.0.0.1:{port}",
             delivery_poll_interval=0.1,
         )
         catcher = SmtpCatcher(outbox_dir(settings)).start()

@@ -72,12 +72,16 @@ def wait_delivery(api: httpx.Client, interaction_id: int, status: str) -> dict[s
 def response_count(stack: MailStack, interaction_id: int) -> int:
     with stack.db.session() as s:
         return int(
-            s.exec(select(func.count()).select_from(Response).where(Response.interaction_id == interaction_id)).one()
+            s.exec(
+                select(func.count()).select_from(Response).where(Response.interaction_id == interaction_id)
+            ).one()
         )
 
 
 def test_an_interaction_emails_the_survey_with_star_links(stack: MailStack, api: httpx.Client) -> None:
-    setup = setup_for(stack, reply_to="help@acme.example", sender_name="Acme Care", email_footer="Acme Ltd, 1 Main St")
+    setup = setup_for(
+        stack, reply_to="help@acme.example", sender_name="Acme Care", email_footer="Acme Ltd, 1 Main St"
+    )
     email = unique_email()
     answer = record(api, setup, email)
     assert answer["request"]["delivery"]["channel"] == "email"
@@ -141,7 +145,12 @@ def test_one_click_unsubscribe_suppresses_later_emails(stack: MailStack, api: ht
     assert page.status_code == 200 and "Unsubscribe" in page.text
     assert email not in page.text, "the page shows the address masked"
     # As a mail client sends it (RFC 8058): no cookie, no CSRF token, the link is the credential.
-    done = httpx.post(url, content=b"List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=TIMEOUT)
+    done = httpx.post(
+        url,
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=TIMEOUT,
+    )
     assert done.status_code == 200 and "unsubscribed" in done.text
     again = httpx.post(url, content=b"List-Unsubscribe=One-Click", timeout=TIMEOUT)
     assert again.status_code == 200
@@ -194,7 +203,11 @@ def test_period_suppression_is_recorded_on_the_delivery(stack: MailStack, api: h
 def test_send_none_and_no_address_send_nothing(stack: MailStack, api: httpx.Client) -> None:
     setup = setup_for(stack)
     chosen = record(api, setup, unique_email(), send="none")
-    assert chosen["request"]["delivery"] == {"channel": "none", "status": "not_sent", "reason": "not_requested"}
+    assert chosen["request"]["delivery"] == {
+        "channel": "none",
+        "status": "not_sent",
+        "reason": "not_requested",
+    }
     anonymous = record(api, setup, None)
     assert anonymous["request"]["delivery"] == {
         "channel": "none",
@@ -218,7 +231,9 @@ def test_an_answer_before_the_send_time_cancels_the_email(stack: MailStack, api:
     assert abs(send_at - (occurred + timedelta(minutes=60))) < timedelta(seconds=1)
 
     r = httpx.post(
-        f"{stack.server.url}/api/v1/responses/{answer['request']['token']}", json={"rating": 5}, timeout=TIMEOUT
+        f"{stack.server.url}/api/v1/responses/{answer['request']['token']}",
+        json={"rating": 5},
+        timeout=TIMEOUT,
     )
     assert r.status_code == 201, r.text
     state = delivery_of(api, answer["interaction_id"])
@@ -233,9 +248,11 @@ def test_a_temporary_failure_is_retried_and_arrives_once(stack: MailStack, api: 
     answer = record(api, setup, email)
     request_id = answer["request"]["id"]
     state = wait_until(
-        lambda: (d := delivery_of(api, answer["interaction_id"]))["attempts"] == 1
-        and d["status"] == "scheduled"
-        and d,
+        lambda: (
+            (d := delivery_of(api, answer["interaction_id"]))["attempts"] == 1
+            and d["status"] == "scheduled"
+            and d
+        ),
         timeout=TIMEOUT * 2,
     )
     assert "451" in state["last_error"]
@@ -305,12 +322,32 @@ def test_the_organizations_own_smtp_server_is_used(stack: MailStack, api: httpx.
     with stack.db.session() as s:
         row = s.get(SmtpSettings, stack.org.org_id)
         assert row is not None and row.password_sealed and "s3cret" not in row.password_sealed
-        assert Sealer(stack.settings.secret_key, SMTP_CREDENTIALS).unseal(row.password_sealed) == "s3cret-pass"
+        assert (
+            Sealer(stack.settings.secret_key, SMTP_CREDENTIALS).unseal(row.password_sealed) == "s3cret-pass"
+        )
     # Without a password the stored one stays; an explicit null clears it.
-    kept = api.put("/api/v1/smtp-settings", json={"host": "127.0.0.1", "port": stack.smtp.port, "security": "none", "from_address": "care@acme.example"})
+    kept = api.put(
+        "/api/v1/smtp-settings",
+        json={
+            "host": "127.0.0.1",
+            "port": stack.smtp.port,
+            "security": "none",
+            "from_address": "care@acme.example",
+        },
+    )
     assert kept.json()["password_set"] is True
     try:
-        cleared = api.put("/api/v1/smtp-settings", json={"host": "127.0.0.1", "port": stack.smtp.port, "security": "none", "from_address": "care@acme.example", "from_name": "Acme Care Team", "password": None})
+        cleared = api.put(
+            "/api/v1/smtp-settings",
+            json={
+                "host": "127.0.0.1",
+                "port": stack.smtp.port,
+                "security": "none",
+                "from_address": "care@acme.example",
+                "from_name": "Acme Care Team",
+                "password": None,
+            },
+        )
         assert cleared.json()["password_set"] is False
         setup = setup_for(stack)
         email = unique_email()
@@ -366,7 +403,9 @@ def test_bad_interactions_are_refused_and_nothing_is_stored(
     assert r.status_code == 422, r.text
     assert field in r.json()["error"]["fields"]
     with stack.db.session() as s:
-        assert s.exec(select(Interaction).where(Interaction.external_id == body["external_id"])).first() is None
+        assert (
+            s.exec(select(Interaction).where(Interaction.external_id == body["external_id"])).first() is None
+        )
 
 
 def test_the_email_is_written_in_the_interactions_language(stack: MailStack, api: httpx.Client) -> None:

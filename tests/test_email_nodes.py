@@ -53,7 +53,9 @@ async def test_two_nodes_send_each_email_exactly_once(tmp_path: Path, redis_serv
     try:
         with fresh_database("postgresql", tmp_path) as database:
             with database.session() as session:
-                org = create_org(session, "Two nodes", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery")
+                org = create_org(
+                    session, "Two nodes", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery"
+                )
             setup = make_setup(database, org.org_id, suppression_days=0)
             key = make_key(database, org.org_id, ["ingest"])
             env = {
@@ -95,7 +97,8 @@ async def test_two_nodes_send_each_email_exactly_once(tmp_path: Path, redis_serv
             assert len(by_id) == EMAILS and duplicates == 0
             assert len(by_token) == EMAILS and max(by_token.values()) == 1
             assert {str(m["To"]).split("<")[-1].rstrip(">") for m in messages} == {
-                str(b["customer"]["email"]) for b in bodies  # type: ignore[index]
+                str(b["customer"]["email"])
+                for b in bodies  # type: ignore[index]
             }
     finally:
         stop_nodes(nodes)

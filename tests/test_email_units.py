@@ -94,7 +94,13 @@ def test_a_window_start_inside_the_skipped_hour_moves_past_the_gap() -> None:
     ],
 )
 def test_smtp_urls(
-    url: str, host: str, port: int, security: SmtpSecurity, user: str | None, password: str | None, sender: str
+    url: str,
+    host: str,
+    port: int,
+    security: SmtpSecurity,
+    user: str | None,
+    password: str | None,
+    sender: str,
 ) -> None:
     target = parse_smtp_url(url)
     assert (target.host, target.port, target.security) == (host, port, security)
@@ -109,10 +115,14 @@ def test_unusable_smtp_urls(url: str) -> None:
 
 
 def test_failure_classes() -> None:
-    refused = aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(550, "no such user", "a@b.c")])
+    refused = aiosmtplib.SMTPRecipientsRefused(
+        [aiosmtplib.SMTPRecipientRefused(550, "no such user", "a@b.c")]
+    )
     bounce = classify(refused)
     assert isinstance(bounce, PermanentFailure) and str(bounce).startswith(BOUNCED + "550")
-    deferred = classify(aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(452, "full", "a@b.c")]))
+    deferred = classify(
+        aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(452, "full", "a@b.c")])
+    )
     assert isinstance(deferred, TemporaryFailure)
     assert isinstance(classify(aiosmtplib.SMTPDataError(451, "try later")), TemporaryFailure)
     data_refused = classify(aiosmtplib.SMTPDataError(554, "spam"))
@@ -173,7 +183,10 @@ def test_html_is_escaped_and_text_is_not() -> None:
 def test_brand_colour_is_inlined() -> None:
     _, html, _ = render(brand_color="#0b5d1e")
     assert 'class="bar" style="background: #0b5d1e;' in html
-    assert 'class="button" href="https://fb.example/f/TOKEN" style="display: inline-block;background: #0b5d1e;' in html
+    assert (
+        'class="button" href="https://fb.example/f/TOKEN" style="display: inline-block;background: #0b5d1e;'
+        in html
+    )
     # Only the media query stays in a style block (clients that support it use it).
     head = html.split("</head>")[0]
     assert head.count("<style>") == 1 and "@media" in head and ".card {" not in head

@@ -48,7 +48,11 @@ def keyset(micros: Any, row: Any) -> str:
 cursors = st.one_of(
     huge.map(str),
     st.text(max_size=30),
-    st.builds(lambda m, r: keyset(m, r), huge.filter(lambda n: -(2**63) <= n < 2**64), huge.filter(lambda n: -(2**63) <= n < 2**64)),
+    st.builds(
+        lambda m, r: keyset(m, r),
+        huge.filter(lambda n: -(2**63) <= n < 2**64),
+        huge.filter(lambda n: -(2**63) <= n < 2**64),
+    ),
     st.builds(lambda n: keyset(str(n), 1), huge),
 )
 
@@ -123,7 +127,9 @@ def test_responded_at_before_the_account_existed_is_422(tenant: Tenant, db: Data
     for when in (utcnow() - timedelta(days=2), datetime(MIN_YEAR, 1, 1, tzinfo=UTC), datetime(1, 1, 1)):
         r = tenant.api.post("/api/v1/feedback", json=ingest(setup, responded_at=when.isoformat()))
         assert refused_naming(r, "responded_at"), r.text
-    r = tenant.api.post("/api/v1/feedback", json=ingest(setup, responded_at=(utcnow() - timedelta(hours=1)).isoformat()))
+    r = tenant.api.post(
+        "/api/v1/feedback", json=ingest(setup, responded_at=(utcnow() - timedelta(hours=1)).isoformat())
+    )
     assert r.status_code == 201, r.text
 
 
@@ -150,7 +156,9 @@ def test_garbage_and_extreme_cursors_are_422_on_every_list(tenant: Tenant, db: D
                 assert r.status_code in (200, 422), (path, cursor, r.text)
                 assert r.status_code == 200 or "cursor" in r.json()["error"]["fields"], r.text
             # Coaching notes are read by people, not keys.
-            r = admin.api("GET", "/api/v1/coaching-notes", params={"agent_id": setup.agent_id, "cursor": cursor})
+            r = admin.api(
+                "GET", "/api/v1/coaching-notes", params={"agent_id": setup.agent_id, "cursor": cursor}
+            )
             assert r.status_code in (200, 422), (cursor, r.text)
             assert r.status_code == 200 or "cursor" in r.json()["error"]["fields"], r.text
 

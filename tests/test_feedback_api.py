@@ -302,15 +302,21 @@ def test_ingest_never_overwrites_the_customers_answer(tenant: Tenant, db: Databa
             ).all()
         }
     with anonymous(tenant) as client:
-        assert respond(client, by_link["request"]["token"], {"rating": 1, "comment": "Awful"}).status_code == 201
+        assert (
+            respond(client, by_link["request"]["token"], {"rating": 1, "comment": "Awful"}).status_code == 201
+        )
     # Ingest answered first, then the customer changed it through the link: it is theirs now.
-    first = ingest_body(setup, external_id=external[attached["interaction_id"]], rating=4, improvement_areas=[])
+    first = ingest_body(
+        setup, external_id=external[attached["interaction_id"]], rating=4, improvement_areas=[]
+    )
     assert tenant.api.post("/api/v1/feedback", json=first).status_code == 201
     with anonymous(tenant) as client:
         assert respond(client, attached["request"]["token"], {"rating": 2}).status_code == 200
     events = len(outbox(db, tenant.org_id))
     for issued in (by_link, attached):
-        body = ingest_body(setup, external_id=external[issued["interaction_id"]], rating=5, improvement_areas=[])
+        body = ingest_body(
+            setup, external_id=external[issued["interaction_id"]], rating=5, improvement_areas=[]
+        )
         r = tenant.api.post("/api/v1/feedback", json=body)
         assert r.status_code == 409, r.text
         assert r.json()["error"]["code"] == "answered_by_customer"

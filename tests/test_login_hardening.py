@@ -166,7 +166,9 @@ async def test_parallel_guesses_check_at_most_the_limit(tenant: Tenant) -> None:
 
     statuses = [r.status_code for r in flood]
     assert set(statuses) <= {400, 429, 503}, sorted(statuses)
-    assert statuses.count(400) <= 10 and statuses.count(429) >= 99 - 10 - statuses.count(503), sorted(statuses)
+    assert statuses.count(400) <= 10 and statuses.count(429) >= 99 - 10 - statuses.count(503), sorted(
+        statuses
+    )
     assert all(int(r.headers["retry-after"]) > 0 for r in flood if r.status_code != 400)
     checked = statuses.count(400) + [r.status_code for r in more].count(400)
     assert checked == 10 and verifies(url) - checked_before == 10

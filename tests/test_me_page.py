@@ -103,7 +103,9 @@ def test_me_shows_rank_rewards_with_value_and_scores_without_followups(
     )
     token = path.rsplit("/", 1)[1]
     answer = httpx.post(
-        f"{tenant.server.url}/api/v1/responses/{token}", json={"rating": 5, "comment": "follow-up answer"}, timeout=TIMEOUT
+        f"{tenant.server.url}/api/v1/responses/{token}",
+        json={"rating": 5, "comment": "follow-up answer"},
+        timeout=TIMEOUT,
     )
     assert answer.status_code == 201, answer.text
     key = make_key(db, tenant.org_id, ["ingest"])

@@ -182,7 +182,10 @@ def test_account_limited_admins_read_only_their_part_of_the_audit_log(tenant: Te
         r = tenant.api.post(moderation_url(response["id"]), json={"hidden": True, "reason": "abuse"})
         assert r.status_code == 200, r.text
     boards = {}
-    for name, scope, target in (("ours", "team", site.team_ids[0]), ("other", "account", site.other_account_id)):
+    for name, scope, target in (
+        ("ours", "team", site.team_ids[0]),
+        ("other", "account", site.other_account_id),
+    ):
         r = tenant.api.post("/api/v1/displays", json={"name": name, "scope": scope, "target_id": target})
         assert r.status_code == 201, r.text
         boards[name] = f"display:{r.json()['id']}"
@@ -192,7 +195,9 @@ def test_account_limited_admins_read_only_their_part_of_the_audit_log(tenant: Te
     def targets(entries: list[dict[str, Any]]) -> set[str]:
         return {e["target"] for e in entries}
 
-    with logged_in(tenant.server.url, db, tenant.org_id, Role.admin, account_ids=[site.account_id]) as limited:
+    with logged_in(
+        tenant.server.url, db, tenant.org_id, Role.admin, account_ids=[site.account_id]
+    ) as limited:
         r = limited.api("POST", moderation_url(mine["id"]), json={"hidden": False, "reason": "fine"})
         assert r.status_code == 200, r.text
         seen = limited.api("GET", "/api/v1/audit-log").json()["items"]

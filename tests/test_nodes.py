@@ -56,7 +56,17 @@ def start_node(env: dict[str, str], log: Path) -> Node:
     port = free_port()
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamsrv", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+            [
+                sys.executable,
+                "-m",
+                "streamsrv",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-migrate",
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -81,7 +91,9 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             "STREAMSRV_LOG_LEVEL": "warning",
         }
         with database.session() as session:
-            org = create_org(session, "Cluster", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery")
+            org = create_org(
+                session, "Cluster", f"admin-{secrets.token_hex(4)}@example.com", "correct horse battery"
+            )
         floor = make_floor(database, org.org_id)
         key = make_key(database, org.org_id, ["ingest"])
         nodes = [start_node(env, tmp_path / f"node{i}.log") for i in range(2)]
@@ -114,7 +126,9 @@ def feedback(cluster: Cluster, n: int) -> dict[str, object]:
 
 
 async def ingest(cluster: Cluster, node: Node, start: int, count: int) -> None:
-    async with httpx.AsyncClient(base_url=node.url, headers={"Authorization": f"Bearer {cluster.ingest_key}"}, timeout=TIMEOUT) as http:
+    async with httpx.AsyncClient(
+        base_url=node.url, headers={"Authorization": f"Bearer {cluster.ingest_key}"}, timeout=TIMEOUT
+    ) as http:
         for n in range(start, start + count):
             r = await http.post("/api/v1/feedback", json=feedback(cluster, n))
             assert r.status_code == 201, r.text

@@ -76,7 +76,14 @@ def _user(email: str, password: str, name: str = "Mona", **extra: Any) -> dict[s
 def test_users_api_refuses_weak_passwords_naming_the_field(tenant: Tenant) -> None:
     api = tenant.api
     email = f"mona-{secrets.token_hex(3)}@example.com"
-    for password in ("Password2024!", "qwertyuiop", "zzzzzzzzzzzz", "1234567890", f"{email}!", "I am Mona, hi"):
+    for password in (
+        "Password2024!",
+        "qwertyuiop",
+        "zzzzzzzzzzzz",
+        "1234567890",
+        f"{email}!",
+        "I am Mona, hi",
+    ):
         r = api.post("/api/v1/users", json=_user(email, password))
         assert r.status_code == 422, (password, r.text)
         body = r.json()["error"]
@@ -99,6 +106,8 @@ def test_users_api_refuses_weak_passwords_naming_the_field(tenant: Tenant) -> No
     # Refused changes changed nothing: the old password still logs in.
     with Browser(tenant.server.url) as browser:
         assert browser.login(email, GOOD).status_code == 303
-    assert api.patch(f"/api/v1/users/{user_id}", json={"password": "tea with milk, no sugar"}).status_code == 200
+    assert (
+        api.patch(f"/api/v1/users/{user_id}", json={"password": "tea with milk, no sugar"}).status_code == 200
+    )
     # A rename alone does not need a password check.
     assert api.patch(f"/api/v1/users/{user_id}", json={"name": "Mona Jones"}).status_code == 200

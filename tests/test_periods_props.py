@@ -200,7 +200,9 @@ def test_st_johns_2005_went_back_across_midnight() -> None:
     assert day_start(date(2005, 10, 30), tz) == second_midnight
     assert local_date(first_midnight + timedelta(seconds=30), tz) == date(2005, 10, 29)
     assert local_date(second_midnight, tz) == date(2005, 10, 30)
-    assert day_bounds(date(2005, 10, 29), tz)[1] - day_bounds(date(2005, 10, 29), tz)[0] == timedelta(hours=25)
+    assert day_bounds(date(2005, 10, 29), tz)[1] - day_bounds(date(2005, 10, 29), tz)[0] == timedelta(
+        hours=25
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

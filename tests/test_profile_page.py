@@ -37,7 +37,9 @@ def test_an_agent_edits_their_own_bio_and_photo(tenant: Tenant, db: Database, pa
     agent = tenant.api.get(f"/api/v1/agents/{agent_id}").json()
     assert (agent["bio"], agent["hobbies"]) == ("I fix <b>printers</b>.", ["chess", "sailing"])
 
-    page.set_input_files("#f-photo", files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png(120, 200)}])
+    page.set_input_files(
+        "#f-photo", files=[{"name": "tall.png", "mimeType": "image/png", "buffer": png(120, 200)}]
+    )
     page.locator(".crop-canvas").focus()
     page.keyboard.press("-")
     page.click("#save-photo")
@@ -58,7 +60,9 @@ def test_an_agent_edits_their_own_bio_and_photo(tenant: Tenant, db: Database, pa
     expect(page.locator("#f-bio")).to_have_count(0)
     expect(page.locator(".profile-bio")).to_have_text("I fix <b>printers</b>.")
     with session_client(base, email) as agent_client:
-        r = agent_client.post("/settings/profile", data={"bio": "Changed", "hobbies": "", "csrf_token": csrf(agent_client)})
+        r = agent_client.post(
+            "/settings/profile", data={"bio": "Changed", "hobbies": "", "csrf_token": csrf(agent_client)}
+        )
         assert r.status_code == 403
         r = agent_client.post(
             "/settings/profile/photo",
@@ -75,7 +79,9 @@ def test_the_profile_needs_csrf_and_a_linked_agent(tenant: Tenant, db: Database)
     with session_client(base, email) as agent_client:
         r = agent_client.post("/settings/profile", data={"bio": "Forged", "hobbies": ""})
         assert r.status_code == 403
-        r = agent_client.post("/settings/profile", data={"bio": "x" * 501, "hobbies": "", "csrf_token": csrf(agent_client)})
+        r = agent_client.post(
+            "/settings/profile", data={"bio": "x" * 501, "hobbies": "", "csrf_token": csrf(agent_client)}
+        )
         assert r.status_code == 422 and 'aria-invalid="true"' in r.text
         r = agent_client.post(
             "/settings/profile/photo",

@@ -111,7 +111,19 @@ def test_malformed_stream_name_is_named_in_the_error(op: str) -> None:
 
 @pytest.mark.parametrize(
     "since",
-    ["not a cursor", 5, ["a-1-0"], {"epoch": "a"}, "A-1-0", "a-1", "a-1-0-0", "a--1-0", "-1-0", "a-1-0\n", " a-1-0"],
+    [
+        "not a cursor",
+        5,
+        ["a-1-0"],
+        {"epoch": "a"},
+        "A-1-0",
+        "a-1",
+        "a-1-0-0",
+        "a--1-0",
+        "-1-0",
+        "a-1-0\n",
+        " a-1-0",
+    ],
 )
 def test_malformed_since_names_the_stream_and_does_not_subscribe(since: object) -> None:
     error = refused(json.dumps({"op": "sub", "stream": "team:7", "since": since}))
@@ -211,20 +223,29 @@ def test_cursor_order_is_numeric_not_textual() -> None:
 def test_fixed_frames_byte_for_byte() -> None:
     assert protocol.PONG == '{"op":"pong"}'
     assert protocol.subscribed("agent:42", True) == '{"op":"subscribed","stream":"agent:42","recovered":true}'
-    assert protocol.subscribed("agent:42", False) == '{"op":"subscribed","stream":"agent:42","recovered":false}'
+    assert (
+        protocol.subscribed("agent:42", False) == '{"op":"subscribed","stream":"agent:42","recovered":false}'
+    )
     assert protocol.unsubscribed("team:7") == '{"op":"unsubscribed","stream":"team:7"}'
     assert protocol.resync("team:7") == '{"op":"resync","stream":"team:7"}'
     assert protocol.error("forbidden", "you may not subscribe to this stream", "account:9") == (
         '{"op":"error","code":"forbidden","message":"you may not subscribe to this stream","stream":"account:9"}'
     )
-    assert protocol.error("rate_limited", "slow down") == '{"op":"error","code":"rate_limited","message":"slow down"}'
+    assert (
+        protocol.error("rate_limited", "slow down")
+        == '{"op":"error","code":"rate_limited","message":"slow down"}'
+    )
 
 
 @pytest.mark.parametrize("stream", ["agent:1", 'weird "name"\n\\', "ünïcode ☕"])
 @pytest.mark.parametrize("message", ["plain", 'quotes " and \\ and \n and \x01', "emoji ☕"])
 def test_server_frames_are_valid_json(stream: str, message: str) -> None:
     assert orjson.loads(protocol.PONG) == {"op": "pong"}
-    assert json.loads(protocol.subscribed(stream, True)) == {"op": "subscribed", "stream": stream, "recovered": True}
+    assert json.loads(protocol.subscribed(stream, True)) == {
+        "op": "subscribed",
+        "stream": stream,
+        "recovered": True,
+    }
     assert json.loads(protocol.unsubscribed(stream)) == {"op": "unsubscribed", "stream": stream}
     assert json.loads(protocol.resync(stream)) == {"op": "resync", "stream": stream}
     assert json.loads(protocol.error("bad_request", message, stream)) == {
@@ -241,8 +262,10 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers(-(2**53), 2**53)
     | st.text(st.characters(blacklist_categories=("Cs",))),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 stream_names = st.sampled_from(["agent:42", "team:7", "board:team:7", "board:account:999999999999999999"])
@@ -254,7 +277,9 @@ stream_names = st.sampled_from(["agent:42", "team:7", "board:team:7", "board:acc
     entries,
     st.sampled_from(["feedback.received", "stats.updated", "case.opened"]),
     st.integers(1, 2**62),
-    st.dictionaries(st.text(st.characters(blacklist_categories=("Cs",)), max_size=8), json_values, max_size=5),
+    st.dictionaries(
+        st.text(st.characters(blacklist_categories=("Cs",)), max_size=8), json_values, max_size=5
+    ),
 )
 def test_event_frame_is_what_json_dumps_gives(
     stream: str, epoch: str, entry: tuple[int, int], type_: str, eid: int, data: dict[str, Any]
@@ -262,7 +287,15 @@ def test_event_frame_is_what_json_dumps_gives(
     at = "2025-03-02T10:15:31.204Z"
     cursor = cursor_text(epoch, entry)
     text = event_frame(stream, cursor, encode_event_tail(type_, at, data, eid).decode())
-    expected = {"op": "event", "stream": stream, "id": cursor, "type": type_, "at": at, "eid": eid, "data": data}
+    expected = {
+        "op": "event",
+        "stream": stream,
+        "id": cursor,
+        "type": type_,
+        "at": at,
+        "eid": eid,
+        "data": data,
+    }
     assert json.loads(text) == expected
     assert text == json.dumps(expected, separators=(",", ":"), ensure_ascii=False)
 

@@ -53,7 +53,9 @@ def move(tenant: Tenant, agent_id: int, team_id: int) -> None:
     assert r.json()["team_id"] == team_id
 
 
-async def test_team_leader_loses_the_agent_who_moved_away(tenant: Tenant, db: Database, node_b: LiveServer) -> None:
+async def test_team_leader_loses_the_agent_who_moved_away(
+    tenant: Tenant, db: Database, node_b: LiveServer
+) -> None:
     floor = make_floor(db, tenant.org_id)
     moved, stays = floor.agent_ids
     leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
@@ -76,7 +78,9 @@ async def test_team_leader_loses_the_agent_who_moved_away(tenant: Tenant, db: Da
         assert isinstance(got, Event) and got.data["n"] == 2
 
 
-async def test_a_move_within_reach_keeps_the_subscription(tenant: Tenant, db: Database, node_b: LiveServer) -> None:
+async def test_a_move_within_reach_keeps_the_subscription(
+    tenant: Tenant, db: Database, node_b: LiveServer
+) -> None:
     floor = make_floor(db, tenant.org_id)
     with db.session() as s:
         second = Team(org_id=tenant.org_id, account_id=floor.account_id, name="Team A2")
@@ -117,7 +121,9 @@ async def test_an_agent_user_loses_the_board_of_the_team_they_left(
         assert isinstance(got, Event) and got.data["n"] == 1
 
 
-async def test_a_narrowed_user_is_disconnected_everywhere(tenant: Tenant, db: Database, node_b: LiveServer) -> None:
+async def test_a_narrowed_user_is_disconnected_everywhere(
+    tenant: Tenant, db: Database, node_b: LiveServer
+) -> None:
     floor = make_floor(db, tenant.org_id)
     leader = make_user(db, tenant.org_id, Role.team_leader, team_ids=[floor.team_id])
     stream = f"team:{floor.team_id}"

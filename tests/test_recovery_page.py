@@ -28,7 +28,9 @@ def log_in(page: Page, base: str, email: str) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT)
 
 
-def post_feedback(tenant: Tenant, db: Database, account_id: int, agent_id: int, rating: int, comment: str) -> None:
+def post_feedback(
+    tenant: Tenant, db: Database, account_id: int, agent_id: int, rating: int, comment: str
+) -> None:
     key = make_key(db, tenant.org_id, ["ingest"])
     with tenant.client(key) as api:
         r = api.post(

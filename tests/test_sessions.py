@@ -145,7 +145,9 @@ def test_sessions_are_listed_and_ended_one_by_one(
     r = laptop.browser.request("DELETE", f"/api/v1/users/me/sessions/{other}", headers=laptop.csrf)
     assert r.status_code == 204, r.text
     assert phone.browser.get("/api/v1/users/me").status_code == 401
-    assert [item["current"] for item in laptop.browser.get("/api/v1/users/me/sessions").json()["items"]] == [True]
+    assert [item["current"] for item in laptop.browser.get("/api/v1/users/me/sessions").json()["items"]] == [
+        True
+    ]
     # Another user's session, or an id that does not exist, is not found.
     _, stranger_email, _ = team_leader(tenant, db)
     stranger = login(stranger_email)
@@ -214,5 +216,12 @@ def test_sessions_migration_goes_both_ways(backend: str, tmp_path: Path) -> None
         migrate.upgrade(database.engine)
         columns = {c["name"] for c in inspect(database.engine).get_columns("sessions")}
         assert columns == {
-            "id", "org_id", "user_id", "secret_hash", "session_version", "created_at", "last_seen_at", "expires_at"
+            "id",
+            "org_id",
+            "user_id",
+            "secret_hash",
+            "session_version",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
         }

@@ -204,9 +204,7 @@ async def test_flood_is_rate_limited(tenant: Tenant) -> None:
 async def test_resume_from_cursor_gets_each_missed_event_once_in_order(rt: Tenant, db: Database) -> None:
     floor = make_floor(db, rt.org_id)
     stream = f"team:{floor.team_id}"
-    async with StreamClient(
-        ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False
-    ) as client:
+    async with StreamClient(ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False) as client:
         await client.wait_subscribed(TIMEOUT)
         await emit_events_async(db, rt.org_id, [stream], 3)
         seen = [await client.next_event(TIMEOUT) for _ in range(3)]
@@ -241,9 +239,7 @@ async def test_replay_racing_live_events_is_exactly_once(rt: Tenant, db: Databas
     """Events keep arriving while a client replays from an old cursor."""
     floor = make_floor(db, rt.org_id)
     stream = f"agent:{floor.agent_ids[1]}"
-    async with StreamClient(
-        ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False
-    ) as first:
+    async with StreamClient(ws_url(rt), api_key=rt.org.api_key, streams=[stream], reconnect=False) as first:
         await first.wait_subscribed(TIMEOUT)
         await emit_events_async(db, rt.org_id, [stream], 1)
         start = await first.next_event(TIMEOUT)

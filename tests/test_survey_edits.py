@@ -85,7 +85,9 @@ def test_edits_announce_only_what_changed(tenant: Tenant, db: Database) -> None:
         # A new comment on a 5: the answer changes, the floor's boards and ticker do not.
         assert types_after({"rating": 5, "comment": "Wonderful, truly"}) == ["feedback.updated"]
         # Another reward kind is announced; the boards only count whether there is one.
-        assert "leaderboard.updated" in types_after({"rating": 5, "comment": "Wonderful, truly", "reward": "coffee"})
+        assert "leaderboard.updated" in types_after(
+            {"rating": 5, "comment": "Wonderful, truly", "reward": "coffee"}
+        )
         rerated = types_after({"rating": 4, "comment": "Wonderful, truly", "reward": "coffee"})
     assert rerated[0] == "feedback.updated"
     assert "stats.updated" in rerated and "leaderboard.updated" in rerated

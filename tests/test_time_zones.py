@@ -116,7 +116,9 @@ def test_today_and_yesterday_at_the_accounts_midnight_on_every_surface(tenant: T
 
     agent_user = make_user(db, tenant.org_id, Role.agent, agent_id=agent_id)
     cookie = make_session_cookie(tenant.server.app.state.ctx, agent_user)
-    with httpx.Client(base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT) as me:
+    with httpx.Client(
+        base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT
+    ) as me:
         body = me.get("/api/v1/me").json()
     assert {p: body["stats"][p]["count"] for p in counts} == counts
     assert body["time_zone"] == tz.key and body["period_bounds"]["today"]["start"] == iso(midnight)
@@ -138,7 +140,9 @@ def test_today_and_yesterday_at_the_accounts_midnight_on_every_surface(tenant: T
         "until": iso(day_start(today + timedelta(days=1), tz)),
         "time_zone": tz.key,
     }
-    by_team = api.get("/api/v1/dashboard/summary", params={"team_id": floor.team_id, "period": "today"}).json()
+    by_team = api.get(
+        "/api/v1/dashboard/summary", params={"team_id": floor.team_id, "period": "today"}
+    ).json()
     assert by_team["responses"] == 1 and by_team["period"]["time_zone"] == tz.key
     # The organization also has an account in UTC: across zones the days are UTC's, and said so.
     everywhere = api.get("/api/v1/dashboard/summary", params={"period": "today"}).json()
@@ -149,11 +153,17 @@ def test_today_and_yesterday_at_the_accounts_midnight_on_every_surface(tenant: T
 
     listed = api.get("/api/v1/feedback", params={"account_id": floor.account_id, "period": "today"}).json()
     assert [item["id"] for item in listed["items"]] == [early_today]
-    exported = csv_rows(api.get("/api/v1/feedback.csv", params={"account_id": floor.account_id, "period": "today"}).text)
+    exported = csv_rows(
+        api.get("/api/v1/feedback.csv", params={"account_id": floor.account_id, "period": "today"}).text
+    )
     assert [int(row["id"]) for row in exported] == [early_today]
     assert exported[0]["created_at_local"].startswith(f"{today.isoformat()}T00:30")
     assert exported[0]["time_zone"] == tz.key
-    day: dict[str, str | int] = {"account_id": floor.account_id, "from_date": yesterday.isoformat(), "to_date": yesterday.isoformat()}
+    day: dict[str, str | int] = {
+        "account_id": floor.account_id,
+        "from_date": yesterday.isoformat(),
+        "to_date": yesterday.isoformat(),
+    }
     assert [int(row["id"]) for row in csv_rows(api.get("/api/v1/feedback.csv", params=day).text)] == [
         early_yesterday,
         late_yesterday,
@@ -178,7 +188,7 @@ def test_calendar_filters_are_checked(tenant: Tenant) -> None:
 
 
 def test_recurring_area_window_starts_at_the_accounts_midnight(tenant: Tenant, db: Database) -> None:
-    """"Twice within 1 day" counts today's answers only: 23:30 yesterday is another day."""
+    """ "Twice within 1 day" counts today's answers only: 23:30 yesterday is another day."""
     tz = zone_away_from_midnight()
     floor = make_floor(db, tenant.org_id, agents=1)
     rules = {"recurring_area": {"enabled": True, "count": 2, "days": 1}}
@@ -259,7 +269,10 @@ def test_days_across_a_dst_change(tenant: Tenant, db: Database, name: str) -> No
     case = DST_CASES[name]
     floor = make_floor(db, tenant.org_id, agents=1)
     set_zone(db, floor.account_id, NEW_YORK.key)
-    ids = [store(db, floor, wall.replace(tzinfo=NEW_YORK, fold=fold).astimezone(UTC)) for wall, fold in case.answers]
+    ids = [
+        store(db, floor, wall.replace(tzinfo=NEW_YORK, fold=fold).astimezone(UTC))
+        for wall, fold in case.answers
+    ]
     now = case.now.astimezone(UTC)
     today = case.now.date()
     agent_id = floor.agent_ids[0]
@@ -280,7 +293,10 @@ def test_days_across_a_dst_change(tenant: Tenant, db: Database, name: str) -> No
         assert tuple(p["count"] for p in coach["agents"][0]["series"][-3:]) == case.days
 
         query = DashboardQuery(account_id=floor.account_id, period="today")
-        assert aggregates.summary(s, admin, query, resolve_period(s, admin, query, now))["responses"] == case.days[2]
+        assert (
+            aggregates.summary(s, admin, query, resolve_period(s, admin, query, now))["responses"]
+            == case.days[2]
+        )
         week = DashboardQuery(account_id=floor.account_id, period="7d")
         points = aggregates.trend(s, admin, week, resolve_period(s, admin, week, now))["points"]
         assert tuple(p["responses"] for p in points[-3:]) == case.days
@@ -296,9 +312,13 @@ def test_staff_pages_know_each_accounts_zone(tenant: Tenant, db: Database) -> No
     """/dashboard, /live and /recovery show each response's and case's times in its account's zone."""
     floor = make_floor(db, tenant.org_id, agents=1)
     set_zone(db, floor.account_id, "Asia/Manila")
-    manager = make_user(db, tenant.org_id, Role.manager, account_ids=[floor.account_id, floor.other_account_id])
+    manager = make_user(
+        db, tenant.org_id, Role.manager, account_ids=[floor.account_id, floor.other_account_id]
+    )
     cookie = make_session_cookie(tenant.server.app.state.ctx, manager)
-    with httpx.Client(base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT) as web:
+    with httpx.Client(
+        base_url=tenant.server.url, cookies={"streamsrv_session": cookie}, timeout=TIMEOUT
+    ) as web:
         for path in ("/dashboard", "/live", "/recovery"):
             page = web.get(path)
             assert page.status_code == 200, path

@@ -35,7 +35,9 @@ def whoami(tab: Browser) -> dict[str, object]:
 def test_one_address_in_two_organizations(tenant: Tenant, db: Database) -> None:
     email = f"sam-{secrets.token_hex(4)}@example.com"
     with db.session() as s:
-        other = create_org(s, f"Other {secrets.token_hex(3)}", f"boss-{secrets.token_hex(4)}@example.com", PASSWORD_A)
+        other = create_org(
+            s, f"Other {secrets.token_hex(3)}", f"boss-{secrets.token_hex(4)}@example.com", PASSWORD_A
+        )
     with tenant.client(other.api_key) as other_api:
         first = Tenant(org=other, server=tenant.server, api=other_api)
         made_there = new_user(first, email, PASSWORD_B)
@@ -60,6 +62,7 @@ def test_one_address_in_two_organizations(tenant: Tenant, db: Database) -> None:
 
 def test_email_migration_goes_both_ways(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path) as database:
+
         def uniques() -> list[list[str]]:
             found = inspect(database.engine).get_unique_constraints("users")
             return sorted(sorted(c["column_names"]) for c in found)

@@ -275,7 +275,14 @@ def test_account_tokens_migration_goes_both_ways(backend: str, tmp_path: Path) -
         migrate.upgrade(database.engine)
         columns = {c["name"] for c in inspect(database.engine).get_columns("account_tokens")}
         assert columns == {
-            "id", "org_id", "user_id", "purpose", "token_hash", "created_at", "expires_at", "consumed_at"
+            "id",
+            "org_id",
+            "user_id",
+            "purpose",
+            "token_hash",
+            "created_at",
+            "expires_at",
+            "consumed_at",
         }
         # Only the hash is unique-indexed: two rows can never answer one link.
         uniques = inspect(database.engine).get_unique_constraints("account_tokens")
@@ -283,7 +290,9 @@ def test_account_tokens_migration_goes_both_ways(backend: str, tmp_path: Path) -
 
 
 def test_deactivating_an_invited_user_revokes_the_link(tenant: Tenant, db: Database) -> None:
-    made = tenant.api.post("/api/v1/users/invitations", json={"email": "revoked@example.com", "role": "admin"})
+    made = tenant.api.post(
+        "/api/v1/users/invitations", json={"email": "revoked@example.com", "role": "admin"}
+    )
     assert made.status_code == 201, made.text
     user_id = made.json()["user"]["id"]
     with db.session() as s:

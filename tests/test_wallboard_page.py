@@ -152,7 +152,13 @@ def test_a_display_shows_its_top_ranks_by_name_and_keeps_shoutouts_pinned(
         s.add(account)
     created = tenant.api.post(
         "/api/v1/displays",
-        json={"name": "Top two", "scope": "team", "target_id": floor.team_id, "top_n": 2, "below_top": "anonymous"},
+        json={
+            "name": "Top two",
+            "scope": "team",
+            "target_id": floor.team_id,
+            "top_n": 2,
+            "below_top": "anonymous",
+        },
     )
     assert created.status_code == 201, created.text
     key = make_key(db, tenant.org_id, ["ingest"])

@@ -419,7 +419,9 @@ def test_a_hanging_receiver_holds_up_only_its_own_endpoint(stack: HookStack, api
         quick = subscribe(api, tagged(stack, tag), events=["case.opened"])
         stack.receiver.consumer.secrets.append(quick["secret"])
         api.post(f"/api/v1/webhook-endpoints/{slow['id']}/test")
-        wait_until(lambda: any(d.status == DeliveryStatus.sending for d in webhook_rows(stack.db, slow["id"])))
+        wait_until(
+            lambda: any(d.status == DeliveryStatus.sending for d in webhook_rows(stack.db, slow["id"]))
+        )
         api.post(f"/api/v1/webhook-endpoints/{quick['id']}/test")
         wait_until(lambda: received_for(stack, tag, "webhook.test"), timeout=TIMEOUT * 2)
         assert not stuck.consumer.accepted

@@ -36,13 +36,21 @@ from tests.support import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH = [
-    (1, "Third call about the same broken router and nobody calls back. I want to cancel.", ["resolution", "follow_up"]),
+    (
+        1,
+        "Third call about the same broken router and nobody calls back. I want to cancel.",
+        ["resolution", "follow_up"],
+    ),
     (2, "Agent was polite but could not explain why my bill doubled.", ["clarity", "knowledge"]),
     (1, "On hold for 50 minutes, then disconnected.", ["speed"]),
     (2, "Promised a technician on Monday. Nobody came.", ["follow_up"]),
 ]
-CUSTOMERS = [("Dana Reyes", "+1 415 555 0134"), ("Oliver Grant", "+44 20 7946 0958"),
-             ("Priya Natarajan", "+1 646 555 0199"), ("Lukas Becker", "+49 30 901820")]
+CUSTOMERS = [
+    ("Dana Reyes", "+1 415 555 0134"),
+    ("Oliver Grant", "+44 20 7946 0958"),
+    ("Priya Natarajan", "+1 646 555 0199"),
+    ("Lukas Becker", "+49 30 901820"),
+]
 
 
 def settle_history(db: Database, rng: random.Random) -> None:
@@ -63,12 +71,20 @@ def settle_history(db: Database, rng: random.Random) -> None:
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else ROOT / "docs/screenshots/recovery.png"
+    out = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1 and not sys.argv[1].startswith("--")
+        else ROOT / "docs/screenshots/recovery.png"
+    )
     phone = "--phone" in sys.argv
     tmp = Path(tempfile.mkdtemp())
     with EmbeddedRedis() as redis:
-        settings = Settings(database_url=f"sqlite:///{tmp / 'demo.sqlite3'}", redis_url=redis.url,
-                            secret_key=secrets.token_urlsafe(32), data_dir=tmp)
+        settings = Settings(
+            database_url=f"sqlite:///{tmp / 'demo.sqlite3'}",
+            redis_url=redis.url,
+            secret_key=secrets.token_urlsafe(32),
+            data_dir=tmp,
+        )
         db = Database(settings.database_url)
         migrate.upgrade(db.engine)
         with db.session() as s:
@@ -78,20 +94,35 @@ def main() -> None:
         try:
             with db.session() as s:
                 agents = s.exec(select(Agent).order_by(Agent.id)).all()
-            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {seeded.ingest_api_key}"}) as api:
-                for n, ((rating, comment, areas), (name, phone_no)) in enumerate(zip(FRESH, CUSTOMERS, strict=True)):
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {seeded.ingest_api_key}"}
+            ) as api:
+                for n, ((rating, comment, areas), (name, phone_no)) in enumerate(
+                    zip(FRESH, CUSTOMERS, strict=True)
+                ):
                     agent = agents[(n * 5) % len(agents)]
                     first = name.split()[0].lower()
-                    r = api.post("/api/v1/feedback", json={
-                        "account_id": agent.account_id, "agent_id": agent.id, "channel": ["phone", "chat", "email", "phone"][n],
-                        "external_id": f"ZD-{48210 + n}", "rating": rating, "comment": comment, "improvement_areas": areas,
-                        "customer": {"name": name, "email": f"{first}@example.com", "phone": phone_no},
-                    })
+                    r = api.post(
+                        "/api/v1/feedback",
+                        json={
+                            "account_id": agent.account_id,
+                            "agent_id": agent.id,
+                            "channel": ["phone", "chat", "email", "phone"][n],
+                            "external_id": f"ZD-{48210 + n}",
+                            "rating": rating,
+                            "comment": comment,
+                            "improvement_areas": areas,
+                            "customer": {"name": name, "email": f"{first}@example.com", "phone": phone_no},
+                        },
+                    )
                     assert r.status_code == 201, r.text
             # Make the queue's ages realistic: the oldest has waited hours, the newest minutes.
             with db.session() as s:
-                fresh = s.exec(select(RecoveryCase).where(RecoveryCase.status == CaseStatus.open)
-                               .order_by(RecoveryCase.id)).all()
+                fresh = s.exec(
+                    select(RecoveryCase)
+                    .where(RecoveryCase.status == CaseStatus.open)
+                    .order_by(RecoveryCase.id)
+                ).all()
                 for case, minutes in zip(fresh, (250, 215, 48, 4), strict=False):
                     case.opened_at = utcnow() - timedelta(minutes=minutes)
                     s.add(case)

@@ -71,7 +71,9 @@ class ReassignIn(BaseModel):
 )
 def reassign_response(call: Call[ReassignIn, None], session: Session) -> dict[str, Any]:
     body = call.body
-    return attribution.reassign(session, call.identity, call.id("response_id"), body.agent_id, body.reason, call.now)
+    return attribution.reassign(
+        session, call.identity, call.id("response_id"), body.agent_id, body.reason, call.now
+    )
 
 
 routes: list[BaseRoute] = [submit_response, reassign_response]

@@ -12,7 +12,8 @@ from streamsrv.org.schemas import Email, Input, Line, SenderName
 
 # A host name, IPv4 or IPv6 address: nothing that could smuggle a path, a user or a port.
 Host = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\[\]-]+$"),
 ]
 
 
@@ -23,7 +24,9 @@ class SmtpSettingsIn(Input):
     # Default: 587 for starttls, 465 for tls, 25 for none.
     port: Annotated[int, Field(strict=True, ge=1, le=65535)] | None = None
     security: SmtpSecurity = SmtpSecurity.starttls
-    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254), Line] | None = None
+    username: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254), Line] | None
+    ) = None
     password: Annotated[str, StringConstraints(min_length=1, max_length=500), Line] | None = None
     from_address: Email
     from_name: SenderName | None = None

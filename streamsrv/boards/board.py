@@ -124,7 +124,9 @@ def ticker(
     pinned_since = iso(now - timedelta(minutes=pin_minutes))
     latest = items[:TICKER_SIZE]
     pinned = [
-        i for i in items[TICKER_SIZE:] if i["kind"] == "shoutout" and pin_minutes and str(i["at"]) >= pinned_since
+        i
+        for i in items[TICKER_SIZE:]
+        if i["kind"] == "shoutout" and pin_minutes and str(i["at"]) >= pinned_since
     ]
     return latest + pinned
 

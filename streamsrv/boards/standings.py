@@ -87,7 +87,13 @@ def on_response(session: Session, change: ResponseChange) -> None:
     highlight = highlight_of(change)
     if highlight is not None:
         board["highlight"] = highlight
-    emit(session, org_id, LEADERBOARD_UPDATED, stream_names.boards(response.team_id, response.account_id), board)
+    emit(
+        session,
+        org_id,
+        LEADERBOARD_UPDATED,
+        stream_names.boards(response.team_id, response.account_id),
+        board,
+    )
 
 
 def announce_agent(session: Session, account: Account, agent: Agent, now: datetime) -> None:
@@ -97,7 +103,13 @@ def announce_agent(session: Session, account: Account, agent: Agent, now: dateti
     tz = zone(account.time_zone)
     periods = sums_json(agent_period_sums(session, agent.id, now, tz))
     when = {"period_bounds": bounds_json(now, tz), "time_zone": tz.key}
-    emit(session, account.org_id, STATS_UPDATED, [stream_names.agent(agent.id)], {"agent_id": agent.id, "periods": periods, **when})
+    emit(
+        session,
+        account.org_id,
+        STATS_UPDATED,
+        [stream_names.agent(agent.id)],
+        {"agent_id": agent.id, "periods": periods, **when},
+    )
     card = agent_card(session, agent)
     board: dict[str, Any] = {
         "agent": {"id": agent.id, "name": card.name, "photo": card.photo},
@@ -106,4 +118,10 @@ def announce_agent(session: Session, account: Account, agent: Agent, now: dateti
         "periods": periods,
         **when,
     }
-    emit(session, account.org_id, LEADERBOARD_UPDATED, stream_names.boards(agent.team_id, agent.account_id), board)
+    emit(
+        session,
+        account.org_id,
+        LEADERBOARD_UPDATED,
+        stream_names.boards(agent.team_id, agent.account_id),
+        board,
+    )

@@ -73,7 +73,9 @@ def sums_json(sums: dict[Period, PeriodSums]) -> dict[str, dict[str, Any]]:
 def bounds_json(now: datetime, tz: ZoneInfo) -> dict[str, dict[str, str]]:
     """Where each period the sums cover begins and ends: a client that sees ``start`` move on
     knows the day (week, month) has turned and reloads instead of mixing two periods."""
-    return {p: {"start": iso(start), "end": iso(end)} for p, (start, end) in all_period_bounds(now, tz).items()}
+    return {
+        p: {"start": iso(start), "end": iso(end)} for p, (start, end) in all_period_bounds(now, tz).items()
+    }
 
 
 def board_totals(

@@ -122,9 +122,7 @@ def _window_areas(session: Session, response: Response, days: int, tz: ZoneInfo)
     return [list(areas or []) for areas in session.exec(stmt).all()]
 
 
-def _alerted_areas(
-    session: Session, response: Response, days: int, now: datetime, tz: ZoneInfo
-) -> set[str]:
+def _alerted_areas(session: Session, response: Response, days: int, now: datetime, tz: ZoneInfo) -> set[str]:
     stmt = select(Alert.details).where(
         Alert.agent_id == response.agent_id,
         Alert.rule == rules.RECURRING_AREA,

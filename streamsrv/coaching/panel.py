@@ -189,9 +189,7 @@ def team_alerts(
     return TeamAlerts(list(open_), list(done), int(count))
 
 
-def team_shoutouts(
-    session: Session, team_id: int, where: AlertFilter, now: datetime
-) -> list[dict[str, Any]]:
+def team_shoutouts(session: Session, team_id: int, where: AlertFilter, now: datetime) -> list[dict[str, Any]]:
     """The team's latest shout-outs of the past week (for "Great moments"), following the
     filter: an agent filter keeps theirs, a kind filter other than great moments keeps none."""
     if where.kind is not None and where.kind not in MOMENT_RULES:
@@ -326,7 +324,9 @@ def acknowledge_many(
     if not wanted:
         return 0
     if len(wanted) > MAX_ACKNOWLEDGE:
-        raise ApiError(422, f"acknowledge at most {MAX_ACKNOWLEDGE} alerts at once", fields={"alert_id": "too many"})
+        raise ApiError(
+            422, f"acknowledge at most {MAX_ACKNOWLEDGE} alerts at once", fields={"alert_id": "too many"}
+        )
     found = session.exec(select(Alert).where(col(Alert.id).in_(wanted))).all()
     if len(found) != len(wanted) or any(a.team_id != team.id or a.org_id != identity.org_id for a in found):
         raise not_found("alert")

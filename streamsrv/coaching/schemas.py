@@ -40,9 +40,7 @@ class CoachQuery(BaseModel):
 class NotesQuery(BaseModel):
     agent_id: Id
     limit: Annotated[int, Field(ge=1, le=200)] = 50
-    cursor: IdCursor | None = Field(
-        default=None, description="next_cursor of the previous page"
-    )
+    cursor: IdCursor | None = Field(default=None, description="next_cursor of the previous page")
 
 
 class NoteIn(BaseModel):

@@ -38,9 +38,7 @@ def normalise(email: str) -> str:
 
 def find(session: Session, account_id: int, email: str) -> Suppression | None:
     return session.exec(
-        select(Suppression).where(
-            Suppression.account_id == account_id, Suppression.email == normalise(email)
-        )
+        select(Suppression).where(Suppression.account_id == account_id, Suppression.email == normalise(email))
     ).first()
 
 

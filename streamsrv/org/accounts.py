@@ -78,5 +78,7 @@ def update(session: Session, identity: Identity, account_id: int, changes: dict[
     apply(account, changes)
     session.add(account)
     flush_or_conflict(session, DUPLICATE, "name")
-    audit_log.record(session, identity, "account.updated", f"account:{account_id}", {"fields": sorted(changes)})
+    audit_log.record(
+        session, identity, "account.updated", f"account:{account_id}", {"fields": sorted(changes)}
+    )
     return account_out(account)

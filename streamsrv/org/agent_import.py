@@ -181,7 +181,9 @@ def parse(data: bytes, systems: Sequence[str]) -> list[Row]:
 def _row(line: int, header: list[str], cells: list[str], systems: Sequence[str]) -> Row:
     errors: dict[str, str] = {}
     if len(cells) > len(header):
-        errors["line"] = f"{len(cells)} cells for {len(header)} columns (a separator inside a cell needs quotes)"
+        errors["line"] = (
+            f"{len(cells)} cells for {len(header)} columns (a separator inside a cell needs quotes)"
+        )
     values = {column: (cells[i] if i < len(cells) else "") for i, column in enumerate(header)}
     name = values.get("name", "").strip()
     checked_name = _check(_NAME, name, "name", errors) if name else None
@@ -317,7 +319,9 @@ def _fingerprint(lines: Sequence[PlanLine], snapshot: Snapshot) -> str:
             for a in snapshot.agents
             if a.id in touched or a.email or a.external_ids
         ),
-        "lines": [(p.line, p.action, p.agent_id, sorted(p.changes.items(), key=lambda kv: kv[0])) for p in lines],
+        "lines": [
+            (p.line, p.action, p.agent_id, sorted(p.changes.items(), key=lambda kv: kv[0])) for p in lines
+        ],
     }
     return hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -136,7 +136,11 @@ def create(session: Session, identity: Identity, body: AgentCreate, base_url: st
     session.add(agent)
     session.flush()
     audit_log.record(
-        session, identity, "agent.created", f"agent:{agent.id}", {"name": agent.name, "team_id": agent.team_id}
+        session,
+        identity,
+        "agent.created",
+        f"agent:{agent.id}",
+        {"name": agent.name, "team_id": agent.team_id},
     )
     return agent_out(agent, None, base_url)
 
@@ -190,7 +194,9 @@ def store_photo(
         photo.version += 1
     session.add(photo)
     session.flush()
-    audit_log.record(session, identity, "agent.photo_uploaded", f"agent:{agent_id}", {"version": photo.version})
+    audit_log.record(
+        session, identity, "agent.photo_uploaded", f"agent:{agent_id}", {"version": photo.version}
+    )
     return agent_out(agent, photo.version, base_url)
 
 
@@ -252,7 +258,11 @@ def apply_import(
         identity,
         "agents.imported",
         f"account:{account_id}",
-        {"created": plan.count("create"), "updated": plan.count("update"), "unchanged": plan.count("unchanged")},
+        {
+            "created": plan.count("create"),
+            "updated": plan.count("update"),
+            "unchanged": plan.count("unchanged"),
+        },
     )
     return done
 
@@ -278,7 +288,9 @@ def _require_profile_editing(account: Account) -> None:
         )
 
 
-def update_own_profile(session: Session, identity: Identity, changes: dict[str, Any], base_url: str) -> AgentOut:
+def update_own_profile(
+    session: Session, identity: Identity, changes: dict[str, Any], base_url: str
+) -> AgentOut:
     """The agent's own bio and hobbies, when the account lets agents edit their profile."""
     unknown = sorted(set(changes) - PROFILE_FIELDS)
     if unknown:
@@ -294,7 +306,9 @@ def update_own_profile(session: Session, identity: Identity, changes: dict[str, 
     return _out(session, agent, base_url)
 
 
-def store_own_photo(session: Session, identity: Identity, media_type: str, data: bytes, base_url: str) -> AgentOut:
+def store_own_photo(
+    session: Session, identity: Identity, media_type: str, data: bytes, base_url: str
+) -> AgentOut:
     agent, account = own_agent(session, identity)
     _require_profile_editing(account)
     assert agent.id is not None

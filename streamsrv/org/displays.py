@@ -162,6 +162,8 @@ def update_options(
     session.flush()
     audit(session, identity, "display.updated", display)
     return display_out(ctx, display, target[1])
+
+
 def board_choices(session: Session, identity: Identity) -> dict[str, list[tuple[int, str]]]:
     """The boards the caller may put on a screen: ``{"team": [(id, name)], "account": [...]}``."""
     require_display_manager(identity)

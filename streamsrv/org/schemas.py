@@ -618,7 +618,10 @@ class DisplayOptions(BaseModel):
         description="below the top N (when top_n is set): hidden (not shown), anonymous (rank and score only)",
     )
     shoutout_pin_minutes: int = Field(
-        default=10, ge=0, le=MAX_PIN_MINUTES, description="how long a new shout-out stays pinned in the ticker"
+        default=10,
+        ge=0,
+        le=MAX_PIN_MINUTES,
+        description="how long a new shout-out stays pinned in the ticker",
     )
 
 

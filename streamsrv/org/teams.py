@@ -48,7 +48,11 @@ def create(session: Session, identity: Identity, body: TeamCreate) -> TeamOut:
     session.add(team)
     flush_or_conflict(session, DUPLICATE, "name")
     audit_log.record(
-        session, identity, "team.created", f"team:{team.id}", {"name": team.name, "account_id": team.account_id}
+        session,
+        identity,
+        "team.created",
+        f"team:{team.id}",
+        {"name": team.name, "account_id": team.account_id},
     )
     return team_out(team)
 

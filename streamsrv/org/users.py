@@ -153,7 +153,9 @@ def create(session: Session, identity: Identity, body: UserCreate, password_hash
     )
     session.add(user)
     flush_or_conflict(session, DUPLICATE_EMAIL, "email")
-    audit_log.record(session, identity, "user.created", f"user:{user.id}", {"email": user.email, "role": user.role})
+    audit_log.record(
+        session, identity, "user.created", f"user:{user.id}", {"email": user.email, "role": user.role}
+    )
     return user_out(user)
 
 

@@ -133,9 +133,13 @@ class WebhookSender:
             return
         # The worker hands over the last attempt's error; whether the queue gave up on the
         # message (rather than a refused target failing it) is in the row it just wrote.
-        recorded = session.execute(select(col(Delivery.last_error)).where(col(Delivery.id) == job.id)).scalar()
+        recorded = session.execute(
+            select(col(Delivery.last_error)).where(col(Delivery.id) == job.id)
+        ).scalar()
         if not recorded or not recorded.startswith(GAVE_UP):
             return
         endpoint_id = int(job.payload["endpoint_id"])
-        reason = f"message {job.payload.get('id')} could not be delivered within its retry window ({recorded})"
+        reason = (
+            f"message {job.payload.get('id')} could not be delivered within its retry window ({recorded})"
+        )
         endpoints.disable(session, endpoint_id, reason, utcnow())

@@ -400,7 +400,8 @@ def render_account(
         "channels": list(CHANNELS.items()),
         "weekdays": WEEKDAYS,
         "report_hours": REPORT_HOURS,
-        "saved": request.query_params.get("saved", "") in ("settings", "alerts", "created", "logo", "scorecard"),
+        "saved": request.query_params.get("saved", "")
+        in ("settings", "alerts", "created", "logo", "scorecard"),
         "saved_what": request.query_params.get("saved", ""),
         "org_wide": identity.org_wide,
     }
@@ -637,7 +638,9 @@ def scorecard_form(account: dict[str, Any] | None) -> dict[str, str]:
         return {}
     weights = scorecard.weights_of(account.get("scorecard_weights"))
     values = {f"scorecard_weights-{c}": str(weights[c]) for c in scorecard.COMPONENTS}
-    values["scorecard_min_responses"] = str(account.get("scorecard_min_responses", scorecard.DEFAULT_MIN_RESPONSES))
+    values["scorecard_min_responses"] = str(
+        account.get("scorecard_min_responses", scorecard.DEFAULT_MIN_RESPONSES)
+    )
     return values
 
 
@@ -645,7 +648,10 @@ def read_scorecard(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
     """The form's values (as typed) and the API body they stand for; an empty weight is 0."""
     values = {name: text(form, name, 20) for name in SCORECARD_FIELDS}
     weights = {c: _number(values[f"scorecard_weights-{c}"] or "0") for c in scorecard.COMPONENTS}
-    body = {"scorecard_weights": weights, "scorecard_min_responses": _number(values["scorecard_min_responses"])}
+    body = {
+        "scorecard_weights": weights,
+        "scorecard_min_responses": _number(values["scorecard_min_responses"]),
+    }
     return values, body
 
 
@@ -690,5 +696,10 @@ routes: list[BaseRoute] = [
     Route(PAGE + "/{account_id:int}", update, methods=["POST"], name="admin_account_update"),
     Route(PAGE + "/{account_id:int}/alerts", update_alerts, methods=["POST"], name="admin_account_alerts"),
     Route(PAGE + "/{account_id:int}/logo", update_logo, methods=["POST"], name="admin_account_logo"),
-    Route(PAGE + "/{account_id:int}/scorecard", update_scorecard, methods=["POST"], name="admin_account_scorecard"),
+    Route(
+        PAGE + "/{account_id:int}/scorecard",
+        update_scorecard,
+        methods=["POST"],
+        name="admin_account_scorecard",
+    ),
 ]

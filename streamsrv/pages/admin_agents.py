@@ -96,7 +96,9 @@ async def _admin(request: Request, path: str) -> tuple[User, Identity] | Respons
     return refused if refused is not None else (user, identity)
 
 
-async def _admin_form(request: Request, path: str, max_part_size: int = 1024 * 1024) -> tuple[Identity, Any] | Response:
+async def _admin_form(
+    request: Request, path: str, max_part_size: int = 1024 * 1024
+) -> tuple[Identity, Any] | Response:
     """The checks of every POST here, in order: logged in, the form's CSRF token, the role."""
     user = await current_user(request)
     if user is None:
@@ -186,7 +188,9 @@ async def rename_team(request: Request) -> Response:
     except ApiError as exc:
         if exc.status == 404:
             return api_error_page(request, exc, "the team")
-        errors = Errors({f"team-{team_id}-name": exc.fields.get("name", exc.message) if exc.fields else exc.message})
+        errors = Errors(
+            {f"team-{team_id}-name": exc.fields.get("name", exc.message) if exc.fields else exc.message}
+        )
         return await teams_page(request, errors, {f"team-{team_id}-name": name}, 422)
     return RedirectResponse(f"{TEAMS}?done=renamed", status_code=303)
 
@@ -297,7 +301,8 @@ async def _agent_form(
 def _fields(form: Any, systems: list[str]) -> tuple[dict[str, str], dict[str, Any]]:
     """The form as typed (to show again) and as the API's fields."""
     values = {
-        name: text(form, name) for name in ("name", "email", "team_id", "active", "bio", "hobbies", "photo_url")
+        name: text(form, name)
+        for name in ("name", "email", "team_id", "active", "bio", "hobbies", "photo_url")
     }
     external: dict[str, str] = {}
     for system in systems:
@@ -436,7 +441,9 @@ async def update_agent(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route(TEAMS, teams_page, methods=["GET"], name="admin_teams"),
     Route(TEAMS, closes_form(create_team), methods=["POST"], name="admin_teams_create"),
-    Route(TEAMS + "/{team_id:int}/rename", closes_form(rename_team), methods=["POST"], name="admin_teams_rename"),
+    Route(
+        TEAMS + "/{team_id:int}/rename", closes_form(rename_team), methods=["POST"], name="admin_teams_rename"
+    ),
     Route(AGENTS, agents_page, methods=["GET"], name="admin_agents"),
     Route(AGENTS + "/new", new_agent_page, methods=["GET"], name="admin_agents_new"),
     Route(AGENTS + "/new", closes_form(create_agent), methods=["POST"], name="admin_agents_create"),

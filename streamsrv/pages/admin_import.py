@@ -119,7 +119,10 @@ async def sample(request: Request) -> Response:
     return Response(
         agent_import.sample(systems()),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="agents-sample.csv"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": 'attachment; filename="agents-sample.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -220,7 +223,9 @@ async def apply(request: Request) -> Response:
         token = ""
         if not plan.errors:
             token = signer.dumps(PURPOSE, seal(account_id, data, plan.fingerprint))
-        notice = "Agents or teams changed since the dry run: nothing was imported. Check the new dry run below."
+        notice = (
+            "Agents or teams changed since the dry run: nothing was imported. Check the new dry run below."
+        )
         return await _form_page(
             request, identity, {"account_id": account_id, "plan": plan, "token": token, "notice": notice}, 409
         )

@@ -180,7 +180,9 @@ def lines(value: str) -> list[str]:
 def csrf_failed(request: Request, form: FormData) -> Response | None:
     if csrf.verify(request, text(form, csrf.FIELD)):
         return None
-    return error_page(request, 403, "Please try again", "The form expired; reload the page and send it again.")
+    return error_page(
+        request, 403, "Please try again", "The form expired; reload the page and send it again."
+    )
 
 
 def writer_or_page(request: Request, user: User, identity: Identity) -> Response | None:
@@ -204,4 +206,3 @@ def parse_id(raw: str) -> int | None:
         return None
     value = int(raw)
     return value if 1 <= value <= MAX_ID else None
-

@@ -185,7 +185,10 @@ async def acknowledge_selected(request: Request) -> Response:
     alert_ids = [_id(v) for v in raw_ids]
     if not raw_ids:
         return error_page(
-            request, 422, "Nothing selected", "Tick the alerts to acknowledge, then press \u201cAcknowledge selected\u201d."
+            request,
+            422,
+            "Nothing selected",
+            "Tick the alerts to acknowledge, then press \u201cAcknowledge selected\u201d.",
         )
     if any(a is None for a in alert_ids):
         return error_page(request, 404, "Not found", "One of these alerts does not exist.")
@@ -194,7 +197,9 @@ async def acknowledge_selected(request: Request) -> Response:
     now = utcnow()
     ids = [a for a in alert_ids if a is not None]
     try:
-        done = await load(request, lambda session: panel.acknowledge_many(session, identity, team_id, ids, now))
+        done = await load(
+            request, lambda session: panel.acknowledge_many(session, identity, team_id, ids, now)
+        )
     except ApiError as exc:
         titles = {403: "Not allowed", 404: "Not found", 422: "Cannot acknowledge them"}
         return error_page(request, exc.status, titles.get(exc.status, "Cannot acknowledge them"), exc.message)

@@ -35,7 +35,11 @@ async def live(request: Request) -> Response:
     return render(
         request,
         "live.html",
-        {"streams": " ".join(streams), "zones": zones, "account_id": account if rule and rule.feedback else None},
+        {
+            "streams": " ".join(streams),
+            "zones": zones,
+            "account_id": account if rule and rule.feedback else None,
+        },
     )
 
 

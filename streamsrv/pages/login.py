@@ -129,7 +129,9 @@ def _known_device(ctx: AppContext, request: Request, throttle: LoginThrottle, em
 def _set_device_cookie(
     ctx: AppContext, response: Response, throttle: LoginThrottle, email: str, device: str | None
 ) -> None:
-    value = ctx.signer.dumps(DEVICE, {"d": device or secrets.token_urlsafe(16), "e": throttle.email_digest(email)})
+    value = ctx.signer.dumps(
+        DEVICE, {"d": device or secrets.token_urlsafe(16), "e": throttle.email_digest(email)}
+    )
     response.set_cookie(
         DEVICE_COOKIE,
         value,

@@ -45,7 +45,10 @@ def _card(session: Session, identity: Identity, base: str) -> dict[str, Any]:
 
 def _no_profile(request: Request) -> Response:
     return error_page(
-        request, 404, "No profile", "Your login is not linked to an agent, so there is no agent profile to edit."
+        request,
+        404,
+        "No profile",
+        "Your login is not linked to an agent, so there is no agent profile to edit.",
     )
 
 

@@ -157,9 +157,13 @@ def list_cases(session: Session, identity: Identity, query: CaseQuery) -> CasePa
     if query.cursor:
         after = Cursor.decode(query.cursor)
         if newest_first:
-            stmt = stmt.where(or_(opened < after.created_at, and_(opened == after.created_at, case_id < after.id)))
+            stmt = stmt.where(
+                or_(opened < after.created_at, and_(opened == after.created_at, case_id < after.id))
+            )
         else:
-            stmt = stmt.where(or_(opened > after.created_at, and_(opened == after.created_at, case_id > after.id)))
+            stmt = stmt.where(
+                or_(opened > after.created_at, and_(opened == after.created_at, case_id > after.id))
+            )
     order = (opened.desc(), case_id.desc()) if newest_first else (opened.asc(), case_id.asc())
     rows = list(session.exec(stmt.order_by(*order).limit(query.limit + 1)).all())
     cases = rows[: query.limit]
@@ -192,7 +196,11 @@ def workflow_conflict(session: Session, case: RecoveryCase, err: WorkflowError) 
     if err.code in ("already_claimed", "claimed_by_other") and case.claimed_by is not None:
         ctx = load_context(session, [case])
         holder = ctx.users.get(case.claimed_by, f"user {case.claimed_by}")
-        message = f"{message}: {holder} has it" if err.code == "claimed_by_other" else f"already claimed by {holder}"
+        message = (
+            f"{message}: {holder} has it"
+            if err.code == "claimed_by_other"
+            else f"already claimed by {holder}"
+        )
         fields["claimed_by"] = holder
     return ApiError(409, message, code=err.code, fields=fields)
 
@@ -249,7 +257,9 @@ def release(session: Session, identity: Identity, case_id: int, now: datetime) -
 def add_note(session: Session, identity: Identity, case_id: int, text: str, now: datetime) -> RecoveryCase:
     actor, case = workable_case(session, identity, case_id)
     check(session, case, actor, Action.note)
-    session.add(CaseNote(org_id=case.org_id, case_id=case_id, author_id=actor.user_id, text=text, created_at=now))
+    session.add(
+        CaseNote(org_id=case.org_id, case_id=case_id, author_id=actor.user_id, text=text, created_at=now)
+    )
     session.flush()
     announce(session, case, CASE_UPDATED)
     return case
@@ -266,13 +276,17 @@ def record_contact(
     note = (data.note or "").strip()
     if note:
         text = f"{text} \u2014 {note}"
-    session.add(CaseNote(org_id=case.org_id, case_id=case_id, author_id=actor.user_id, text=text, created_at=now))
+    session.add(
+        CaseNote(org_id=case.org_id, case_id=case_id, author_id=actor.user_id, text=text, created_at=now)
+    )
     session.flush()
     announce(session, case, CASE_UPDATED)
     return case
 
 
-def resolve(session: Session, identity: Identity, case_id: int, resolution: str, now: datetime) -> RecoveryCase:
+def resolve(
+    session: Session, identity: Identity, case_id: int, resolution: str, now: datetime
+) -> RecoveryCase:
     actor, case = workable_case(session, identity, case_id)
     values = {"resolution": resolution, "resolved_by": actor.user_id, "resolved_at": now}
     transition(session, case, actor, Action.resolve, values, now)

@@ -171,12 +171,18 @@ def load_context(session: Session, cases: Sequence[RecoveryCase]) -> CaseContext
     responses = session.exec(select(Response).where(col(Response.id).in_(_ids(c.response_id for c in cases))))
     ctx.responses = {r.id: r for r in responses.all() if r.id is not None}
     interactions = session.exec(
-        select(Interaction).where(col(Interaction.id).in_(_ids(r.interaction_id for r in ctx.responses.values())))
+        select(Interaction).where(
+            col(Interaction.id).in_(_ids(r.interaction_id for r in ctx.responses.values()))
+        )
     )
     ctx.interactions = {i.id: i for i in interactions.all() if i.id is not None}
-    agents = session.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(_ids(c.agent_id for c in cases))))
+    agents = session.exec(
+        select(Agent.id, Agent.name).where(col(Agent.id).in_(_ids(c.agent_id for c in cases)))
+    )
     ctx.agents = {a_id: name for a_id, name in agents.all() if a_id is not None}
-    accounts = session.exec(select(Account).where(col(Account.id).in_(_ids(c.account_id for c in cases)))).all()
+    accounts = session.exec(
+        select(Account).where(col(Account.id).in_(_ids(c.account_id for c in cases)))
+    ).all()
     ctx.sla_minutes = {a.id: a.recovery_sla_minutes for a in accounts if a.id is not None}
     ctx.vocabs = {a.id: vocabulary(a) for a in accounts if a.id is not None}
     notes = session.exec(
@@ -188,8 +194,9 @@ def load_context(session: Session, cases: Sequence[RecoveryCase]) -> CaseContext
     if followup_ids:
         requests = session.exec(select(FeedbackRequest).where(col(FeedbackRequest.id).in_(followup_ids)))
         ctx.followups = {r.id: r for r in requests.all() if r.id is not None}
-    user_ids = _ids([*(c.claimed_by for c in cases), *(c.resolved_by for c in cases),
-                     *(n.author_id for n in notes)])
+    user_ids = _ids(
+        [*(c.claimed_by for c in cases), *(c.resolved_by for c in cases), *(n.author_id for n in notes)]
+    )
     if user_ids:
         users = session.exec(select(User.id, User.name, User.email).where(col(User.id).in_(user_ids)))
         ctx.users = {u_id: name or email for u_id, name, email in users.all() if u_id is not None}

@@ -60,7 +60,10 @@ class EditLimit:
             # The application's pool: no second set of connections (the stub types options as scalars).
             shared: dict[str, Any] = {"connection_pool": self.redis.connection_pool}
             storage = RedisStorage(
-                "async+redis://", implementation="redispy", key_prefix=f"{self.prefix}:survey-writes", **shared
+                "async+redis://",
+                implementation="redispy",
+                key_prefix=f"{self.prefix}:survey-writes",
+                **shared,
             )
             self._limiter = MovingWindowRateLimiter(storage)
         return self._limiter

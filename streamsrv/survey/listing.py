@@ -70,7 +70,6 @@ class _FeedbackFields(BaseModel):
     until: Instant | None = Field(default=None, description="exclusive, ISO-8601")
 
 
-
 class FeedbackFilters(CalendarFilters, _FeedbackFields):
     """The filters shared by the feedback list and its CSV export (calendar fields last: their
     checks read since/until)."""

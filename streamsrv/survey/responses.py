@@ -103,7 +103,12 @@ def store_response(
     else:
         row = existing
         if all(getattr(row, name) == value for name, value in fields.items()):
-            return Stored(response_json(row, interaction.external_id, agent, interaction.ticket_url, vocabulary(account)), created=False)
+            return Stored(
+                response_json(
+                    row, interaction.external_id, agent, interaction.ticket_url, vocabulary(account)
+                ),
+                created=False,
+            )
         previous_reward = existing.reward
         previous_rating = existing.rating
         for name, value in fields.items():
@@ -179,7 +184,9 @@ def find_request(session: Session, token: str) -> FeedbackRequest | None:
     """The request a link token names, whatever its state."""
     if not 0 < len(token) <= MAX_TOKEN_LENGTH:
         return None
-    return session.exec(select(FeedbackRequest).where(FeedbackRequest.token_hash == token_hash(token))).first()
+    return session.exec(
+        select(FeedbackRequest).where(FeedbackRequest.token_hash == token_hash(token))
+    ).first()
 
 
 def open_survey(session: Session, token: str, now: datetime) -> Survey:

@@ -106,7 +106,10 @@ class InteractionIn(BaseModel):
     occurred_at: Instant | None = None
     source: Annotated[Text, Field(min_length=1, max_length=40)] | None = None
     # The customer's language ("es", "pt-BR"): the survey email is written in it.
-    locale: Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")] | None = None
+    locale: (
+        Annotated[str, Field(max_length=10, pattern=r"^\s*([A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*)?\s*$")]
+        | None
+    ) = None
     # The ticket in the helpdesk, linked from recovery cases, the dashboard and /coach.
     ticket_url: WebLink | None = None
 
