@@ -50,6 +50,7 @@ from streamsrv.tenancy import create_org  # noqa: E402
 PY = sys.executable
 CLIENTS = str(ROOT / "scripts" / "bench_clients.py")
 PEER = str(ROOT / "scripts" / "peer_socketio.py")
+LEAN = str(ROOT / "scripts" / "lean_ingest.py")
 PG_ADMIN_URL = os.environ.get("STREAMSRV_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 P99_LIMIT_MS = 100.0
 BUCKET_MS = 0.1
@@ -617,6 +618,70 @@ async def ingest(target: Target, size: Sizes) -> dict[str, Any]:
         await clients.close()
 
 
+async def start_lean(name: str, database_url: str, agents: int) -> Target:
+    """The lean ingest reference (``scripts/lean_ingest.py``) on a fresh database, migrated and
+    seeded as streamsrv's is, served by uvicorn as ``streamsrv serve`` is."""
+    api_key, account_id, agent_ids = seed(database_url, agents)
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, started once, not awaited
+        [
+            PY,
+            LEAN,
+            "--database-url",
+            database_url,
+            "--api-key",
+            api_key,
+            "--account-id",
+            str(account_id),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+    )
+    _PIDS.append(proc.pid)
+    target = Target(name, "streamsrv", port, proc, api_key, account_id, agent_ids)
+    await wait_healthy(f"http://127.0.0.1:{port}/healthz", proc)
+    return target
+
+
+async def lean_ingest(target: Target, size: Sizes) -> dict[str, Any]:
+    """The ingest workload's publisher, concurrency and bodies against the lean reference (no
+    streams to watch there: it only stores; the figure is responses answered 201 per second)."""
+    clients = await Clients.start(0)
+    try:
+        meter = Meter(target, clients)
+        async with profiled(target, "ingest"):
+            seqs, pub = await target.publish(
+                clients.pub, [target.broadcast_stream()], size.ingest_count, 0, 32, 300
+            )
+        return {
+            "responses": size.ingest_count,
+            "publish_failed": size.ingest_count - len(seqs),
+            "statuses": pub["statuses"],
+            "http_per_s": round(len(seqs) / pub["elapsed"]),
+            **meter.result(),
+        }
+    finally:
+        await clients.close()
+
+
+async def lean_pair(database_url: str, agents: int, size: Sizes, ours: dict[str, Any]) -> dict[str, Any]:
+    """Run the lean reference right after streamsrv's ingest on the same backend (``ours``: that
+    run's figures) and compare the rates both answered 201 at: ``streamsrv/lean``."""
+    lean = await start_lean(f"lean-{secrets.token_hex(2)}", database_url, agents)
+    try:
+        got = await lean_ingest(lean, size)
+    finally:
+        stop(lean)
+    lean_rps, streamsrv_rps = got["http_per_s"], ours["http_per_s"]
+    return {
+        "lean_rps": lean_rps,
+        "streamsrv_rps": streamsrv_rps,
+        "ratio": round(streamsrv_rps / lean_rps, 3) if lean_rps else 0.0,
+        "lean": got,
+    }
+
+
 async def start_sink() -> tuple[subprocess.Popen[bytes], int]:
     """The cheap webhook receiver of the outbound workload, in a process of its own."""
     port = free_port()
@@ -859,6 +924,7 @@ def judge(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
                 s["clients"] >= 5000 and s["caught_up_s"] <= 10 and s["missed"] == 0 and s["duplicates"] == 0,
             )
         )
+    out += judge_lean(res)
     if "broadcast" in ours and "broadcast" in peer:
         b, q = ours["broadcast"], peer["broadcast"]
         out.append(
@@ -869,6 +935,44 @@ def judge(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
             )
         )
     return out
+
+
+LEAN_LABELS = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
+
+
+def judge_lean(res: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """streamsrv's ingest against the lean reference on the same backend, in the same run."""
+    out: list[tuple[str, str, bool]] = []
+    for key, label in LEAN_LABELS:
+        if key in res.get("lean_reference", {}):
+            p = res["lean_reference"][key]
+            out.append(
+                (
+                    f"ingest ({label}): >= 1.0x the lean reference (streamsrv/lean, 201s per second)",
+                    f"{p['streamsrv_rps']}/s vs {p['lean_rps']}/s ({p['ratio']:.2f}x)",
+                    p["ratio"] >= 1.0 and p["lean"]["publish_failed"] == 0,
+                )
+            )
+    return out
+
+
+def lean_table(res: dict[str, Any]) -> list[str]:
+    pairs = res.get("lean_reference", {})
+    if not pairs:
+        return []
+    rows = [
+        "",
+        "| ingest floor | lean_rps | streamsrv_rps | streamsrv/lean | CPU lean server / clients (%) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key, label in LEAN_LABELS:
+        if key in pairs:
+            p = pairs[key]
+            rows.append(
+                f"| lean reference, {label} | {p['lean_rps']}/s | {p['streamsrv_rps']}/s | {p['ratio']:.2f}x | "
+                f"{p['lean']['server_cpu_pct']} / {p['lean']['clients_cpu_pct']} |"
+            )
+    return rows
 
 
 def table(res: dict[str, Any]) -> str:
@@ -930,7 +1034,7 @@ def table(res: dict[str, Any]) -> str:
                 cpu.append(f"| {key} | {name} | {src['server_cpu_pct']} / {src['clients_cpu_pct']} |")
     targets = ["", "| target | measured | met |", "| --- | --- | --- |"]
     targets += [f"| {t} | {m} | {'met' if ok else 'NOT met'} |" for t, m, ok in judge(res)]
-    return "\n".join(rows + cpu + targets)
+    return "\n".join(rows + lean_table(res) + cpu + targets)
 
 
 # the run -------------------------------------------------------------------------------------------
@@ -945,6 +1049,7 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     _CLEANUP.append(redis.close)
     agents = max(size.personal_agents, size.storm_streams)
     ours: dict[str, Any] = results.setdefault("streamsrv", {})
+    lean: dict[str, Any] = results.setdefault("lean_reference", {})
     server = await start_streamsrv("streamsrv", f"sqlite:///{tmp / 'bench.sqlite3'}", redis.url, tmp, agents)
     try:
         for name, fn in (("idle", idle), ("broadcast", broadcast), ("personal", personal), ("storm", storm)):
@@ -958,6 +1063,11 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
             log(f"  -> {ours['ingest_sqlite']}")
     finally:
         stop(server)
+    if "ingest" in only:
+        log("lean reference: ingest (SQLite)")
+        lean_db = f"sqlite:///{tmp / 'lean.sqlite3'}"
+        lean["sqlite"] = await lean_pair(lean_db, agents, size, ours["ingest_sqlite"])
+        log(f"  -> {lean['sqlite']}")
     if "outbound" in only:
         ours["outbound"] = await outbound(tmp, redis.url, agents, size)
         log(f"  -> outbound ratio {ours['outbound']['ratio']}")
@@ -972,6 +1082,9 @@ async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
             log(f"  -> {ours['ingest_postgresql']}")
         finally:
             stop(pg)
+        log("lean reference: ingest (PostgreSQL)")
+        lean["postgresql"] = await lean_pair(create_pg_database(), agents, size, ours["ingest_postgresql"])
+        log(f"  -> {lean['postgresql']}")
     if not args.no_peer:
         peer = await start_peer(redis.url, agents)
         theirs: dict[str, Any] = results.setdefault("python-socketio", {})
