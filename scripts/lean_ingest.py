@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -46,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from streamsrv import events, stream_names  # noqa: E402
 from streamsrv.config import Settings  # noqa: E402
 from streamsrv.db import make_engine  # noqa: E402
-from streamsrv.errors import ApiError, error_body  # noqa: E402
+from streamsrv.errors import ApiError, error_body, field_error  # noqa: E402
 from streamsrv.http import parse_model  # noqa: E402
 from streamsrv.models import Account, Agent, Interaction, OutboxEvent  # noqa: E402
 from streamsrv.models import Response as ResponseRow  # noqa: E402
@@ -104,13 +105,13 @@ class Lean:
         body = parse_model(FeedbackIn, data)
         body.agent_fields()
         if body.agent_id is None:
-            raise ApiError(422, "agent_id: the lean reference names agents by id only")
+            raise field_error("agent_id", "the lean reference names agents by id only")
         check_response(body.response_part(), self.rules)
         if body.account_id != self.account_id:
             raise ApiError(404, "account not found")
         team_id = self.teams.get(body.agent_id)
         if team_id is None:
-            raise ApiError(422, "agent_id: no such agent in this account", fields={"agent_id": "unknown"})
+            raise field_error("agent_id", "no such agent in this account")
         return body, team_id
 
     def store(self, body: FeedbackIn, team_id: int) -> dict[str, int]:
@@ -175,7 +176,14 @@ class Lean:
             if not self.authorised(request):
                 raise ApiError(401, "missing or invalid API key")
             body, team_id = self.parse(await request.body())
-            ids = await run_in_threadpool(self.store, body, team_id)
+            try:
+                ids = await run_in_threadpool(self.store, body, team_id)
+            except IntegrityError:
+                # streamsrv replays such a body (idempotent on external_id); the reference only
+                # stores new ones, and the benchmark sends each external_id once.
+                raise ApiError(
+                    409, "external_id: already stored; the lean reference does not replay"
+                ) from None
         except ApiError as exc:
             return Response(error_body(exc.status, exc.message, exc.code, exc.fields), exc.status, JSON)
         return Response(orjson.dumps(ids), 201, JSON)

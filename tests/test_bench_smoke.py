@@ -1,7 +1,7 @@
 """Smoke test of the benchmark harness: ``scripts/bench.py --quick`` end to end.
 
 It runs every workload at a small size against real servers, a real Redis and real databases
-(SQLite and PostgreSQL), the peer included, and checks that the harness works and that nothing
+(SQLite and PostgreSQL), the peer and the lean ingest reference included, and checks that the harness works and that nothing
 was lost or delivered twice. Speed is not asserted: this machine's numbers belong in
 docs/benchmarks.md, not in a test.
 """
@@ -52,5 +52,16 @@ def test_quick_benchmark_runs_every_workload_without_losses(tmp_path: Path) -> N
     _no_losses("ingest_sqlite", ours["ingest_sqlite"])
     _no_losses("ingest_postgresql", ours["ingest_postgresql"])
     assert ours["storm"]["events"] > 0
+    # The lean ingest reference ran on both backends with the same load, and the ratio is there.
+    lean = results["lean_reference"]
+    assert set(lean) == {"sqlite", "postgresql"}
+    for backend, pair in lean.items():
+        _no_losses(f"lean reference {backend}", pair["lean"])
+        assert pair["lean"]["statuses"] == {"201": pair["lean"]["responses"]}
+        assert pair["lean_rps"] > 0 and pair["streamsrv_rps"] > 0
+        assert pair["ratio"] > 0
+        assert pair["streamsrv_rps"] == ours[f"ingest_{backend}"]["http_per_s"]
+    assert "| ingest floor | lean_rps | streamsrv_rps | streamsrv/lean |" in proc.stdout
+    assert "the lean reference" in proc.stdout
     # The table names both servers and every target, met or not.
     assert "| idle |" in proc.stdout and "| target | measured | met |" in proc.stdout
