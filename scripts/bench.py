@@ -6,7 +6,9 @@ Starts everything it measures and removes it afterwards, also on Ctrl-C or failu
 redis-server, one ``streamsrv serve`` process on SQLite (and one on a fresh PostgreSQL database on
 127.0.0.1:5432 for the ingest workload), the peer (``scripts/peer_socketio.py``) and the load
 clients (``scripts/bench_clients.py``, picows, separate processes). Workloads (see
-docs/benchmarks.md): idle, broadcast, personal, ingest, reconnect storm, and outbound (ingest
+docs/benchmarks.md): idle, broadcast, personal, ingest (each backend's run followed by the same
+load on the lean ingest reference, ``scripts/lean_ingest.py``, the floor it is compared with),
+reconnect storm, and outbound (ingest
 without and with three webhook endpoints, ``scripts/webhook_sink.py`` receiving; only with
 ``--only outbound``). Prints a table and
 writes every figure, with CPU used by the server and by the clients, to a JSON file.
