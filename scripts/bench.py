@@ -607,9 +607,13 @@ async def ingest(target: Target, size: Sizes) -> dict[str, Any]:
             seqs, pub = await target.publish(clients.pub, [stream], size.ingest_count, 0, 32, 300)
         got = merge(await clients.all({"cmd": "collect", "expect": {stream: seqs}, "timeout": 60}))
         span = max(1e-6, (got["last_ns"] - start_ns) / 1e9)
+        # 503 answers are the admission gate refusing at once (STREAMSRV_MAX_INGEST_IN_FLIGHT),
+        # nothing stored: counted apart from errors, and not expected on the stream.
+        refused = int(pub["statuses"].get("503", 0))
         return {
             "responses": size.ingest_count,
-            "publish_failed": size.ingest_count - len(seqs),
+            "publish_failed": size.ingest_count - len(seqs) - refused,
+            "refused": refused,
             "http_per_s": round(len(seqs) / pub["elapsed"]),
             "published_per_s": round(got["events"] / span),
             "lost": got["missing"],
@@ -1015,7 +1019,7 @@ def table(res: dict[str, Any]) -> str:
     for key, label in (("ingest_sqlite", "ingest SQLite"), ("ingest_postgresql", "ingest PostgreSQL")):
         if key in ours:
             rows.append(
-                f"| {label} | {cell(ours, key, '{published_per_s}/s published ({http_per_s}/s HTTP), lost {lost}')} | - | |"
+                f"| {label} | {cell(ours, key, '{published_per_s}/s published ({http_per_s}/s HTTP), lost {lost}, refused {refused}')} | - | |"
             )
     if "outbound" in ours:
         o = ours["outbound"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
@@ -14,8 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from streamsrv import api, health, hooks, i18n, ledger, logs, metrics, openapi, pages, ws
+from streamsrv.admission import Gate
 from streamsrv.boards import standings
 from streamsrv.chat import enqueue as chat_enqueue
 from streamsrv.chat import jobs as chat_jobs
@@ -35,10 +38,11 @@ from streamsrv.integrations import retention as unmapped_retention
 from streamsrv.mail import survey_email
 from streamsrv.mail.account_email import AccountEmailSender
 from streamsrv.mail.sender import SurveyEmailSender
-from streamsrv.middleware import BodyLimit, SecurityHeaders
+from streamsrv.middleware import BodyLimit, Gated, IngestGate, SecurityHeaders
 from streamsrv.outbound import messages as webhook_messages
 from streamsrv.outbound.fanout import Fanout
 from streamsrv.outbound.sender import WebhookSender
+from streamsrv.pages.survey import busy_page
 from streamsrv.paths import AVATARS_URL_PREFIX, STATIC_DIR
 from streamsrv.recovery import cases, erasure
 from streamsrv.relay import Relay
@@ -139,6 +143,36 @@ class DataFiles(StaticFiles):
         return None
 
 
+# Seconds a refused ingest request is told to wait (Retry-After).
+RETRY_AFTER = 1
+
+
+def overloaded(scope: Scope) -> Response:
+    return error_response(
+        ApiError(
+            503,
+            "the server is at its capacity for ingest requests; nothing was stored, try again shortly",
+            code="overloaded",
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
+    )
+
+
+def survey_busy(scope: Scope) -> Response:
+    return busy_page(Request(scope), RETRY_AFTER)
+
+
+# The ingest write path behind the admission gate: what stores answers and interactions.
+INGEST_ROUTES = (
+    Gated("POST", re.compile(r"/api/v1/interactions"), overloaded),
+    Gated("POST", re.compile(r"/api/v1/feedback"), overloaded),
+    Gated("POST", re.compile(r"/api/v1/responses/[^/]+"), overloaded),
+    Gated("POST", re.compile(r"/f/[^/]+/rating"), overloaded),
+    # The customer's form: a readable page in their language rather than JSON.
+    Gated("POST", re.compile(r"/f/[^/]+"), survey_busy),
+)
+
+
 def build_routes(settings: Settings) -> list[BaseRoute]:
     return [
         # The mounts come first: every page asks url_for("static") for its stylesheet, and the
@@ -166,6 +200,8 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
     wire_hooks()
     logs.install_filters()
     fastpath = FastPath(settings.ws_fastpath)
+    gate = Gate(settings.max_ingest_in_flight)
+    metrics.INGEST_LIMIT.set(gate.limit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -215,6 +251,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
             fanout=fanout,
             scheduler=scheduler,
             fastpath=fastpath,
+            admission=gate,
         )
         app.state.ctx = ctx
         fastpath.log_startup()
@@ -241,6 +278,7 @@ def create_app(settings: Settings | None = None, *, login_hints: LoginHints | No
 
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(IngestGate, gate=gate, routes=INGEST_ROUTES),
         Middleware(
             BodyLimit,
             limit=settings.max_body_bytes,

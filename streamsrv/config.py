@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     reset_max_per_email: Annotated[int, Field(ge=1)] = 5
     # Password hashes (64 MiB of memory each) run at once in one process; 0: half the cores, 1 to 4.
     password_hash_workers: Annotated[int, Field(ge=0)] = 0
+    # Ingest requests (answers, interactions, the survey form) served at once by one process;
+    # past it they are answered 503 with Retry-After at once and /readyz says "saturated".
+    # 0: no limit.
+    max_ingest_in_flight: Annotated[int, Field(ge=0)] = 64
     # Outbound calls (webhooks, chat) may use http:// and reach private or loopback addresses:
     # development and tests only.
     outbound_allow_private: bool = False

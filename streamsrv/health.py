@@ -1,4 +1,5 @@
-"""Liveness and readiness. Readiness proves the database and a Redis publish-and-receive."""
+"""Liveness and readiness. Readiness proves the database and a Redis publish-and-receive, and
+that this process has room for more ingest requests (streamsrv.admission)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from streamsrv.admission import Gate
 from streamsrv.context import AppContext
 from streamsrv.http import json_response
 
@@ -35,6 +37,12 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     ctx: AppContext = request.app.state.ctx
     checks: dict[str, dict[str, object]] = {}
+    gate: Gate | None = ctx.services.get("admission")
+    capacity = {"in_flight": gate.in_flight if gate else 0, "limit": gate.limit if gate else 0}
+    if gate is not None and gate.saturated:
+        # Answered at once, without probing the database: it is what the ingest requests wait on.
+        checks["capacity"] = {"ok": False, **capacity}
+        return json_response({"status": "saturated", **capacity, "checks": checks}, status=503)
 
     def ping_db(session: Session) -> None:
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]
@@ -49,9 +57,11 @@ async def readyz(request: Request) -> Response:
         checks["redis"] = {"ok": True, "ms": round(await redis_round_trip(ctx), 2)}
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = {"ok": False, "error": str(exc) or type(exc).__name__}
+    checks["capacity"] = {"ok": True, **capacity}
     ready = all(c["ok"] for c in checks.values())
     return json_response(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+        {"status": "ready" if ready else "unavailable", **capacity, "checks": checks},
+        status=200 if ready else 503,
     )
 
 

@@ -87,6 +87,16 @@ INTEGRATION_EVENTS = Counter(
     "Helpdesk webhook calls received, by connector and outcome",
     ["connector", "status"],
 )
+# The ingest admission gate (streamsrv.admission, STREAMSRV_MAX_INGEST_IN_FLIGHT).
+INGEST_IN_FLIGHT = Gauge(
+    "streamsrv_ingest_in_flight", "Ingest requests (answers, interactions) being served now"
+)
+INGEST_LIMIT = Gauge(
+    "streamsrv_ingest_in_flight_limit", "Ingest requests this process serves at once at most (0: no limit)"
+)
+INGEST_REFUSED = Counter(
+    "streamsrv_ingest_refused_total", "Ingest requests answered 503 at once because the limit was reached"
+)
 
 
 LOOPBACK = ("127.", "::1")

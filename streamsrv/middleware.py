@@ -1,10 +1,17 @@
-"""Pure ASGI middleware: request body limits and security headers."""
+"""Pure ASGI middleware: request body limits, security headers and the ingest admission gate."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from streamsrv.admission import Gate
 from streamsrv.errors import ApiError, error_body
+from streamsrv.metrics import INGEST_IN_FLIGHT, INGEST_REFUSED
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -94,3 +101,49 @@ async def _reject(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+@dataclass(frozen=True)
+class Gated:
+    """One gated route: its method, a full match of its path, and the answer when refused."""
+
+    method: str
+    path: re.Pattern[str]
+    refuse: Callable[[Scope], Response]
+
+
+class IngestGate:
+    """Lets the gated routes through :class:`streamsrv.admission.Gate`; the rest pass untouched.
+
+    A refused request is answered at once, before its body is read, by its route's ``refuse``;
+    an admitted one holds its place until its response is sent, or it fails or is cancelled.
+    """
+
+    def __init__(self, app: ASGIApp, gate: Gate, routes: Sequence[Gated]) -> None:
+        self.app = app
+        self.gate = gate
+        self.routes = tuple(routes)
+
+    def _gated(self, scope: Scope) -> Gated | None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        for gated in self.routes:
+            if gated.method == method and gated.path.fullmatch(path):
+                return gated
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gated = self._gated(scope) if scope["type"] == "http" else None
+        if gated is None:
+            await self.app(scope, receive, send)
+            return
+        if not self.gate.try_enter():
+            INGEST_REFUSED.inc()
+            await gated.refuse(scope)(scope, receive, send)
+            return
+        INGEST_IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            INGEST_IN_FLIGHT.dec()
+            self.gate.leave()

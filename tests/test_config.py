@@ -47,6 +47,7 @@ ENV_VALUES: dict[str, tuple[str, object]] = {
     "login_max_per_address": ("30", 30),
     "login_max_per_email": ("20", 20),
     "password_hash_workers": ("2", 2),
+    "max_ingest_in_flight": ("8", 8),
     "invite_link_ttl": ("86400", 86400),
     "reset_link_ttl": ("1800", 1800),
     "reset_max_per_email": ("3", 3),
@@ -170,6 +171,7 @@ def test_login_limits_and_hash_workers_refuse_nonsense(env: pytest.MonkeyPatch) 
         ("LOGIN_MAX_PER_CLIENT", "0"),
         ("LOGIN_WINDOW", "-5"),
         ("PASSWORD_HASH_WORKERS", "-1"),
+        ("MAX_INGEST_IN_FLIGHT", "-1"),
     ):
         env.setenv(f"STREAMSRV_{name}", value)
         with pytest.raises(ConfigError, match=f"STREAMSRV_{name}"):

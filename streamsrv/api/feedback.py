@@ -21,6 +21,7 @@ from streamsrv.survey.validation import FeedbackIn
     body=FeedbackIn,
     response=ResponseEnvelope,
     status=201,
+    errors=(503,),
     scope="ingest",
     idempotent=True,
 )

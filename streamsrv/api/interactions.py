@@ -43,7 +43,7 @@ def answer_json(session: Session, issued: IssuedRequest) -> dict[str, Any]:
     body=InteractionCreate,
     response=InteractionCreated,
     status=201,
-    errors=(409,),
+    errors=(409, 503),
     scope="ingest",
     idempotent=True,
 )

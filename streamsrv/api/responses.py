@@ -33,7 +33,7 @@ class _AnyObject(BaseModel):
     read_as=_AnyObject,
     response=ResponseEnvelope,
     status=201,
-    errors=(404, 409, 410, 429),
+    errors=(404, 409, 410, 429, 503),
     auth="token",
 )
 async def submit_response(call: Call[_AnyObject, None]) -> Reply:

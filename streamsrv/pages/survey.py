@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from streamsrv import labels
+from streamsrv import i18n, labels
 from streamsrv.context import AppContext
 from streamsrv.errors import ApiError, field_error
 from streamsrv.i18n import N_, Translator
@@ -86,6 +86,11 @@ CLOSED_TEXT: dict[int, tuple[str, str]] = {
         N_("Your answer has been changed many times in a short while. Please try again in a minute."),
     ),
 }
+# The server is at its capacity (streamsrv.admission): nothing was recorded.
+BUSY_TEXT = (
+    N_("We are very busy right now"),
+    N_("Your answer has not been sent yet. Please go back and send it again in a moment."),
+)
 
 
 def say(t: Translator, message: str) -> str:
@@ -251,6 +256,26 @@ def closed_page(request: Request, exc: ApiError, look: Look) -> Response:
         {**look.values(), "status": exc.status, "title": t.gettext(title), "message": t.gettext(message)},
         status=exc.status,
     )
+
+
+def busy_page(request: Request, retry_after: int) -> Response:
+    """The answer to a survey form refused at capacity: readable, translated, and without any
+    database query (the database is what is busy)."""
+    t = i18n.translator(i18n.negotiate(None, request.headers.get("accept-language"), None))
+    title, message = BUSY_TEXT
+    response = page(
+        request,
+        "survey_gone.html",
+        {
+            **Look(translator=t).values(),
+            "status": 503,
+            "title": t.gettext(title),
+            "message": t.gettext(message),
+        },
+        status=503,
+    )
+    response.headers["retry-after"] = str(retry_after)
+    return response
 
 
 async def show_closed(request: Request, exc: ApiError) -> Response:
