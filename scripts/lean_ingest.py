@@ -48,7 +48,7 @@ from streamsrv import events, stream_names  # noqa: E402
 from streamsrv.config import Settings  # noqa: E402
 from streamsrv.db import make_engine  # noqa: E402
 from streamsrv.errors import ApiError, error_body, field_error  # noqa: E402
-from streamsrv.http import parse_model  # noqa: E402
+from streamsrv.http import json_object, parse_model  # noqa: E402
 from streamsrv.models import Account, Agent, Interaction, OutboxEvent  # noqa: E402
 from streamsrv.models import Response as ResponseRow  # noqa: E402
 from streamsrv.survey.validation import FeedbackIn, SurveyRules, check_response  # noqa: E402
@@ -94,15 +94,7 @@ class Lean:
         """The body, checked as streamsrv checks it; returns it and the agent's team."""
         if len(raw) > self.max_body:
             raise ApiError(413, f"request body is larger than {self.max_body} bytes")
-        if not raw.strip():
-            raise ApiError(400, "request body is empty; send a JSON object")
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, f"request body is not valid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "request body must be a JSON object")
-        body = parse_model(FeedbackIn, data)
+        body = parse_model(FeedbackIn, json_object(raw))
         body.agent_fields()
         if body.agent_id is None:
             raise field_error("agent_id", "the lean reference names agents by id only")

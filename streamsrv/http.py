@@ -80,9 +80,8 @@ def parse_model(model: type[M], data: Any) -> M:
         raise validation_error(exc) from None
 
 
-async def read_json(request: Request, model: type[M]) -> M:
-    limit: int = request.app.state.ctx.settings.max_body_bytes
-    raw = await read_body(request, limit)
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object, or the 400 that says what is wrong with it."""
     if not raw.strip():
         raise ApiError(400, "request body is empty; send a JSON object")
     try:
@@ -91,7 +90,13 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
-    return parse_model(model, data)
+    return data
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    limit: int = request.app.state.ctx.settings.max_body_bytes
+    raw = await read_body(request, limit)
+    return parse_model(model, json_object(raw))
 
 
 def patch_changes(body: BaseModel, nullable: Collection[str]) -> dict[str, Any]:
