@@ -132,7 +132,12 @@ def staff_message(
     return Outgoing(target, message)
 
 
-class AccountEmailSender:
+class StaffEmailSender:
+    """Delivers one kind of email to the organization's own users: ``prepare`` builds the message
+    in a database session at send time, ``after`` records the outcome."""
+
+    kind: str
+
     def __init__(
         self,
         db: Database,
@@ -144,16 +149,36 @@ class AccountEmailSender:
         self.db = db
         self.settings = settings
         self.sealer = Sealer(settings.secret_key, SMTP_CREDENTIALS)
-        self.links = link_sealer(settings)
         self.renderer = renderer or Renderer()
         self.connections = connections or Connections()
 
     def sender(self) -> Sender:
-        return email_sender(KIND, self.send, self.after, self.connections)
+        return email_sender(self.kind, self.send, self.after, self.connections)
 
     async def send(self, job: Job) -> None:
         outgoing = await self.db.run(lambda session: self.prepare(session, job))
         await self.connections.send(outgoing.target, outgoing.message)
+
+    def prepare(self, session: Session, job: Job) -> Outgoing:
+        raise NotImplementedError
+
+    def after(self, session: Session, job: Job, status: str, error: str | None) -> None:
+        raise NotImplementedError
+
+
+class AccountEmailSender(StaffEmailSender):
+    kind = KIND
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        renderer: Renderer | None = None,
+        connections: Connections | None = None,
+    ) -> None:
+        super().__init__(db, settings, renderer=renderer, connections=connections)
+        self.links = link_sealer(settings)
 
     def prepare(self, session: Session, job: Job) -> Outgoing:
         """The message to send now, or Suppressed / PermanentFailure saying why not."""

@@ -16,19 +16,16 @@ from typing import Any
 import css_inline
 from sqlmodel import Session
 
-from streamsrv.config import Settings
-from streamsrv.db import Database
 from streamsrv.deliveries.queue import Job
-from streamsrv.deliveries.worker import PermanentFailure, Sender, Suppressed
+from streamsrv.deliveries.worker import PermanentFailure, Suppressed
 from streamsrv.mail import suppressions
-from streamsrv.mail.account_email import Outgoing, staff_message
+from streamsrv.mail.account_email import Outgoing, StaffEmailSender, staff_message
 from streamsrv.mail.message import BadAddress, check_address
 from streamsrv.mail.render import DEFAULT_BRAND, RenderedEmail, Renderer
-from streamsrv.mail.smtp import BOUNCED, Connections, email_sender
+from streamsrv.mail.smtp import BOUNCED
 from streamsrv.models import Account, DeliveryStatus, Role, SuppressionReason, User, utcnow
 from streamsrv.reports import digest
 from streamsrv.reports.jobs import DAILY, KIND, WEEKLY
-from streamsrv.security.sealed import SMTP_CREDENTIALS, Sealer
 
 PRODUCT = "streamsrv"
 STAR = "\u2605"
@@ -91,27 +88,8 @@ def render_weekly(renderer: Renderer, report: digest.WeeklySummary, name: str, u
     return _render(renderer, "report_weekly", values)
 
 
-class ReportEmailSender:
-    def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        *,
-        renderer: Renderer | None = None,
-        connections: Connections | None = None,
-    ) -> None:
-        self.db = db
-        self.settings = settings
-        self.sealer = Sealer(settings.secret_key, SMTP_CREDENTIALS)
-        self.renderer = renderer or Renderer()
-        self.connections = connections or Connections()
-
-    def sender(self) -> Sender:
-        return email_sender(KIND, self.send, self.after, self.connections)
-
-    async def send(self, job: Job) -> None:
-        outgoing = await self.db.run(lambda session: self.prepare(session, job))
-        await self.connections.send(outgoing.target, outgoing.message)
+class ReportEmailSender(StaffEmailSender):
+    kind = KIND
 
     def _url(self, path: str) -> str:
         return self.settings.public_url.rstrip("/") + path
